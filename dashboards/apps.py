@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DashboardsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "dashboards"
+    verbose_name = "目标看板"

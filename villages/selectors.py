@@ -1,0 +1,347 @@
+"""Reads, scoped. This module is the portal's one door for "who may see what".
+
+Every read of an area-bound object, in every app, goes through `scope_for_user` and
+the `*_list_for_user` functions here: pages, the API, the admin (querysets and form
+choices), exports and dashboards. An object outside the user's scope is treated exactly
+like a missing one (404), so its existence is never revealed.
+
+The rules:
+- city admins, city viewers and superusers see the whole city;
+- a county official sees their county;
+- a township official sees their township;
+- a cadre sees the villages they are linked to (帮村), every village of a township they
+  are linked to (联乡), and only their own assignments;
+- a login with no role sees nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from villages.models import (
+    Assignment,
+    Branch,
+    Cadre,
+    County,
+    ExportJob,
+    Roster,
+    RosterEntry,
+    Township,
+    UserRole,
+    Village,
+    WorkUnit,
+)
+
+Role = UserRole.Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one login covers, resolved once per request."""
+
+    role: str | None
+    county_id: int | None = None
+    township_id: int | None = None
+    cadre_id: int | None = None
+
+    @property
+    def is_city(self) -> bool:
+        return self.role in (Role.CITY_ADMIN, Role.CITY_VIEWER)
+
+    @property
+    def is_official(self) -> bool:
+        return self.role in (Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL)
+
+    @property
+    def is_cadre(self) -> bool:
+        return self.role == Role.CADRE
+
+    @property
+    def can_import(self) -> bool:
+        return self.role in (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL)
+
+
+NO_SCOPE = Scope(role=None)
+
+
+def scope_for_user(user) -> Scope:
+    """Resolve (and memoise on the user object) the scope of `user`."""
+    if user is None or not user.is_authenticated:
+        return NO_SCOPE
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    role = UserRole.objects.filter(user_id=user.pk).select_related("township").first()
+    if role is not None:
+        county_id = role.county_id
+        if role.role == Role.TOWNSHIP_OFFICIAL:
+            county_id = role.township.county_id
+        cadre_id = None
+        if role.role == Role.CADRE:
+            cadre_id = Cadre.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+        scope = Scope(
+            role=role.role, county_id=county_id, township_id=role.township_id, cadre_id=cadre_id
+        )
+    elif user.is_superuser:
+        scope = Scope(role=Role.CITY_ADMIN)
+    else:
+        scope = NO_SCOPE
+    user._portal_scope = scope
+    return scope
+
+
+def _cadre_township_ids(cadre_id: int | None) -> QuerySet:
+    return Assignment.objects.filter(cadre_id=cadre_id, kind=Assignment.Kind.TOWNSHIP).values(
+        "township_id"
+    )
+
+
+def _cadre_village_ids(cadre_id: int | None) -> QuerySet:
+    return Assignment.objects.filter(cadre_id=cadre_id, kind=Assignment.Kind.VILLAGE).values(
+        "village_id"
+    )
+
+
+def village_list_for_user(*, user) -> QuerySet[Village]:
+    """Villages `user` may see. Every other scoped read builds on this or on `scope_for_user`."""
+    scope = scope_for_user(user)
+    villages = Village.objects.select_related("township__county")
+    if scope.is_city:
+        return villages
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return villages.filter(township__county_id=scope.county_id)
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return villages.filter(township_id=scope.township_id)
+    if scope.is_cadre and scope.cadre_id:
+        return villages.filter(
+            Q(id__in=_cadre_village_ids(scope.cadre_id))
+            | Q(township_id__in=_cadre_township_ids(scope.cadre_id))
+        )
+    return villages.none()
+
+
+def township_list_for_user(*, user) -> QuerySet[Township]:
+    scope = scope_for_user(user)
+    townships = Township.objects.select_related("county")
+    if scope.is_city:
+        return townships
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return townships.filter(county_id=scope.county_id)
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return townships.filter(id=scope.township_id)
+    if scope.is_cadre and scope.cadre_id:
+        village_townships = Village.objects.filter(
+            id__in=_cadre_village_ids(scope.cadre_id)
+        ).values("township_id")
+        return townships.filter(
+            Q(id__in=village_townships) | Q(id__in=_cadre_township_ids(scope.cadre_id))
+        )
+    return townships.none()
+
+
+def county_list_for_user(*, user) -> QuerySet[County]:
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return County.objects.all()
+    if scope.role in (Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL):
+        return County.objects.filter(id=scope.county_id)
+    if scope.is_cadre:
+        return County.objects.filter(id__in=township_list_for_user(user=user).values("county_id"))
+    return County.objects.none()
+
+
+def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
+    """Assignments whose 联系点 lies in the user's area; a cadre sees only their own."""
+    scope = scope_for_user(user)
+    assignments = Assignment.objects.select_related(
+        "cadre__work_unit", "village__township__county", "township__county"
+    )
+    if scope.is_city:
+        return assignments
+    if scope.is_cadre:
+        return assignments.filter(cadre_id=scope.cadre_id) if scope.cadre_id else assignments.none()
+    if scope.is_official:
+        return assignments.filter(
+            Q(village__in=village_list_for_user(user=user).values("pk"))
+            | Q(township__in=township_list_for_user(user=user).values("pk"))
+        )
+    return assignments.none()
+
+
+def cadre_list_for_user(*, user) -> QuerySet[Cadre]:
+    """Cadres linked to the user's area (or sent by a unit of the user's county)."""
+    scope = scope_for_user(user)
+    cadres = Cadre.objects.select_related("work_unit")
+    if scope.is_city:
+        return cadres
+    if scope.is_cadre:
+        return cadres.filter(id=scope.cadre_id) if scope.cadre_id else cadres.none()
+    if scope.is_official:
+        linked = assignment_list_for_user(user=user).values("cadre_id")
+        if scope.role == Role.COUNTY_OFFICIAL:
+            return cadres.filter(Q(id__in=linked) | Q(work_unit__county_id=scope.county_id))
+        return cadres.filter(id__in=linked)
+    return cadres.none()
+
+
+def work_unit_list_for_user(*, user) -> QuerySet[WorkUnit]:
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return WorkUnit.objects.all()
+    return WorkUnit.objects.filter(
+        Q(id__in=cadre_list_for_user(user=user).values("work_unit_id"))
+        | (Q(county_id=scope.county_id) if scope.role == Role.COUNTY_OFFICIAL else Q(pk__in=[]))
+    )
+
+
+def branch_list_for_user(*, user) -> QuerySet[Branch]:
+    scope = scope_for_user(user)
+    branches = Branch.objects.select_related("township__county")
+    if scope.is_city:
+        return branches
+    if scope.is_cadre:
+        covered = RosterEntry.objects.filter(
+            village__in=village_list_for_user(user=user).values("pk")
+        ).values("branch_id")
+        return branches.filter(id__in=covered)
+    return branches.filter(township__in=township_list_for_user(user=user).values("pk"))
+
+
+def roster_entry_list_for_user(*, user) -> QuerySet[RosterEntry]:
+    return RosterEntry.objects.select_related("roster", "village", "branch").filter(
+        village__in=village_list_for_user(user=user).values("pk")
+    )
+
+
+def user_role_list_for_user(*, user) -> QuerySet[UserRole]:
+    """Roles are managed by city admins only; everyone else sees their own."""
+    scope = scope_for_user(user)
+    roles = UserRole.objects.select_related("user", "county", "township")
+    if scope.role == Role.CITY_ADMIN:
+        return roles
+    return roles.filter(user_id=getattr(user, "pk", None))
+
+
+def export_job_list_for_user(*, user) -> QuerySet[ExportJob]:
+    """A user sees only the exports they started."""
+    if not user.is_authenticated:
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(user_id=user.pk)
+
+
+# ----- single objects: one 404 for "missing" and "not yours" -----
+
+
+def village_get_for_user(*, user, village_id) -> Village:
+    return get_object_or_404(village_list_for_user(user=user), pk=village_id)
+
+
+def export_job_get_for_user(*, user, job_id) -> ExportJob:
+    return get_object_or_404(export_job_list_for_user(user=user), pk=job_id)
+
+
+# ----- what a user may change -----
+
+
+def user_can_write_area(user, *, county_id: int | None, township_id: int | None = None) -> bool:
+    """City admins write everywhere; county officials within their county; nobody else."""
+    scope = scope_for_user(user)
+    if scope.role == Role.CITY_ADMIN:
+        return True
+    if scope.role == Role.COUNTY_OFFICIAL and county_id is not None:
+        return county_id == scope.county_id
+    return False
+
+
+# ----- aggregates for pages -----
+
+
+def default_year() -> int:
+    """The work year pages open on: the newest year with assignments, else this year."""
+    latest = Assignment.objects.order_by("-year").values_list("year", flat=True).first()
+    return latest or timezone.localdate().year
+
+
+def roster_years() -> list[int]:
+    return list(Roster.objects.order_by("-year").values_list("year", flat=True))
+
+
+def township_overview_for_user(*, user, year: int) -> list[dict]:
+    """Per visible township: villages, communities, assigned cadres and villages with no
+    帮村 cadre in `year`. Four grouped queries, whatever the number of townships."""
+    townships = list(township_list_for_user(user=user).order_by("code"))
+    villages = village_list_for_user(user=user)
+    by_kind = villages.values("township_id", "kind").annotate(n=Count("id")).order_by()
+    year_assignments = Assignment.objects.filter(year=year)
+    covered = year_assignments.filter(kind=Assignment.Kind.VILLAGE).values("village_id")
+    uncovered = (
+        villages.exclude(id__in=covered).values("township_id").annotate(n=Count("id")).order_by()
+    )
+    cadres = (
+        year_assignments.filter(
+            Q(village__in=villages.values("pk")) | Q(township__in=[t.pk for t in townships])
+        )
+        .annotate(area_township=Coalesce("village__township_id", "township_id"))
+        .values("area_township")
+        .annotate(n=Count("cadre_id", distinct=True))
+        .order_by()
+    )
+    rows = {
+        t.pk: {
+            "township": t,
+            "villages": 0,
+            "communities": 0,
+            "cadres": 0,
+            "uncovered": 0,
+        }
+        for t in townships
+    }
+    for item in by_kind:
+        row = rows.get(item["township_id"])
+        if row is None:
+            continue
+        key = "villages" if item["kind"] == Village.Kind.VILLAGE else "communities"
+        row[key] += item["n"]
+    for item in uncovered:
+        if item["township_id"] in rows:
+            rows[item["township_id"]]["uncovered"] = item["n"]
+    for item in cadres:
+        if item["area_township"] in rows:
+            rows[item["area_township"]]["cadres"] = item["n"]
+    return list(rows.values())
+
+
+def cadre_contact_points(*, user, year: int | None = None) -> list[Assignment]:
+    """The signed-in cadre's 联系点 for `year` (default: their newest year)."""
+    scope = scope_for_user(user)
+    if not scope.cadre_id:
+        return []
+    mine = Assignment.objects.filter(cadre_id=scope.cadre_id).select_related(
+        "village__township__county", "township__county"
+    )
+    if year is None:
+        year = mine.order_by("-year").values_list("year", flat=True).first()
+    return list(mine.filter(year=year).order_by("kind", "start_date"))
+
+
+def village_assignments(*, user, village: Village) -> list[Assignment]:
+    """Cadres linked to a visible village: its 帮村 cadres and its township's 联乡 cadres."""
+    return list(
+        assignment_list_for_user(user=user)
+        .filter(Q(village=village) | Q(township_id=village.township_id))
+        .order_by("-year", "kind", "cadre__name")
+    )
+
+
+def village_roster_entries(*, village: Village) -> list[RosterEntry]:
+    return list(
+        RosterEntry.objects.filter(village=village)
+        .select_related("roster", "branch")
+        .order_by("-roster__year")
+    )
+

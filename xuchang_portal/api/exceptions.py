@@ -1,0 +1,12 @@
+"""DRF exception handler: Django's ValidationError from a service becomes a 400."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.views import exception_handler
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(detail=detail)
+    return exception_handler(exc, context)

@@ -1,0 +1,20 @@
+"""Test settings: the same stack, with a fast hasher and axes only where a test turns it on."""
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+
+from .base import *  # noqa: E402,F401,F403
+from .base import env  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests always run tasks inline unless a test starts a real worker on purpose.
+CELERY_TASK_ALWAYS_EAGER = True
