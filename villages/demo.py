@@ -54,8 +54,18 @@ COUNTY_SHORT = {"411071": "经开区"}
 # the urban districts. The last three only appear from 2023 on.
 ADDED_COMMUNITIES = {
     "411002570": [
-        "芙蓉社区", "学府苑社区", "祥和社区", "湖滨社区", "德馨社区", "春晖社区",
-        "明德社区", "鹿鸣社区", "清潩社区", "永宁社区", "龙腾社区", "锦园社区",
+        "芙蓉社区",
+        "学府苑社区",
+        "祥和社区",
+        "湖滨社区",
+        "德馨社区",
+        "春晖社区",
+        "明德社区",
+        "鹿鸣社区",
+        "清潩社区",
+        "永宁社区",
+        "龙腾社区",
+        "锦园社区",
     ],
     "411002013": ["魏风社区", "建业社区"],  # 灞陵街道
     "411002015": ["曹魏社区", "北海社区"],  # 魏北街道
@@ -66,20 +76,72 @@ ADDED_COMMUNITIES = {
 NEW_IN_2023 = 3
 
 CITY_UNITS = [
-    "市委组织部", "市委宣传部", "市委政法委", "市委统战部", "市纪委监委", "市发展和改革委员会",
-    "市教育局", "市科学技术局", "市工业和信息化局", "市公安局", "市民政局", "市司法局",
-    "市财政局", "市人力资源和社会保障局", "市自然资源和规划局", "市生态环境局",
-    "市住房和城乡建设局", "市城市管理局", "市交通运输局", "市水利局", "市农业农村局",
-    "市商务局", "市文化广电和旅游局", "市卫生健康委员会", "市退役军人事务局", "市应急管理局",
-    "市审计局", "市市场监督管理局", "市统计局", "市医疗保障局", "市信访局", "市林业局",
-    "市供销合作社", "市总工会", "团市委", "市妇联", "市科协", "市气象局", "市中心医院",
+    "市委组织部",
+    "市委宣传部",
+    "市委政法委",
+    "市委统战部",
+    "市纪委监委",
+    "市发展和改革委员会",
+    "市教育局",
+    "市科学技术局",
+    "市工业和信息化局",
+    "市公安局",
+    "市民政局",
+    "市司法局",
+    "市财政局",
+    "市人力资源和社会保障局",
+    "市自然资源和规划局",
+    "市生态环境局",
+    "市住房和城乡建设局",
+    "市城市管理局",
+    "市交通运输局",
+    "市水利局",
+    "市农业农村局",
+    "市商务局",
+    "市文化广电和旅游局",
+    "市卫生健康委员会",
+    "市退役军人事务局",
+    "市应急管理局",
+    "市审计局",
+    "市市场监督管理局",
+    "市统计局",
+    "市医疗保障局",
+    "市信访局",
+    "市林业局",
+    "市供销合作社",
+    "市总工会",
+    "团市委",
+    "市妇联",
+    "市科协",
+    "市气象局",
+    "市中心医院",
     "国网许昌供电公司",
 ]
 COUNTY_UNITS = [
-    "委组织部", "委宣传部", "委政法委", "发展和改革委员会", "教育局", "公安局", "民政局",
-    "司法局", "财政局", "人力资源和社会保障局", "自然资源局", "生态环境分局",
-    "住房和城乡建设局", "交通运输局", "水利局", "农业农村局", "商务局", "文化广电和旅游局",
-    "卫生健康委员会", "应急管理局", "市场监督管理局", "医疗保障局", "信访局", "供销合作社",
+    "委组织部",
+    "委宣传部",
+    "委政法委",
+    "发展和改革委员会",
+    "教育局",
+    "公安局",
+    "民政局",
+    "司法局",
+    "财政局",
+    "人力资源和社会保障局",
+    "自然资源局",
+    "生态环境分局",
+    "住房和城乡建设局",
+    "交通运输局",
+    "水利局",
+    "农业农村局",
+    "商务局",
+    "文化广电和旅游局",
+    "卫生健康委员会",
+    "应急管理局",
+    "市场监督管理局",
+    "医疗保障局",
+    "信访局",
+    "供销合作社",
 ]
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -329,7 +391,11 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     plan = _plan_villages(rng, scale)
     village_rows = []
     for v in plan:
-        households = rng.randint(180, 1200) if v.kind != Village.Kind.URBAN_COMMUNITY else rng.randint(800, 4000)
+        households = (
+            rng.randint(180, 1200)
+            if v.kind != Village.Kind.URBAN_COMMUNITY
+            else rng.randint(800, 4000)
+        )
         village_rows.append(
             {
                 "code": v.code,
@@ -375,8 +441,18 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
         Roster,
         ("year",),
         [
-            {"year": 2022, "is_frozen": True, "frozen_at": frozen_at.replace(year=2022), "note": "2022年度村(社区)名册：每个村(社区)一个党组织"},
-            {"year": 2023, "is_frozen": True, "frozen_at": frozen_at, "note": "2023年度村(社区)名册：含联合党支部"},
+            {
+                "year": 2022,
+                "is_frozen": True,
+                "frozen_at": frozen_at.replace(year=2022),
+                "note": "2022年度村(社区)名册：每个村(社区)一个党组织",
+            },
+            {
+                "year": 2023,
+                "is_frozen": True,
+                "frozen_at": frozen_at,
+                "note": "2023年度村(社区)名册：含联合党支部",
+            },
         ],
         stats,
     )
@@ -406,9 +482,19 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     unit_rows = [{"name": "许昌市委", "level": WorkUnit.Level.CITY, "county_id": None}]
     unit_rows += [{"name": n, "level": WorkUnit.Level.CITY, "county_id": None} for n in CITY_UNITS]
     for code, short in county_name.items():
-        unit_rows.append({"name": f"{short}党委", "level": WorkUnit.Level.COUNTY, "county_id": county_ids[(code,)]})
+        unit_rows.append(
+            {
+                "name": f"{short}党委",
+                "level": WorkUnit.Level.COUNTY,
+                "county_id": county_ids[(code,)],
+            }
+        )
         unit_rows += [
-            {"name": f"{short}{n}", "level": WorkUnit.Level.COUNTY, "county_id": county_ids[(code,)]}
+            {
+                "name": f"{short}{n}",
+                "level": WorkUnit.Level.COUNTY,
+                "county_id": county_ids[(code,)],
+            }
             for n in COUNTY_UNITS
         ]
     unit_ids = _sync(WorkUnit, ("name",), unit_rows, stats)
@@ -448,18 +534,30 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
         assignment_keys.append((phone, "township", t["code"]))
     township_codes = [t["code"] for t in townships]
     for i in range(20):
-        phone = add_cadre("许昌市委", CITY_LEADER_POSITIONS[i % len(CITY_LEADER_POSITIONS)], Cadre.Level.CITY)
+        phone = add_cadre(
+            "许昌市委", CITY_LEADER_POSITIONS[i % len(CITY_LEADER_POSITIONS)], Cadre.Level.CITY
+        )
         for t_code in township_codes[i::20]:
             assignment_keys.append((phone, "township", t_code))
     cadre_ids = _sync(Cadre, ("phone",), cadre_rows, stats)
 
     village_assignments, township_assignments = [], []
     for phone, kind, code in assignment_keys:
-        row = {"cadre_id": cadre_ids[(phone,)], "year": PLAN_YEAR, "kind": kind, "start_date": start, "end_date": end}
+        row = {
+            "cadre_id": cadre_ids[(phone,)],
+            "year": PLAN_YEAR,
+            "kind": kind,
+            "start_date": start,
+            "end_date": end,
+        }
         if kind == "village":
-            village_assignments.append({**row, "village_id": village_ids[(code,)], "township_id": None})
+            village_assignments.append(
+                {**row, "village_id": village_ids[(code,)], "township_id": None}
+            )
         else:
-            township_assignments.append({**row, "township_id": township_ids[(code,)], "village_id": None})
+            township_assignments.append(
+                {**row, "township_id": township_ids[(code,)], "village_id": None}
+            )
     _sync(Assignment, ("cadre_id", "village_id", "year"), village_assignments, stats)
     _sync(Assignment, ("cadre_id", "township_id", "year"), township_assignments, stats)
 

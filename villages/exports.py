@@ -4,9 +4,9 @@ selectors, so an export never holds a row the user could not open on a page.
 Other apps add kinds with `register(...)` from their AppConfig.ready().
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable, Iterable, Sequence
 
 from django.db.models import QuerySet
 

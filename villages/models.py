@@ -81,8 +81,10 @@ class Township(models.Model):
     def clean(self) -> None:
         if self.county_id and self.code and not self.code.startswith(self.county.code):
             raise ValidationError(
-                {"code": _("乡级区划代码 %(code)s 必须以所属县的代码 %(county)s 开头。")
-                 % {"code": self.code, "county": self.county.code}}
+                {
+                    "code": _("乡级区划代码 %(code)s 必须以所属县的代码 %(county)s 开头。")
+                    % {"code": self.code, "county": self.county.code}
+                }
             )
 
 
@@ -138,8 +140,10 @@ class Village(models.Model):
     def clean(self) -> None:
         if self.township_id and self.code and not self.code.startswith(self.township.code):
             raise ValidationError(
-                {"code": _("统计用区划代码 %(code)s 必须以所属乡镇的代码 %(township)s 开头。")
-                 % {"code": self.code, "township": self.township.code}}
+                {
+                    "code": _("统计用区划代码 %(code)s 必须以所属乡镇的代码 %(township)s 开头。")
+                    % {"code": self.code, "township": self.township.code}
+                }
             )
 
 

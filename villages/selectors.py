@@ -248,6 +248,23 @@ def export_job_get_for_user(*, user, job_id) -> ExportJob:
 # ----- what a user may change -----
 
 
+def county_id_of(instance) -> int | None:
+    """The county an object belongs to, for write checks (None: a city-wide record)."""
+    if isinstance(instance, Township | WorkUnit):
+        return instance.county_id
+    if isinstance(instance, Village | Branch):
+        return instance.township.county_id if instance.township_id else None
+    if isinstance(instance, RosterEntry):
+        return instance.village.township.county_id if instance.village_id else None
+    if isinstance(instance, Cadre):
+        return instance.work_unit.county_id if instance.work_unit_id else None
+    if isinstance(instance, Assignment):
+        if instance.village_id:
+            return instance.village.township.county_id
+        return instance.township.county_id if instance.township_id else None
+    return None
+
+
 def user_can_write_area(user, *, county_id: int | None, township_id: int | None = None) -> bool:
     """City admins write everywhere; county officials within their county; nobody else."""
     scope = scope_for_user(user)
@@ -344,4 +361,3 @@ def village_roster_entries(*, village: Village) -> list[RosterEntry]:
         .select_related("roster", "branch")
         .order_by("-roster__year")
     )
-

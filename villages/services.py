@@ -16,48 +16,21 @@ from django.utils.translation import gettext as _
 from villages.excel import write_workbook
 from villages.exports import EXPORT_KINDS
 from villages.models import (
-    Assignment,
-    Branch,
-    Cadre,
     County,
     ExportJob,
     Roster,
     RosterEntry,
     Township,
     UserRole,
-    Village,
-    WorkUnit,
 )
-from villages.selectors import scope_for_user, user_can_write_area
+from villages.selectors import county_id_of, scope_for_user, user_can_write_area
 from villages.tasks import export_job_run as export_job_run_task
 
 logger = logging.getLogger(__name__)
 
 
-def _county_id_of(instance: models.Model) -> int | None:
-    """The county an object belongs to, for write checks (None: city-wide objects)."""
-    if isinstance(instance, County):
-        return None  # counties themselves are city-level records
-    if isinstance(instance, Township):
-        return instance.county_id
-    if isinstance(instance, (Village, Branch)):
-        return instance.township.county_id if instance.township_id else None
-    if isinstance(instance, RosterEntry):
-        return instance.village.township.county_id
-    if isinstance(instance, WorkUnit):
-        return instance.county_id
-    if isinstance(instance, Cadre):
-        return instance.work_unit.county_id if instance.work_unit_id else None
-    if isinstance(instance, Assignment):
-        target = instance.village or instance.township
-        if isinstance(target, Village):
-            return target.township.county_id
-        return target.county_id if target else None
-    return None
-
-
 def _check_write(actor, instance: models.Model) -> None:
-    county_id = _county_id_of(instance)
+    county_id = county_id_of(instance)
     if not user_can_write_area(actor, county_id=county_id):
         raise PermissionDenied(_("您无权修改该辖区的数据。"))
 

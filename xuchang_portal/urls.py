@@ -1,2 +1,29 @@
-from django.urls import path
-urlpatterns = []
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from xuchang_portal import views
+
+admin.site.site_header = "许昌市“联乡帮村”工作平台 · 管理后台"
+admin.site.site_title = "联乡帮村管理后台"
+admin.site.index_title = "数据管理"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("healthz/", views.healthz, name="healthz"),
+    path("accounts/login/", views.PortalLoginView.as_view(), name="login"),
+    path("accounts/logout/", views.PortalLogoutView.as_view(), name="logout"),
+    path("", include("villages.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("xuchang_portal.api.urls")),
+    path("api/auth/token/", obtain_auth_token, name="api_token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2023, help="随机种子（默认 2023）")
-        parser.add_argument("--scale", type=int, default=1, help="村(社区)与干部数量的倍数（基准测试用）")
+        parser.add_argument(
+            "--scale", type=int, default=1, help="村(社区)与干部数量的倍数（基准测试用）"
+        )
 
     def handle(self, *args, seed, scale, **options):
         if not 1 <= scale <= 20:

@@ -1,0 +1,22 @@
+from rest_framework.routers import DefaultRouter
+
+from villages.api.views import (
+    AssignmentViewSet,
+    BranchViewSet,
+    CadreViewSet,
+    CountyViewSet,
+    ExportJobViewSet,
+    TownshipViewSet,
+    VillageViewSet,
+)
+
+router = DefaultRouter()
+router.register("counties", CountyViewSet, basename="county")
+router.register("townships", TownshipViewSet, basename="township")
+router.register("villages", VillageViewSet, basename="village")
+router.register("branches", BranchViewSet, basename="branch")
+router.register("cadres", CadreViewSet, basename="cadre")
+router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("exports", ExportJobViewSet, basename="export")
+
+urlpatterns = router.urls

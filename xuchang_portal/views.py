@@ -1,0 +1,88 @@
+"""Project-level pages: sign-in, the per-role home page and the health check."""
+
+from collections import defaultdict
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.generic import TemplateView
+
+from villages.selectors import (
+    cadre_contact_points,
+    county_list_for_user,
+    default_year,
+    scope_for_user,
+    township_overview_for_user,
+)
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class PortalLogoutView(auth_views.LogoutView):
+    pass
+
+
+def healthz(request):
+    """Liveness for load balancers and compose health checks; reveals no data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def _county_totals(rows: list[dict]) -> list[dict]:
+    totals: dict = defaultdict(
+        lambda: {"villages": 0, "communities": 0, "cadres": 0, "uncovered": 0, "townships": 0}
+    )
+    for row in rows:
+        county = row["township"].county
+        item = totals[county]
+        item["county"] = county
+        item["townships"] += 1
+        for key in ("villages", "communities", "cadres", "uncovered"):
+            item[key] += row[key]
+    return sorted(totals.values(), key=lambda item: item["county"].code)
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        scope = scope_for_user(user)
+        year = default_year()
+        ctx["year"] = year
+        if scope.is_cadre:
+            ctx["contact_points"] = cadre_contact_points(user=user)
+            return ctx
+        if scope.role is None:
+            return ctx
+        rows = township_overview_for_user(user=user, year=year)
+        county = None
+        county_id = self.request.GET.get("county")
+        if county_id:
+            county = get_object_or_404(county_list_for_user(user=user), pk=county_id)
+            rows = [r for r in rows if r["township"].county_id == county.pk]
+        ctx["county"] = county
+        ctx["rows"] = rows
+        ctx["totals"] = {
+            key: sum(r[key] for r in rows)
+            for key in ("villages", "communities", "cadres", "uncovered")
+        }
+        if scope.is_city and county is None:
+            ctx["county_rows"] = _county_totals(rows)
+        chart_rows = ctx.get("county_rows") or rows
+        ctx["chart"] = {
+            "labels": [
+                (r["county"].name if "county" in r else r["township"].name) for r in chart_rows
+            ],
+            "villages": [r["villages"] for r in chart_rows],
+            "communities": [r["communities"] for r in chart_rows],
+            "uncovered": [r["uncovered"] for r in chart_rows],
+        }
+        return ctx
