@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.db.models import QuerySet
 
 from villages.filters import VillageFilter
-from villages.selectors import village_list_for_user
+from villages.selectors import assignment_list_for_user, village_list_for_user
 
 
 @dataclass(frozen=True)
@@ -76,5 +76,52 @@ register(
         widths=(14, 16, 22, 18, 10, 8, 8, 12, 14),
         queryset=_villages,
         row=village_row,
+    )
+)
+
+
+CADRE_HEADERS = (
+    "姓名",
+    "手机号",
+    "派出单位",
+    "职务",
+    "干部层级",
+    "联系类型",
+    "联系点区划代码",
+    "年度",
+    "开始日期",
+    "结束日期",
+)
+
+
+def _assignments(*, user, params: dict) -> QuerySet:
+    qs = assignment_list_for_user(user=user).order_by("year", "cadre__phone", "id")
+    year = str((params or {}).get("year", "")).strip()
+    return qs.filter(year=int(year)) if year.isdigit() else qs
+
+
+def assignment_row(a) -> Sequence:
+    return (
+        a.cadre.name,
+        a.cadre.phone,
+        a.cadre.work_unit.name,
+        a.cadre.position,
+        a.cadre.get_level_display(),
+        a.get_kind_display(),
+        a.village.code if a.village_id else a.township.code,
+        a.year,
+        a.start_date,
+        a.end_date,
+    )
+
+
+register(
+    ExportKind(
+        key="cadres",
+        label="帮扶干部及联系点",
+        headers=CADRE_HEADERS,
+        widths=(10, 14, 22, 14, 10, 10, 18, 8, 12, 12),
+        queryset=_assignments,
+        row=assignment_row,
     )
 )

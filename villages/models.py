@@ -464,3 +464,68 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class ImportJob(models.Model):
+    """One Excel/CSV import: who, when, the file, the preview summary and its state."""
+
+    class State(models.TextChoices):
+        VALIDATING = "validating", _("校验中")
+        PREVIEWED = "previewed", _("待确认")
+        COMMITTING = "committing", _("导入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        CANCELLED = "cancelled", _("已取消")
+
+    RUNNING_STATES = (State.VALIDATING, State.COMMITTING)
+
+    kind = models.CharField(_("导入类型"), max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_jobs",
+        verbose_name=_("导入人"),
+    )
+    county = models.ForeignKey(
+        County,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("限定县(市、区)"),
+        help_text=_("县级干部导入时，只允许本县的数据。"),
+    )
+    file = models.FileField(_("上传文件"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    state = models.CharField(_("状态"), max_length=12, choices=State.choices)
+    valid_only = models.BooleanField(_("只导入无误的行"), default=False)
+    summary = models.JSONField(_("摘要"), default=dict, blank=True)
+    preview = models.JSONField(_("预览"), default=dict, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入记录")
+        verbose_name_plural = _("导入记录")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(state__in=["validating", "committing"]),
+                name="import_job_one_running_per_kind",
+                violation_error_message=_("已有一个同类导入正在进行，请等它完成后再试。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} #{self.pk} {self.original_name}"
+
+    @property
+    def kind_label(self) -> str:
+        from villages.importing.engine import KINDS  # the sheet registry, filled at start-up
+
+        kind = KINDS.get(self.kind)
+        return kind.label if kind else self.kind

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -29,6 +30,7 @@ from villages.models import (
     Cadre,
     County,
     ExportJob,
+    ImportJob,
     Roster,
     RosterEntry,
     Township,
@@ -361,3 +363,29 @@ def village_roster_entries(*, village: Village) -> list[RosterEntry]:
         .select_related("roster", "branch")
         .order_by("-roster__year")
     )
+
+
+def import_job_list_for_user(*, user) -> QuerySet[ImportJob]:
+    """City admins see every import; a county official sees the imports of their county."""
+    scope = scope_for_user(user)
+    jobs = ImportJob.objects.select_related("user", "county")
+    if scope.role == Role.CITY_ADMIN:
+        return jobs
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return jobs.filter(county_id=scope.county_id)
+    return jobs.none()
+
+
+def import_job_get_for_user(*, user, job_id) -> ImportJob:
+    return get_object_or_404(import_job_list_for_user(user=user), pk=job_id)
+
+
+def import_progress_key(job_id: int) -> str:
+    return f"import-job:{job_id}:progress"
+
+
+def import_progress(job: ImportJob) -> int:
+    """Percent done of a running import (kept in the cache by the services)."""
+    if job.state in (ImportJob.State.DONE, ImportJob.State.PREVIEWED):
+        return 100
+    return int(cache.get(import_progress_key(job.pk)) or 0)

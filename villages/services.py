@@ -3,28 +3,44 @@ carry the actor as `history_user`)."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import tempfile
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from villages.excel import write_workbook
 from villages.exports import EXPORT_KINDS
+from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
+from villages.importing.engine import Context as ImportContext
+from villages.importing.engine import annotated_workbook, plan_preview
+from villages.importing.engine import build_plan as build_import_plan
+from villages.importing.engine import get_kind as get_import_kind
+from villages.importing.reader import MAX_BYTES as MAX_IMPORT_BYTES
 from villages.models import (
     County,
     ExportJob,
+    ImportJob,
     Roster,
     RosterEntry,
     Township,
     UserRole,
 )
-from villages.selectors import county_id_of, scope_for_user, user_can_write_area
+from villages.selectors import (
+    county_id_of,
+    import_progress_key,
+    scope_for_user,
+    user_can_write_area,
+)
 from villages.tasks import export_job_run as export_job_run_task
+from villages.tasks import import_job_commit as import_job_commit_task
+from villages.tasks import import_job_validate as import_job_validate_task
 
 logger = logging.getLogger(__name__)
 
@@ -159,3 +175,219 @@ def _write(kind, qs, path, on_row) -> int:
         widths=kind.widths,
         on_row=on_row,
     )
+
+
+# ----- imports -----
+
+IMPORT_STALE_AFTER = datetime.timedelta(minutes=30)
+
+
+def import_progress_set(job_id: int, percent: int) -> None:
+    """Progress lives in the cache: a commit runs inside one transaction, so a progress
+    column on the job row would stay invisible to the polling page until the end."""
+    cache.set(import_progress_key(job_id), int(percent), timeout=3600)
+
+
+def import_scope_county(actor) -> County | None:
+    """City admins import city-wide (None); county officials for their own county only."""
+    scope = scope_for_user(actor)
+    if scope.role == UserRole.Role.CITY_ADMIN:
+        return None
+    if scope.role == UserRole.Role.COUNTY_OFFICIAL:
+        return County.objects.get(pk=scope.county_id)
+    raise PermissionDenied(_("只有市级管理员和县级干部可以导入数据。"))
+
+
+def _expire_stale_imports(kind: str) -> None:
+    """A job whose worker died keeps its running state; after a while it stops blocking."""
+    cutoff = timezone.now() - IMPORT_STALE_AFTER
+    ImportJob.objects.filter(
+        kind=kind, state__in=ImportJob.RUNNING_STATES, updated_at__lt=cutoff
+    ).update(state=ImportJob.State.FAILED, error=_("处理超时（可能是后台任务中断），请重新导入。"))
+
+
+def _save_running(job: ImportJob) -> None:
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError:
+        raise ValidationError(_("已有一个同类导入正在进行，请等它完成后再试。")) from None
+
+
+def import_job_create(*, actor, kind: str, upload, valid_only: bool = False) -> ImportJob:
+    """Store the upload and queue its validation. Nothing is imported yet."""
+    job = _import_job_open(
+        actor=actor,
+        county=import_scope_county(actor),
+        kind=kind,
+        upload=upload,
+        valid_only=valid_only,
+    )
+    transaction.on_commit(lambda: import_job_validate_task.delay(job.pk))
+    return job
+
+
+@transaction.atomic
+def _import_job_open(*, actor, county, kind: str, upload, valid_only: bool) -> ImportJob:
+    get_import_kind(kind)
+    if upload.size > MAX_IMPORT_BYTES:
+        raise ValidationError(_("文件超过 10 MB 上限，请拆分后再上传。"))
+    _expire_stale_imports(kind)
+    job = ImportJob(
+        kind=kind,
+        user=actor,
+        county=county,
+        original_name=os.path.basename(upload.name)[:200],
+        state=ImportJob.State.VALIDATING,
+        valid_only=valid_only,
+    )
+    suffix = os.path.splitext(upload.name)[1].lower()[:10] or ".bin"
+    job.file.save(f"{kind}{suffix}", upload, save=False)
+    try:
+        _save_running(job)
+    except ValidationError:
+        job.file.delete(save=False)
+        raise
+    import_progress_set(job.pk, 0)
+    return job
+
+
+def _import_plan(job: ImportJob):
+    with job.file.open("rb") as fh:
+        data = fh.read()
+    ctx = ImportContext(actor=job.user, county=job.county)
+    kind = get_import_kind(job.kind)
+    plan = build_import_plan(
+        kind, data, job.original_name, ctx, lambda p: import_progress_set(job.pk, p)
+    )
+    return kind, ctx, plan
+
+
+def import_job_validate(*, job_id: int) -> ImportJob:
+    """Read, check and diff the file; store the preview. Writes no roster data."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.state != ImportJob.State.VALIDATING:
+        return job
+    try:
+        plan = _import_plan(job)[2]
+    except Exception as exc:
+        logger.exception("import job %s failed while validating", job.pk)
+        _import_fail(job, _("校验时出错：%(err)s") % {"err": exc})
+        raise
+    job.preview = plan_preview(plan)
+    job.summary = plan.counts()
+    if plan.file_error:
+        job.state = ImportJob.State.FAILED
+        job.error = "；".join(str(i) for i in plan.issues if not i.row)
+        job.finished_at = timezone.now()
+    else:
+        job.state = ImportJob.State.PREVIEWED
+    job.save(update_fields=["preview", "summary", "state", "error", "finished_at", "updated_at"])
+    import_progress_set(job.pk, 100)
+    return job
+
+
+def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> ImportJob:
+    """The admin confirmed the preview: queue the commit."""
+    if job.user_id != actor.pk and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只能确认自己上传的导入。"))
+    if job.state != ImportJob.State.PREVIEWED:
+        raise ValidationError(
+            _("该导入当前为“%(state)s”，不能确认。") % {"state": job.get_state_display()}
+        )
+    errors = job.summary.get("errors", 0)
+    if errors and not valid_only:
+        raise ValidationError(
+            _("文件中有 %(n)s 处错误。请修正后重新上传，或选择“只导入无误的行”。") % {"n": errors}
+        )
+    with transaction.atomic():
+        _expire_stale_imports(job.kind)
+        job.state = ImportJob.State.COMMITTING
+        job.valid_only = valid_only
+        _save_running(job)
+        import_progress_set(job.pk, 0)
+        transaction.on_commit(lambda: import_job_commit_task.delay(job.pk))
+    return job
+
+
+def import_job_cancel(*, actor, job: ImportJob) -> ImportJob:
+    if job.user_id != actor.pk and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只能取消自己上传的导入。"))
+    if job.state != ImportJob.State.PREVIEWED:
+        raise ValidationError(_("只有待确认的导入可以取消。"))
+    job.state = ImportJob.State.CANCELLED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "finished_at", "updated_at"])
+    return job
+
+
+def _import_fail(job: ImportJob, reason: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.FAILED, error=str(reason)[:4000], finished_at=timezone.now()
+    )
+
+
+def import_job_commit(*, job_id: int) -> ImportJob:
+    """Re-check the file against the database as it is now, then write it in one
+    transaction: everything, or (when the admin chose so) every valid row. Nothing is
+    written when errors remain and the admin did not choose valid rows only."""
+    job = ImportJob.objects.select_related("user", "county").get(pk=job_id)
+    if job.state != ImportJob.State.COMMITTING:
+        return job
+    try:
+        kind, ctx, plan = _import_plan(job)
+        counts = plan.counts()
+        if plan.file_error or (plan.issues and not job.valid_only):
+            _import_fail(
+                job, _("校验发现 %(n)s 处错误，未写入任何数据。") % {"n": len(plan.issues)}
+            )
+            job.refresh_from_db()
+            return job
+        import_progress_set(job.pk, 92)
+        with transaction.atomic():
+            written = kind.commit(plan.valid_items(), ctx)
+    except Exception as exc:
+        logger.exception("import job %s failed while committing", job.pk)
+        _import_fail(job, _("导入失败，未写入任何数据：%(err)s") % {"err": exc})
+        raise
+    job.summary = {**counts, **written, "skipped_error_rows": counts["error_rows"]}
+    job.state = ImportJob.State.DONE
+    job.finished_at = timezone.now()
+    job.save(update_fields=["summary", "state", "finished_at", "updated_at"])
+    import_progress_set(job.pk, 100)
+    return job
+
+
+def import_job_run_now(
+    *, actor, kind: str, path: str, dry_run: bool, valid_only: bool
+) -> ImportJob:
+    """The management command's path: the same job, validated and committed in-process.
+    `actor=None` means the system (city-wide)."""
+    county = None if actor is None else import_scope_county(actor)
+    with open(path, "rb") as fh:
+        upload = File(fh, name=os.path.basename(path))
+        job = _import_job_open(
+            actor=actor, county=county, kind=kind, upload=upload, valid_only=valid_only
+        )
+    job = import_job_validate(job_id=job.pk)
+    if job.state != ImportJob.State.PREVIEWED or dry_run:
+        if dry_run and job.state == ImportJob.State.PREVIEWED:
+            job.state = ImportJob.State.CANCELLED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["state", "finished_at", "updated_at"])
+        return job
+    if job.summary.get("errors") and not valid_only:
+        _import_fail(job, _("存在错误，未写入任何数据。"))
+        job.refresh_from_db()
+        return job
+    job.state = ImportJob.State.COMMITTING
+    _save_running(job)
+    return import_job_commit(job_id=job.pk)
+
+
+def import_job_annotated(*, job: ImportJob) -> bytes:
+    """The uploaded workbook with its bad cells marked (see engine.annotated_workbook)."""
+    kind = get_import_kind(job.kind)
+    with job.file.open("rb") as fh:
+        data = fh.read()
+    return annotated_workbook(kind, job.preview["layout"], job.preview.get("issues", []), data)

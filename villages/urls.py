@@ -10,4 +10,14 @@ urlpatterns = [
     path("villages/export/", views.VillageExportView.as_view(), name="village_export"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
+    path("imports/", views.ImportListView.as_view(), name="import_list"),
+    path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
+    path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import_confirm"),
+    path("imports/<int:pk>/cancel/", views.ImportCancelView.as_view(), name="import_cancel"),
+    path(
+        "imports/<int:pk>/annotated/", views.ImportAnnotatedView.as_view(), name="import_annotated"
+    ),
+    path(
+        "imports/templates/<str:kind>/", views.ImportTemplateView.as_view(), name="import_template"
+    ),
 ]

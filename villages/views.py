@@ -3,21 +3,36 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
-from django.shortcuts import redirect
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views import View
 from django.views.generic import DetailView, ListView
 
 from villages.filters import VillageFilter
+from villages.forms import ImportConfirmForm, ImportUploadForm
+from villages.importing.engine import KINDS
+from villages.importing.workbook import template_workbook
+from villages.models import ImportJob
 from villages.selectors import (
     export_job_get_for_user,
+    import_job_get_for_user,
+    import_job_list_for_user,
+    import_progress,
     roster_years,
+    scope_for_user,
     village_assignments,
     village_get_for_user,
     village_list_for_user,
     village_roster_entries,
 )
-from villages.services import export_job_create
+from villages.services import (
+    export_job_create,
+    import_job_annotated,
+    import_job_cancel,
+    import_job_confirm,
+    import_job_create,
+)
 
 
 class VillageListView(LoginRequiredMixin, ListView):
@@ -100,3 +115,115 @@ class ExportDownloadView(LoginRequiredMixin, View):
         return FileResponse(
             job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
         )
+
+
+# ----- imports -----
+
+
+def _import_roles_only(request) -> None:
+    if not scope_for_user(request.user).can_import:
+        raise PermissionDenied("只有市级管理员和县级干部可以导入数据。")
+
+
+class ImportListView(LoginRequiredMixin, View):
+    """Upload form, templates and the import history of the user's area."""
+
+    template_name = "villages/import_list.html"
+
+    def get(self, request, form=None):
+        _import_roles_only(request)
+        jobs = import_job_list_for_user(user=request.user)[:50]
+        context = {"form": form or ImportUploadForm(), "jobs": jobs, "kinds": KINDS}
+        return render(request, self.template_name, context)
+
+    def post(self, request):
+        _import_roles_only(request)
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.get(request, form=form)
+        try:
+            job = import_job_create(
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                upload=form.cleaned_data["file"],
+                valid_only=form.cleaned_data["valid_only"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, "；".join(getattr(exc, "messages", [str(exc)])))
+            return self.get(request, form=form)
+        return redirect("villages:import_detail", pk=job.pk)
+
+
+class ImportDetailView(LoginRequiredMixin, View):
+    """Progress while validating or committing, the preview, then the result."""
+
+    def get(self, request, pk):
+        job = import_job_get_for_user(user=request.user, job_id=pk)
+        context = {
+            "job": job,
+            "kind": KINDS.get(job.kind),
+            "progress": import_progress(job),
+            "confirm_form": ImportConfirmForm(initial={"valid_only": job.valid_only}),
+        }
+        if request.headers.get("HX-Request"):
+            running = job.state in ImportJob.RUNNING_STATES
+            if not running and request.GET.get("poll"):
+                # The job just finished: reload the whole page to show the preview/result.
+                response = HttpResponse("")
+                response["HX-Refresh"] = "true"
+                return response
+            return render(request, "villages/partials/import_progress.html", context)
+        return render(request, "villages/import_detail.html", context)
+
+
+class ImportConfirmView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        job = import_job_get_for_user(user=request.user, job_id=pk)
+        form = ImportConfirmForm(request.POST)
+        form.is_valid()
+        try:
+            import_job_confirm(
+                actor=request.user, job=job, valid_only=form.cleaned_data.get("valid_only", False)
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("villages:import_detail", pk=job.pk)
+
+
+class ImportCancelView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        job = import_job_get_for_user(user=request.user, job_id=pk)
+        try:
+            import_job_cancel(actor=request.user, job=job)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.info(request, "已取消，未写入任何数据。")
+        return redirect("villages:import_list")
+
+
+class ImportAnnotatedView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        job = import_job_get_for_user(user=request.user, job_id=pk)
+        if "layout" not in job.preview:
+            raise Http404("该导入没有可标注的工作簿。")
+        data = import_job_annotated(job=job)
+        stem = job.original_name.rsplit(".", 1)[0]
+        return _xlsx_response(data, f"{stem}-错误标注.xlsx")
+
+
+class ImportTemplateView(LoginRequiredMixin, View):
+    def get(self, request, kind):
+        _import_roles_only(request)
+        sheet = KINDS.get(kind)
+        if sheet is None:
+            raise Http404("没有这种模板。")
+        return _xlsx_response(template_workbook(sheet), f"{sheet.label}-模板.xlsx")
+
+
+def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response

@@ -1,0 +1,627 @@
+"""The two roster sheets: 村(社区)花名册 and 帮扶干部及联系点."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from villages.importing import normalise as n
+from villages.importing.engine import (
+    CHANGED,
+    MOVED,
+    NEW,
+    UNCHANGED,
+    Column,
+    Context,
+    Item,
+    SheetKind,
+    register,
+)
+from villages.models import Assignment, Cadre, County, Township, Village, WorkUnit
+
+BATCH = 1000
+
+
+def _cell(add_error, key: str, parse, *args, **kwargs):
+    try:
+        return parse(*args, **kwargs)
+    except n.CellError as exc:
+        add_error(key, str(exc))
+        return None
+
+
+def _county_kind(name: str) -> str:
+    if name.endswith("县"):
+        return County.Kind.COUNTY
+    if name.endswith("市"):
+        return County.Kind.CITY
+    if name.endswith("区") and "开发区" not in name and "功能区" not in name:
+        return County.Kind.DISTRICT
+    return County.Kind.ZONE
+
+
+def _township_kind(name: str) -> str:
+    for suffix, kind in (
+        ("街道", Township.Kind.SUBDISTRICT),
+        ("镇", Township.Kind.TOWN),
+        ("乡", Township.Kind.TOWNSHIP),
+    ):
+        if name.endswith(suffix):
+            return kind
+    return Township.Kind.ZONE
+
+
+def _changes(obj, wanted: dict, labels: dict) -> dict:
+    changes = {}
+    for field, new in wanted.items():
+        old = getattr(obj, field)
+        if old != new:
+            changes[labels[field]] = [_show(old), _show(new)]
+    return changes
+
+
+def _show(value):
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value if isinstance(value, int | str) else str(value)
+
+
+class VillageSheet(SheetKind):
+    key = "villages"
+    label = "村(社区)花名册"
+    key_columns = ("code",)
+    kind_options = {str(label): value for value, label in Village.Kind.choices}
+    columns = (
+        Column("county_name", "县(市、区)", aliases=("县市区", "县(市,区)", "县区"), width=16),
+        Column("township_name", "乡镇(街道)", aliases=("乡镇", "乡镇街道", "街道(乡镇)"), width=16),
+        Column(
+            "name", "村(社区)名称", aliases=("村(社区)", "村名", "村名称", "社区名称"), width=20
+        ),
+        Column(
+            "code",
+            "统计用区划代码",
+            aliases=("区划代码", "村代码", "村(社区)代码"),
+            note="12 位数字；前 6 位为县级代码，前 9 位为乡级代码。",
+            width=18,
+            is_text=True,
+        ),
+        Column(
+            "kind", "类型", options=tuple(str(label) for _, label in Village.Kind.choices), width=12
+        ),
+        Column("households", "户数", required=False, width=8),
+        Column("population", "人口", required=False, width=8),
+        Column("secretary_name", "党组织书记", required=False, width=12),
+        Column("secretary_phone", "联系电话", required=False, width=14, is_text=True),
+    )
+    labels = {
+        "name": "名称",
+        "kind": "类型",
+        "households": "户数",
+        "population": "人口",
+        "secretary_name": "党组织书记",
+        "secretary_phone": "联系电话",
+        "code": "统计用区划代码",
+        "township": "乡镇(街道)",
+    }
+
+    def parse(self, cells, add_error) -> dict:
+        row = {
+            "county_name": n.text(cells.get("county_name")),
+            "township_name": n.text(cells.get("township_name")),
+            "name": n.text(cells.get("name")),
+            "code": _cell(
+                add_error,
+                "code",
+                n.digits,
+                cells.get("code"),
+                lengths=(12,),
+                label="统计用区划代码",
+            ),
+            "kind": _cell(
+                add_error,
+                "kind",
+                n.choice,
+                cells.get("kind"),
+                options=self.kind_options,
+                label="类型",
+            ),
+        }
+        if not row["name"]:
+            add_error("name", "村(社区)名称不能为空")
+        elif len(row["name"]) > 60:
+            add_error("name", "村(社区)名称不能超过 60 个字")
+        for key, label in (("households", "户数"), ("population", "人口")):
+            if key in cells:
+                row[key] = _cell(add_error, key, n.optional_int, cells[key], label=label)
+        if "secretary_name" in cells:
+            row["secretary_name"] = n.text(cells["secretary_name"])[:30]
+        if "secretary_phone" in cells:
+            phone = n.text(cells["secretary_phone"])
+            if isinstance(cells["secretary_phone"], int | float) and phone:
+                phone = (
+                    _cell(
+                        add_error,
+                        "secretary_phone",
+                        n.digits,
+                        cells["secretary_phone"],
+                        lengths=tuple(range(5, 21)),
+                        label="联系电话",
+                    )
+                    or ""
+                )
+            if len(phone) > 20:
+                add_error("secretary_phone", "联系电话不能超过 20 个字符")
+            row["secretary_phone"] = phone
+        return row
+
+    def load(self, rows, ctx: Context) -> None:
+        county_codes = {r["code"][:6] for r in rows}
+        township_codes = {r["code"][:9] for r in rows}
+        ctx.cache["counties"] = {c.code: c for c in County.objects.filter(code__in=county_codes)}
+        ctx.cache["townships"] = {
+            t.code: t
+            for t in Township.objects.filter(code__in=township_codes).select_related("county")
+        }
+        villages = list(
+            Village.objects.filter(township__county__code__in=county_codes).select_related(
+                "township"
+            )
+        )
+        ctx.cache["villages"] = {v.code: v for v in villages}
+        by_name = defaultdict(list)
+        for v in villages:
+            by_name[(v.code[:6], v.name)].append(v)
+        ctx.cache["by_name"] = by_name
+        ctx.cache["file_codes"] = {r["code"] for r in rows}
+        ctx.cache["new_counties"] = {}
+        ctx.cache["new_townships"] = {}
+
+    def _check_area(self, item, ctx, add_error) -> bool:
+        row = item.data
+        county_code, township_code = row["code"][:6], row["code"][:9]
+        if ctx.county is not None and county_code != ctx.county.code:
+            add_error("code", f"区划代码 {row['code']} 不在您的辖区（{ctx.county.name}）内")
+            return False
+        ok = True
+        for key, code, existing, planned, what in (
+            ("county_name", county_code, ctx.cache["counties"], ctx.cache["new_counties"], "县级"),
+            (
+                "township_name",
+                township_code,
+                ctx.cache["townships"],
+                ctx.cache["new_townships"],
+                "乡级",
+            ),
+        ):
+            given = row[key]
+            if code in existing:
+                if given and given != existing[code].name:
+                    add_error(
+                        key, f"“{given}”与{what}代码 {code} 对应的“{existing[code].name}”不符"
+                    )
+                    ok = False
+            elif not given:
+                add_error(key, f"{what}代码 {code} 尚不存在，须填写名称才能新建")
+                ok = False
+            elif code in planned and planned[code][0] != given:
+                add_error(
+                    key,
+                    f"“{given}”与第{planned[code][1]}行为{what}代码 {code} 填写的“{planned[code][0]}”不一致",
+                )
+                ok = False
+            else:
+                planned.setdefault(code, (given, item.row))
+        return ok
+
+    def check(self, item: Item, ctx: Context, add_error) -> None:
+        row = item.data
+        if not self._check_area(item, ctx, add_error):
+            return
+        item.label = f"{row['county_name'] or row['code'][:6]} {row['township_name']} {row['name']}（{row['code']}）"
+        wanted = {
+            k: row[k]
+            for k in (
+                "name",
+                "kind",
+                "households",
+                "population",
+                "secretary_name",
+                "secretary_phone",
+            )
+            if k in row
+        }
+        existing = ctx.cache["villages"].get(row["code"])
+        if existing is not None:
+            item.target = existing
+            item.changes = _changes(existing, wanted, self.labels)
+            item.status = CHANGED if item.changes else UNCHANGED
+            return
+        moved_from = [
+            v
+            for v in ctx.cache["by_name"].get((row["code"][:6], row["name"]), [])
+            if v.code[:9] != row["code"][:9] and v.code not in ctx.cache["file_codes"]
+        ]
+        if len(moved_from) == 1:
+            old = moved_from[0]
+            item.target, item.status = old, MOVED
+            item.changes = {
+                "统计用区划代码": [old.code, row["code"]],
+                "乡镇(街道)": [old.township.name, row["township_name"] or row["code"][:9]],
+                **_changes(old, wanted, self.labels),
+            }
+            return
+        item.status = NEW
+
+    def commit(self, items: list[Item], ctx: Context) -> dict:
+        actor = ctx.actor
+        counties = ctx.cache["counties"]
+        new_counties = [
+            County(code=code, name=name, kind=_county_kind(name))
+            for code, (name, _) in ctx.cache["new_counties"].items()
+        ]
+        if new_counties:
+            County.objects.bulk_create(new_counties)
+            counties.update(
+                {c.code: c for c in County.objects.filter(code__in=[c.code for c in new_counties])}
+            )
+        townships = ctx.cache["townships"]
+        new_townships = [
+            Township(code=code, name=name, kind=_township_kind(name), county=counties[code[:6]])
+            for code, (name, _) in ctx.cache["new_townships"].items()
+        ]
+        if new_townships:
+            Township.objects.bulk_create(new_townships)
+            townships.update(
+                {
+                    t.code: t
+                    for t in Township.objects.filter(code__in=[t.code for t in new_townships])
+                }
+            )
+
+        fields = ["name", "kind", "households", "population", "secretary_name", "secretary_phone"]
+        to_create, to_update, update_fields = [], [], set()
+        for item in items:
+            row = item.data
+            values = {k: row[k] for k in fields if k in row}
+            if item.status == NEW:
+                to_create.append(
+                    Village(
+                        code=row["code"],
+                        township=townships[row["code"][:9]],
+                        official_name="",
+                        **values,
+                    )
+                )
+            elif item.status in (CHANGED, MOVED):
+                village = item.target
+                for k, v in values.items():
+                    setattr(village, k, v)
+                update_fields.update(values)
+                if item.status == MOVED:
+                    village.code, village.township = row["code"], townships[row["code"][:9]]
+                    update_fields.update({"code", "township"})
+                to_update.append(village)
+        reason = "Excel 导入：村(社区)花名册"
+        if to_create:
+            bulk_create_with_history(
+                to_create,
+                Village,
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+        if to_update:
+            bulk_update_with_history(
+                to_update,
+                Village,
+                sorted(update_fields),
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+        return {"counties_created": len(new_counties), "townships_created": len(new_townships)}
+
+
+class CadreSheet(SheetKind):
+    key = "cadres"
+    label = "帮扶干部及联系点"
+    key_columns = ("phone", "area_code", "year")
+    level_options = {str(label): value for value, label in Cadre.Level.choices}
+    kind_options = {str(label): value for value, label in Assignment.Kind.choices}
+    columns = (
+        Column("name", "姓名", width=10),
+        Column(
+            "phone",
+            "手机号",
+            aliases=("手机", "手机号码", "联系电话"),
+            note="11 位手机号，用于识别干部。",
+            width=14,
+            is_text=True,
+        ),
+        Column(
+            "unit",
+            "派出单位",
+            aliases=("单位", "工作单位"),
+            note="不存在的单位会自动新建。",
+            width=22,
+        ),
+        Column("position", "职务", required=False, width=14),
+        Column(
+            "level",
+            "干部层级",
+            options=tuple(str(label) for _, label in Cadre.Level.choices),
+            width=10,
+        ),
+        Column(
+            "kind",
+            "联系类型",
+            options=tuple(str(label) for _, label in Assignment.Kind.choices),
+            width=10,
+        ),
+        Column(
+            "area_code",
+            "联系点区划代码",
+            aliases=("联系点代码", "区划代码"),
+            note="联乡填 9 位乡镇(街道)代码，帮村填 12 位村(社区)统计用区划代码。",
+            width=18,
+            is_text=True,
+        ),
+        Column("year", "年度", width=8),
+        Column("start", "开始日期", note="如 2023-01-01、2023/1/1 或 2023年1月1日。", width=12),
+        Column("end", "结束日期", width=12),
+    )
+
+    def parse(self, cells, add_error) -> dict:
+        row = {
+            "name": n.text(cells.get("name")),
+            "phone": _cell(
+                add_error, "phone", n.digits, cells.get("phone"), lengths=(11,), label="手机号"
+            ),
+            "unit": n.text(cells.get("unit")),
+            "position": n.text(cells.get("position"))[:60],
+            "level": _cell(
+                add_error,
+                "level",
+                n.choice,
+                cells.get("level"),
+                options=self.level_options,
+                label="干部层级",
+            ),
+            "kind": _cell(
+                add_error,
+                "kind",
+                n.choice,
+                cells.get("kind"),
+                options=self.kind_options,
+                label="联系类型",
+            ),
+            "area_code": _cell(
+                add_error,
+                "area_code",
+                n.digits,
+                cells.get("area_code"),
+                lengths=(9, 12),
+                label="联系点区划代码",
+            ),
+            "year": _cell(add_error, "year", n.optional_int, cells.get("year"), label="年度"),
+            "start": _cell(add_error, "start", n.date, cells.get("start"), label="开始日期"),
+            "end": _cell(add_error, "end", n.date, cells.get("end"), label="结束日期"),
+        }
+        if not row["name"]:
+            add_error("name", "姓名不能为空")
+        if row["phone"] and not row["phone"].startswith("1"):
+            add_error("phone", f"手机号“{row['phone']}”应以 1 开头")
+        if not row["unit"]:
+            add_error("unit", "派出单位不能为空")
+        if row["year"] is None and n.is_blank(cells.get("year")):
+            add_error("year", "年度不能为空")
+        elif row["year"] is not None and not 2000 <= row["year"] <= 2100:
+            add_error("year", f"年度“{row['year']}”不在 2000–2100 之间")
+        if row["kind"] and row["area_code"]:
+            wanted = 9 if row["kind"] == Assignment.Kind.TOWNSHIP else 12
+            if len(row["area_code"]) != wanted:
+                what = (
+                    "联乡应填 9 位乡镇(街道)代码" if wanted == 9 else "帮村应填 12 位村(社区)代码"
+                )
+                add_error("area_code", f"“{row['area_code']}”与联系类型不符：{what}")
+        if row["start"] and row["end"] and row["end"] < row["start"]:
+            add_error("end", "结束日期不能早于开始日期")
+        if row["start"] and row["year"] and row["start"].year != row["year"]:
+            add_error("start", f"开始日期 {row['start'].isoformat()} 不在 {row['year']} 年度内")
+        return row
+
+    def load(self, rows, ctx: Context) -> None:
+        phones = {r["phone"] for r in rows}
+        ctx.cache["cadres"] = {
+            c.phone: c for c in Cadre.objects.filter(phone__in=phones).select_related("work_unit")
+        }
+        ctx.cache["units"] = {
+            u.name: u for u in WorkUnit.objects.filter(name__in={r["unit"] for r in rows})
+        }
+        ctx.cache["townships"] = {
+            t.code: t
+            for t in Township.objects.filter(
+                code__in={r["area_code"] for r in rows if len(r["area_code"]) == 9}
+            ).select_related("county")
+        }
+        ctx.cache["villages"] = {
+            v.code: v
+            for v in Village.objects.filter(
+                code__in={r["area_code"] for r in rows if len(r["area_code"]) == 12}
+            ).select_related("township__county")
+        }
+        existing = Assignment.objects.filter(
+            cadre__phone__in=phones, year__in={r["year"] for r in rows}
+        ).select_related("cadre")
+        ctx.cache["assignments"] = {
+            (a.cadre.phone, a.village.code if a.village_id else a.township.code, a.year): a
+            for a in existing.select_related("village", "township")
+        }
+        ctx.cache["people"] = {}
+        ctx.cache["new_units"] = {}
+
+    def check(self, item: Item, ctx: Context, add_error) -> None:
+        row = item.data
+        area = (
+            ctx.cache["townships"]
+            if row["kind"] == Assignment.Kind.TOWNSHIP
+            else ctx.cache["villages"]
+        ).get(row["area_code"])
+        if area is None:
+            add_error(
+                "area_code", f"联系点区划代码 {row['area_code']} 不存在（请先导入村(社区)花名册）"
+            )
+            return
+        county = area.county if isinstance(area, Township) else area.township.county
+        if ctx.county is not None and county.pk != ctx.county.pk:
+            add_error(
+                "area_code",
+                f"联系点 {area.name}（{row['area_code']}）不在您的辖区（{ctx.county.name}）内",
+            )
+            return
+        person = (row["name"], row["unit"], row["position"], row["level"])
+        seen = ctx.cache["people"].get(row["phone"])
+        if seen is not None and seen[0] != person:
+            add_error("phone", f"同一手机号在第{seen[1]}行填写的姓名、单位、职务或层级与本行不一致")
+            return
+        ctx.cache["people"].setdefault(row["phone"], (person, item.row))
+        if row["unit"] not in ctx.cache["units"]:
+            ctx.cache["new_units"].setdefault(row["unit"], (row["level"], county))
+        row["area"] = area
+        item.label = f"{row['name']}（{row['phone']}）{Assignment.Kind(row['kind']).label!s} {area.name} {row['year']}年"
+
+        changes = {}
+        cadre = ctx.cache["cadres"].get(row["phone"])
+        if cadre is not None:
+            for label, old, new in (
+                ("姓名", cadre.name, row["name"]),
+                ("派出单位", cadre.work_unit.name, row["unit"]),
+                ("职务", cadre.position, row["position"]),
+                ("干部层级", str(cadre.get_level_display()), str(Cadre.Level(row["level"]).label)),
+            ):
+                if old != new:
+                    changes[label] = [old, new]
+        assignment = ctx.cache["assignments"].get((row["phone"], row["area_code"], row["year"]))
+        if assignment is None:
+            item.status = NEW
+        else:
+            item.target = assignment
+            for label, old, new in (
+                ("开始日期", assignment.start_date, row["start"]),
+                ("结束日期", assignment.end_date, row["end"]),
+            ):
+                if old != new:
+                    changes[label] = [_show(old), _show(new)]
+            item.status = CHANGED if changes else UNCHANGED
+        item.changes = changes
+
+    def commit(self, items: list[Item], ctx: Context) -> dict:
+        actor = ctx.actor
+        reason = "Excel 导入：帮扶干部及联系点"
+        units = ctx.cache["units"]
+        wanted_units = {i.data["unit"] for i in items} - set(units)
+        new_units = [
+            WorkUnit(
+                name=name, level=level, county=None if level == WorkUnit.Level.CITY else county
+            )
+            for name, (level, county) in ctx.cache["new_units"].items()
+            if name in wanted_units
+        ]
+        if new_units:
+            bulk_create_with_history(
+                new_units,
+                WorkUnit,
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+            units.update(
+                {u.name: u for u in WorkUnit.objects.filter(name__in=[u.name for u in new_units])}
+            )
+
+        cadres = ctx.cache["cadres"]
+        create_cadres, update_cadres = {}, {}
+        for item in items:
+            row = item.data
+            values = {
+                "name": row["name"],
+                "work_unit": units[row["unit"]],
+                "position": row["position"],
+                "level": row["level"],
+            }
+            cadre = cadres.get(row["phone"])
+            if cadre is None:
+                create_cadres.setdefault(row["phone"], Cadre(phone=row["phone"], **values))
+            elif any(getattr(cadre, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(cadre, k, v)
+                update_cadres[row["phone"]] = cadre
+        if create_cadres:
+            bulk_create_with_history(
+                list(create_cadres.values()),
+                Cadre,
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+            cadres.update({c.phone: c for c in Cadre.objects.filter(phone__in=list(create_cadres))})
+        if update_cadres:
+            bulk_update_with_history(
+                list(update_cadres.values()),
+                Cadre,
+                ["name", "work_unit", "position", "level"],
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+
+        create_assignments, update_assignments = [], []
+        for item in items:
+            row = item.data
+            if item.status == NEW:
+                area = row["area"]
+                create_assignments.append(
+                    Assignment(
+                        cadre=cadres[row["phone"]],
+                        kind=row["kind"],
+                        village=area if isinstance(area, Village) else None,
+                        township=area if isinstance(area, Township) else None,
+                        year=row["year"],
+                        start_date=row["start"],
+                        end_date=row["end"],
+                    )
+                )
+            elif item.status == CHANGED and item.target is not None:
+                a = item.target
+                if (a.start_date, a.end_date) != (row["start"], row["end"]):
+                    a.start_date, a.end_date = row["start"], row["end"]
+                    update_assignments.append(a)
+        if create_assignments:
+            bulk_create_with_history(
+                create_assignments,
+                Assignment,
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+        if update_assignments:
+            bulk_update_with_history(
+                update_assignments,
+                Assignment,
+                ["start_date", "end_date"],
+                batch_size=BATCH,
+                default_user=actor,
+                default_change_reason=reason,
+            )
+        return {
+            "work_units_created": len(new_units),
+            "cadres_created": len(create_cadres),
+            "cadres_updated": len(update_cadres),
+        }
+
+
+register(VillageSheet())
+register(CadreSheet())

@@ -1,0 +1,103 @@
+"""Turn an uploaded file into rows: .xlsx (openpyxl, read-only, cached formula values) or
+CSV in UTF-8 (with or without BOM) or GBK/GB18030. File-level problems raise FileProblem
+with a Chinese message; nothing here knows about any sheet kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from openpyxl import load_workbook
+
+from villages.importing.normalise import is_blank
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read."""
+
+
+@dataclass
+class RawSheet:
+    fmt: str  # "xlsx" or "csv"
+    name: str
+    rows: list[tuple[int, tuple]]  # (Excel row number, cell values); blank rows dropped
+
+
+def read_bytes(data: bytes, filename: str) -> list[RawSheet]:
+    if len(data) > MAX_BYTES:
+        raise FileProblem(
+            f"文件大小 {len(data) / 1024 / 1024:.1f} MB，超过 10 MB 上限，请拆分后再上传。"
+        )
+    if not data.strip():
+        raise FileProblem("文件是空的。")
+    if data.startswith(_OLE):
+        if _ENCRYPTED in data:
+            raise FileProblem(
+                "工作簿设置了打开密码（已加密），请在 Excel 中取消密码后另存，再上传。"
+            )
+        raise FileProblem("不支持旧版 .xls 格式，请在 Excel 中“另存为”.xlsx 后再上传。")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    return [_read_csv(data, filename)]
+
+
+def _read_xlsx(data: bytes) -> list[RawSheet]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            if "xl/workbook.xml" not in zf.namelist():
+                raise FileProblem("文件不是 Excel 工作簿（.xlsx）。请上传 .xlsx 或 CSV 表格。")
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except FileProblem:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise FileProblem(
+            f"无法读取该 Excel 文件（{type(exc).__name__}），文件可能已损坏。"
+        ) from exc
+    sheets = []
+    try:
+        for ws in workbook.worksheets:
+            ws.reset_dimensions()  # some writers store a wrong <dimension>; read every cell
+            sheets.append(RawSheet("xlsx", ws.title, _non_blank(ws.iter_rows(values_only=True))))
+    finally:
+        workbook.close()
+    return sheets
+
+
+def _read_csv(data: bytes, filename: str) -> RawSheet:
+    if b"\x00" in data[:4096]:
+        raise FileProblem("文件不是表格（既不是 .xlsx，也不是 CSV 文本）。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise FileProblem("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码。")
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;，")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return RawSheet("csv", filename, _non_blank(tuple(r) for r in reader))
+
+
+def _non_blank(rows: Iterator[tuple]) -> list[tuple[int, tuple]]:
+    kept = []
+    for number, values in enumerate(rows, start=1):
+        if all(is_blank(v) for v in values):
+            continue  # blank and formatted-but-empty rows, however many
+        kept.append((number, values))
+        if len(kept) > MAX_ROWS + 50:  # header and title rows are a handful
+            raise FileProblem(f"数据超过 {MAX_ROWS:,} 行上限，请拆分后再上传。")
+    return kept
