@@ -4,6 +4,7 @@ scoping selectors, and every save or delete goes through the services."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from import_export.admin import ImportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from villages import selectors
@@ -20,6 +21,7 @@ from villages.models import (
     Village,
     WorkUnit,
 )
+from villages.resources import IMPORT_FORMATS, CadreRosterResource, VillageRosterResource
 from villages.services import record_delete, record_save, roster_freeze, user_role_set
 
 # Which selector supplies the choices for a foreign key to each model.
@@ -97,6 +99,16 @@ class ScopedAdmin(SimpleHistoryAdmin):
             raise
 
 
+class PipelineImportMixin(ImportMixin):
+    """The admin's 导入 button, running on the portal's import pipeline (villages.resources)."""
+
+    import_formats = IMPORT_FORMATS
+    skip_admin_log = True  # ImportJob and django-simple-history already record every row
+
+    def has_import_permission(self, request):
+        return selectors.scope_for_user(request.user).can_import
+
+
 @admin.register(County)
 class CountyAdmin(ScopedAdmin):
     selector = staticmethod(selectors.county_list_for_user)
@@ -113,7 +125,8 @@ class TownshipAdmin(ScopedAdmin):
 
 
 @admin.register(Village)
-class VillageAdmin(ScopedAdmin):
+class VillageAdmin(PipelineImportMixin, ScopedAdmin):
+    resource_classes = [VillageRosterResource]
     selector = staticmethod(selectors.village_list_for_user)
     list_display = ("code", "name", "kind", "township", "in_statistical_roster")
     list_filter = ("kind", "in_statistical_roster", "township__county")
@@ -173,7 +186,8 @@ class WorkUnitAdmin(ScopedAdmin):
 
 
 @admin.register(Cadre)
-class CadreAdmin(ScopedAdmin):
+class CadreAdmin(PipelineImportMixin, ScopedAdmin):
+    resource_classes = [CadreRosterResource]
     selector = staticmethod(selectors.cadre_list_for_user)
     list_display = ("name", "phone", "work_unit", "position", "level", "user")
     list_filter = ("level",)

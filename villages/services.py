@@ -358,17 +358,23 @@ def import_job_commit(*, job_id: int) -> ImportJob:
     return job
 
 
+def import_preview(*, actor, kind: str, data: bytes, filename: str):
+    """Check and diff a file without recording or writing anything (the Django admin's
+    first step). Returns the engine's plan."""
+    county = import_scope_county(actor)
+    ctx = ImportContext(actor=actor, county=county)
+    return build_import_plan(get_import_kind(kind), data, filename, ctx)
+
+
 def import_job_run_now(
-    *, actor, kind: str, path: str, dry_run: bool, valid_only: bool
+    *, actor, kind: str, upload, dry_run: bool = False, valid_only: bool = False
 ) -> ImportJob:
-    """The management command's path: the same job, validated and committed in-process.
-    `actor=None` means the system (city-wide)."""
+    """Validate and commit in this process, recording the job like any other import (the
+    management command and the Django admin). `actor=None` means the system, city-wide."""
     county = None if actor is None else import_scope_county(actor)
-    with open(path, "rb") as fh:
-        upload = File(fh, name=os.path.basename(path))
-        job = _import_job_open(
-            actor=actor, county=county, kind=kind, upload=upload, valid_only=valid_only
-        )
+    job = _import_job_open(
+        actor=actor, county=county, kind=kind, upload=upload, valid_only=valid_only
+    )
     job = import_job_validate(job_id=job.pk)
     if job.state != ImportJob.State.PREVIEWED or dry_run:
         if dry_run and job.state == ImportJob.State.PREVIEWED:

@@ -140,6 +140,15 @@ class SheetKind:
         raise NotImplementedError
 
     # Helpers ---------------------------------------------------------------
+    def display(self, key: str, value) -> str:
+        """A parsed value as a person would write it in the sheet."""
+        if value is None:
+            return ""
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        labels = getattr(self, "display_labels", {}).get(key)
+        return str(labels.get(value, value)) if labels else str(value)
+
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
 

@@ -96,6 +96,7 @@ class VillageSheet(SheetKind):
         Column("secretary_name", "党组织书记", required=False, width=12),
         Column("secretary_phone", "联系电话", required=False, width=14, is_text=True),
     )
+    display_labels = {"kind": dict(Village.Kind.choices)}
     labels = {
         "name": "名称",
         "kind": "类型",
@@ -330,6 +331,7 @@ class CadreSheet(SheetKind):
     label = "帮扶干部及联系点"
     key_columns = ("phone", "area_code", "year")
     level_options = {str(label): value for value, label in Cadre.Level.choices}
+    display_labels = {"level": dict(Cadre.Level.choices), "kind": dict(Assignment.Kind.choices)}
     kind_options = {str(label): value for value, label in Assignment.Kind.choices}
     columns = (
         Column("name", "姓名", width=10),

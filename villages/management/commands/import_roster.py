@@ -1,5 +1,8 @@
+import os
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from villages.models import ImportJob
@@ -26,12 +29,17 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=user).first()
             if actor is None:
                 raise CommandError(f"用户 {user} 不存在。")
+        if not os.path.isfile(path):
+            raise CommandError(f"找不到文件：{path}")
         try:
-            job = import_job_run_now(
-                actor=actor, kind=kind, path=path, dry_run=dry_run, valid_only=valid_only
-            )
-        except FileNotFoundError as exc:
-            raise CommandError(f"找不到文件：{path}") from exc
+            with open(path, "rb") as fh:
+                job = import_job_run_now(
+                    actor=actor,
+                    kind=kind,
+                    upload=File(fh, name=os.path.basename(path)),
+                    dry_run=dry_run,
+                    valid_only=valid_only,
+                )
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError("；".join(getattr(exc, "messages", [str(exc)]))) from exc
 
