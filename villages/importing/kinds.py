@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
-
 from villages.importing import normalise as n
+from villages.importing.bulk import create_with_history, update_with_history
 from villages.importing.engine import (
     CHANGED,
     MOVED,
@@ -19,8 +18,6 @@ from villages.importing.engine import (
     register,
 )
 from villages.models import Assignment, Cadre, County, Township, Village, WorkUnit
-
-BATCH = 1000
 
 
 def _cell(add_error, key: str, parse, *args, **kwargs):
@@ -299,30 +296,16 @@ class VillageSheet(SheetKind):
             elif item.status in (CHANGED, MOVED):
                 village = item.target
                 for k, v in values.items():
-                    setattr(village, k, v)
-                update_fields.update(values)
+                    if getattr(village, k) != v:
+                        setattr(village, k, v)
+                        update_fields.add(k)
                 if item.status == MOVED:
                     village.code, village.township = row["code"], townships[row["code"][:9]]
                     update_fields.update({"code", "township"})
                 to_update.append(village)
         reason = "Excel 导入：村(社区)花名册"
-        if to_create:
-            bulk_create_with_history(
-                to_create,
-                Village,
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
-        if to_update:
-            bulk_update_with_history(
-                to_update,
-                Village,
-                sorted(update_fields),
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
+        create_with_history(Village, to_create, actor=actor, reason=reason)
+        update_with_history(Village, to_update, sorted(update_fields), actor=actor, reason=reason)
         return {"counties_created": len(new_counties), "townships_created": len(new_townships)}
 
 
@@ -532,14 +515,8 @@ class CadreSheet(SheetKind):
             for name, (level, county) in ctx.cache["new_units"].items()
             if name in wanted_units
         ]
+        create_with_history(WorkUnit, new_units, actor=actor, reason=reason)
         if new_units:
-            bulk_create_with_history(
-                new_units,
-                WorkUnit,
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
             units.update(
                 {u.name: u for u in WorkUnit.objects.filter(name__in=[u.name for u in new_units])}
             )
@@ -561,24 +538,16 @@ class CadreSheet(SheetKind):
                 for k, v in values.items():
                     setattr(cadre, k, v)
                 update_cadres[row["phone"]] = cadre
+        create_with_history(Cadre, list(create_cadres.values()), actor=actor, reason=reason)
         if create_cadres:
-            bulk_create_with_history(
-                list(create_cadres.values()),
-                Cadre,
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
             cadres.update({c.phone: c for c in Cadre.objects.filter(phone__in=list(create_cadres))})
-        if update_cadres:
-            bulk_update_with_history(
-                list(update_cadres.values()),
-                Cadre,
-                ["name", "work_unit", "position", "level"],
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
+        update_with_history(
+            Cadre,
+            list(update_cadres.values()),
+            ["name", "work_unit", "position", "level"],
+            actor=actor,
+            reason=reason,
+        )
 
         create_assignments, update_assignments = [], []
         for item in items:
@@ -601,23 +570,10 @@ class CadreSheet(SheetKind):
                 if (a.start_date, a.end_date) != (row["start"], row["end"]):
                     a.start_date, a.end_date = row["start"], row["end"]
                     update_assignments.append(a)
-        if create_assignments:
-            bulk_create_with_history(
-                create_assignments,
-                Assignment,
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
-        if update_assignments:
-            bulk_update_with_history(
-                update_assignments,
-                Assignment,
-                ["start_date", "end_date"],
-                batch_size=BATCH,
-                default_user=actor,
-                default_change_reason=reason,
-            )
+        create_with_history(Assignment, create_assignments, actor=actor, reason=reason)
+        update_with_history(
+            Assignment, update_assignments, ["start_date", "end_date"], actor=actor, reason=reason
+        )
         return {
             "work_units_created": len(new_units),
             "cadres_created": len(create_cadres),
