@@ -127,7 +127,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
     def get_download_url(self, obj) -> str | None:
         if obj.state != ExportJob.State.DONE or not obj.file:
             return None
-        url = reverse("villages:export_download", args=[obj.pk])
+        url = reverse("export-download", args=[obj.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 

@@ -1,8 +1,10 @@
 """Read endpoints for the hierarchy and people, plus background exports. Every queryset
 comes from the scoping selectors, so out-of-area objects answer 404."""
 
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from villages.api.serializers import (
@@ -126,3 +128,18 @@ class ExportJobViewSet(
         job.refresh_from_db()
         data = ExportJobSerializer(job, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="下载导出的 Excel",
+        responses={
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes,
+            **NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        job = self.get_object()
+        if not job.file:
+            raise Http404("导出文件尚未生成。")
+        name = job.file.name.rsplit("/", 1)[-1]
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
