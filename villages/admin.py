@@ -4,6 +4,7 @@ scoping selectors, and every save or delete goes through the services."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
 from import_export.admin import ImportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -108,6 +109,17 @@ class PipelineImportMixin(ImportMixin):
     def has_import_permission(self, request):
         return selectors.scope_for_user(request.user).can_import
 
+    def process_result(self, result, request):
+        # The confirm step re-checks the file; if the data changed since the preview, or
+        # another import of the same kind is running, say so instead of "导入成功".
+        if result.has_errors() or result.has_validation_errors():
+            problems = [str(e.error) for e in result.base_errors]
+            problems += [f"第{row.number}行" for row in result.invalid_rows[:20]]
+            messages.error(request, "导入未完成，未写入任何数据：" + "；".join(problems))
+            info = self.get_model_info()
+            return redirect(f"admin:{info[0]}_{info[1]}_import")
+        return super().process_result(result, request)
+
 
 @admin.register(County)
 class CountyAdmin(ScopedAdmin):
@@ -120,7 +132,7 @@ class CountyAdmin(ScopedAdmin):
 class TownshipAdmin(ScopedAdmin):
     selector = staticmethod(selectors.township_list_for_user)
     list_display = ("code", "name", "kind", "county")
-    list_filter = ("kind", "county")
+    list_filter = ("kind", ("county", admin.RelatedOnlyFieldListFilter))
     search_fields = ("code", "name")
 
 
@@ -129,7 +141,11 @@ class VillageAdmin(PipelineImportMixin, ScopedAdmin):
     resource_classes = [VillageRosterResource]
     selector = staticmethod(selectors.village_list_for_user)
     list_display = ("code", "name", "kind", "township", "in_statistical_roster")
-    list_filter = ("kind", "in_statistical_roster", "township__county")
+    list_filter = (
+        "kind",
+        "in_statistical_roster",
+        ("township__county", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("code", "name", "official_name")
     list_select_related = ("township__county",)
     autocomplete_fields = ("township",)
@@ -181,7 +197,7 @@ class RosterEntryAdmin(ScopedAdmin):
 class WorkUnitAdmin(ScopedAdmin):
     selector = staticmethod(selectors.work_unit_list_for_user)
     list_display = ("name", "level", "county")
-    list_filter = ("level", "county")
+    list_filter = ("level", ("county", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name",)
 
 

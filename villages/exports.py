@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from villages.filters import VillageFilter
@@ -38,7 +39,13 @@ def register(kind: ExportKind) -> None:
 def _villages(*, user, params: dict) -> QuerySet:
     request = SimpleNamespace(user=user)
     visible = village_list_for_user(user=user).order_by("code")
-    return VillageFilter(params or {}, queryset=visible, request=request).qs
+    filterset = VillageFilter(params or {}, queryset=visible, request=request)
+    if not filterset.is_valid():
+        # Never widen an export silently: a bad filter is refused, not ignored.
+        raise ValidationError(
+            {field: [str(e) for e in errors] for field, errors in filterset.errors.items()}
+        )
+    return filterset.qs
 
 
 VILLAGE_HEADERS = (

@@ -8,10 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-COUNTY_CODE = RegexValidator(r"^\d{6}$", _("县级区划代码必须是 6 位数字。"))
-TOWNSHIP_CODE = RegexValidator(r"^\d{9}$", _("乡级区划代码必须是 9 位数字。"))
-VILLAGE_CODE = RegexValidator(r"^\d{12}$", _("统计用区划代码必须是 12 位数字。"))
-MOBILE = RegexValidator(r"^1\d{10}$", _("手机号必须是 11 位数字，以 1 开头。"))
+COUNTY_CODE = RegexValidator(r"^[0-9]{6}$", _("县级区划代码必须是 6 位数字。"))
+TOWNSHIP_CODE = RegexValidator(r"^[0-9]{9}$", _("乡级区划代码必须是 9 位数字。"))
+VILLAGE_CODE = RegexValidator(r"^[0-9]{12}$", _("统计用区划代码必须是 12 位数字。"))
+MOBILE = RegexValidator(r"^1[0-9]{10}$", _("手机号必须是 11 位数字，以 1 开头。"))
 
 
 class County(models.Model):

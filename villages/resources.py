@@ -7,7 +7,7 @@ resource's `import_data` previews with `import_preview` and commits with
 pipeline, one set of messages and one ImportJob record per import.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.utils.html import format_html
 from import_export import fields, resources
@@ -81,9 +81,17 @@ class PipelineResource(resources.Resource):
         self._fill(result, plan)
         if dry_run or result.has_errors() or result.has_validation_errors():
             return result
-        job = import_job_run_now(
-            actor=user, kind=self.sheet_kind, upload=ContentFile(data, name=file_name)
-        )
+        try:
+            job = import_job_run_now(
+                actor=user, kind=self.sheet_kind, upload=ContentFile(data, name=file_name)
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            result.append_base_error(
+                Error(
+                    ValueError("；".join(exc.messages if hasattr(exc, "messages") else [str(exc)]))
+                )
+            )
+            return result
         if job.state != job.State.DONE:
             result.append_base_error(Error(ValueError(job.error or "导入失败")))
         return result

@@ -120,6 +120,7 @@ def export_job_create(*, actor, kind: str, params: dict | None = None) -> Export
     if scope_for_user(actor).role is None:
         raise PermissionDenied(_("您的账号尚未分配角色，不能导出。"))
     clean_params = {k: v for k, v in (params or {}).items() if k != "page" and v not in ("", None)}
+    EXPORT_KINDS[kind].queryset(user=actor, params=clean_params)  # refuses bad filters now
     job = ExportJob.objects.create(kind=kind, user=actor, params=clean_params)
     transaction.on_commit(lambda: export_job_run_task.delay(job.pk))
     return job

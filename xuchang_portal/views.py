@@ -5,7 +5,7 @@ from collections import defaultdict
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
@@ -64,8 +64,10 @@ class HomeView(LoginRequiredMixin, TemplateView):
             return ctx
         rows = township_overview_for_user(user=user, year=year)
         county = None
-        county_id = self.request.GET.get("county")
+        county_id = self.request.GET.get("county", "")
         if county_id:
+            if not county_id.isdigit():
+                raise Http404("没有这个县(市、区)。")
             county = get_object_or_404(county_list_for_user(user=user), pk=county_id)
             rows = [r for r in rows if r["township"].county_id == county.pk]
         ctx["county"] = county

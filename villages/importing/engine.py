@@ -114,6 +114,7 @@ class Context:
         self.actor = actor
         self.county = county  # County when a county official imports, else None
         self.cache: dict[str, Any] = {}
+        self.all_rows: list[dict] = []
 
 
 class SheetKind:
@@ -140,12 +141,14 @@ class SheetKind:
         raise NotImplementedError
 
     # Helpers ---------------------------------------------------------------
-    def display(self, key: str, value) -> str:
+    def display(self, key: str, value) -> str | int:
         """A parsed value as a person would write it in the sheet."""
         if value is None:
             return ""
         if hasattr(value, "isoformat"):
             return value.isoformat()
+        if isinstance(value, int):
+            return value
         labels = getattr(self, "display_labels", {}).get(key)
         return str(labels.get(value, value)) if labels else str(value)
 
@@ -241,6 +244,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
     report(55)
 
     _flag_duplicates(kind, parsed, plan)
+    ctx.all_rows = [i.data for i in parsed]  # every row of the file, errors included
     kind.load([i.data for i in parsed if i.row not in plan.error_rows], ctx)
     report(70)
     bad = plan.error_rows
@@ -339,10 +343,16 @@ def plan_preview(plan: Plan, limit: int = 500) -> dict:
         "groups": groups,
         "issues": [i.as_dict() for i in plan.issues],
         "limit": limit,
-        "layout": {
-            "sheet": plan.sheet_name,
-            "header_row": plan.header_row,
-            "columns": plan.columns,
-            "fmt": plan.fmt,
-        },
+        **(
+            {
+                "layout": {
+                    "sheet": plan.sheet_name,
+                    "header_row": plan.header_row,
+                    "columns": plan.columns,
+                    "fmt": plan.fmt,
+                }
+            }
+            if plan.header_row
+            else {}
+        ),
     }

@@ -49,12 +49,13 @@ def _township_kind(name: str) -> str:
     return Township.Kind.ZONE
 
 
-def _changes(obj, wanted: dict, labels: dict) -> dict:
+def _changes(sheet: SheetKind, obj, wanted: dict) -> dict:
+    """{column label: [old, new]} for the fields that differ, shown as a person writes them."""
     changes = {}
     for field, new in wanted.items():
         old = getattr(obj, field)
         if old != new:
-            changes[labels[field]] = [_show(old), _show(new)]
+            changes[sheet.labels[field]] = [sheet.display(field, old), sheet.display(field, new)]
     return changes
 
 
@@ -173,7 +174,10 @@ class VillageSheet(SheetKind):
         for v in villages:
             by_name[(v.code[:6], v.name)].append(v)
         ctx.cache["by_name"] = by_name
-        ctx.cache["file_codes"] = {r["code"] for r in rows}
+        # Every code in the file, rows with errors included: a village whose old code is
+        # still listed somewhere in the file is not "moved" by another row.
+        ctx.cache["file_codes"] = {r["code"] for r in ctx.all_rows if r.get("code")}
+        ctx.cache["moved"] = {}
         ctx.cache["new_counties"] = {}
         ctx.cache["new_townships"] = {}
 
@@ -234,7 +238,7 @@ class VillageSheet(SheetKind):
         existing = ctx.cache["villages"].get(row["code"])
         if existing is not None:
             item.target = existing
-            item.changes = _changes(existing, wanted, self.labels)
+            item.changes = _changes(self, existing, wanted)
             item.status = CHANGED if item.changes else UNCHANGED
             return
         moved_from = [
@@ -244,21 +248,32 @@ class VillageSheet(SheetKind):
         ]
         if len(moved_from) == 1:
             old = moved_from[0]
+            first = ctx.cache["moved"].setdefault(old.pk, item.row)
+            if first != item.row:
+                add_error(
+                    "name",
+                    f"{old.name}（{old.code}）已由第{first}行迁移，同一村(社区)不能迁移到两个代码",
+                )
+                return
             item.target, item.status = old, MOVED
             item.changes = {
                 "统计用区划代码": [old.code, row["code"]],
                 "乡镇(街道)": [old.township.name, row["township_name"] or row["code"][:9]],
-                **_changes(old, wanted, self.labels),
+                **_changes(self, old, wanted),
             }
             return
         item.status = NEW
 
     def commit(self, items: list[Item], ctx: Context) -> dict:
         actor = ctx.actor
+        # Create only the counties and townships that the rows being written need: a row
+        # with an error (skipped under "valid rows only") must not leave an empty county.
+        needed = {i.data["code"][:9] for i in items}
         counties = ctx.cache["counties"]
         new_counties = [
             County(code=code, name=name, kind=_county_kind(name))
             for code, (name, _) in ctx.cache["new_counties"].items()
+            if any(t.startswith(code) for t in needed)
         ]
         if new_counties:
             County.objects.bulk_create(new_counties)
@@ -269,6 +284,7 @@ class VillageSheet(SheetKind):
         new_townships = [
             Township(code=code, name=name, kind=_township_kind(name), county=counties[code[:6]])
             for code, (name, _) in ctx.cache["new_townships"].items()
+            if code in needed
         ]
         if new_townships:
             Township.objects.bulk_create(new_townships)

@@ -96,6 +96,8 @@ def date(value, *, label: str) -> datetime.date:
         return EXCEL_EPOCH + datetime.timedelta(days=int(value))
     raw = _SPACES.sub("", unicodedata.normalize("NFKC", str(value)))
     if raw.isdigit() and len(raw) <= 5:
+        if int(raw) < 1:
+            raise CellError(f"{label}“{value}”不是有效的日期")
         return EXCEL_EPOCH + datetime.timedelta(days=int(raw))
     for fmt in _DATE_FORMATS:
         try:

@@ -18,3 +18,5 @@ STORAGES = {
 }
 # Tests always run tasks inline unless a test starts a real worker on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
+# live_server tests serve static files straight from the finders (no collectstatic).
+WHITENOISE_AUTOREFRESH = True
