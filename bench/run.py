@@ -166,8 +166,14 @@ def plain_resource():
             model = Village
             import_id_fields = ("code",)
             fields = (
-                "code", "name", "kind", "township", "households", "population",
-                "secretary_name", "secretary_phone",
+                "code",
+                "name",
+                "kind",
+                "township",
+                "households",
+                "population",
+                "secretary_name",
+                "secretary_phone",
             )
 
         def before_import_row(self, row, **kwargs):
@@ -205,7 +211,16 @@ def child(args) -> None:
     seconds, plan = timed(lambda: fn(args.file), repeat=args.repeat)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     counts = plan.counts()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "changed": counts["changed"], "errors": counts["errors"]}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_mb,
+                "changed": counts["changed"],
+                "errors": counts["errors"],
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -248,14 +263,25 @@ def main() -> int:
     if not args.skip_scale10:
         recreate_database(DB10)
         env = {**os.environ, "DATABASE_URL": f"{SERVER}/{DB10}"}
-        subprocess.run(
-            [sys.executable, "-c", _SEED10], check=True, env=env, cwd=ROOT
-        )
+        subprocess.run([sys.executable, "-c", _SEED10], check=True, env=env, cwd=ROOT)
         big = json.loads((WORK / "scale10.json").read_text())
         for name in ("validate", "commit"):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", name, "--file", big["changed"], "--repeat", "1"],
-                check=True, capture_output=True, text=True, env=env, cwd=ROOT,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    name,
+                    "--file",
+                    big["changed"],
+                    "--repeat",
+                    "1",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
             )
             measured = json.loads(out.stdout.strip().splitlines()[-1])
             results[f"x10_{name}_s"] = measured["seconds"]
@@ -289,18 +315,67 @@ def _commit_unchanged(path: str) -> None:
 
 def report(r: dict) -> int:
     checks = [
-        (f"{r['rows']}-row roster, plain ModelResource import (baseline)", f"{r['baseline_s']:.2f} s", "—", True),
-        ("our validate pass", f"{r['validate_s']:.2f} s", f"≤ {BUDGET['pass_s']} s", r["validate_s"] <= BUDGET["pass_s"]),
-        ("our commit pass (re-check + write)", f"{r['commit_s']:.2f} s", f"≤ {BUDGET['pass_s']} s", r["commit_s"] <= BUDGET["pass_s"]),
-        ("speed-up, validate vs baseline", f"{r['validate_speedup']:.1f}×", f"≥ {BUDGET['speedup']:.0f}×", r["validate_speedup"] >= BUDGET["speedup"]),
-        ("speed-up, commit vs baseline", f"{r['commit_speedup']:.1f}×", f"≥ {BUDGET['speedup']:.0f}×", r["commit_speedup"] >= BUDGET["speedup"]),
-        ("re-import of the unchanged roster", f"{r['reimport_s']:.2f} s", f"≤ {BUDGET['pass_s']} s", r["reimport_s"] <= BUDGET["pass_s"]),
-        ("  … changes reported / write statements", f"{r['reimport_changes']} / {r['reimport_writes']}", "0 / 0", r["reimport_changes"] == 0 and r["reimport_writes"] == 0),
+        (
+            f"{r['rows']}-row roster, plain ModelResource import (baseline)",
+            f"{r['baseline_s']:.2f} s",
+            "—",
+            True,
+        ),
+        (
+            "our validate pass",
+            f"{r['validate_s']:.2f} s",
+            f"≤ {BUDGET['pass_s']} s",
+            r["validate_s"] <= BUDGET["pass_s"],
+        ),
+        (
+            "our commit pass (re-check + write)",
+            f"{r['commit_s']:.2f} s",
+            f"≤ {BUDGET['pass_s']} s",
+            r["commit_s"] <= BUDGET["pass_s"],
+        ),
+        (
+            "speed-up, validate vs baseline",
+            f"{r['validate_speedup']:.1f}×",
+            f"≥ {BUDGET['speedup']:.0f}×",
+            r["validate_speedup"] >= BUDGET["speedup"],
+        ),
+        (
+            "speed-up, commit vs baseline",
+            f"{r['commit_speedup']:.1f}×",
+            f"≥ {BUDGET['speedup']:.0f}×",
+            r["commit_speedup"] >= BUDGET["speedup"],
+        ),
+        (
+            "re-import of the unchanged roster",
+            f"{r['reimport_s']:.2f} s",
+            f"≤ {BUDGET['pass_s']} s",
+            r["reimport_s"] <= BUDGET["pass_s"],
+        ),
+        (
+            "  … changes reported / write statements",
+            f"{r['reimport_changes']} / {r['reimport_writes']}",
+            "0 / 0",
+            r["reimport_changes"] == 0 and r["reimport_writes"] == 0,
+        ),
     ]
     if "x10_rows" in r:
         for name in ("validate", "commit"):
-            checks.append((f"{r['x10_rows']:,} rows (scale 10), {name} pass", f"{r[f'x10_{name}_s']:.2f} s", f"≤ {BUDGET['pass10_s']} s", r[f"x10_{name}_s"] <= BUDGET["pass10_s"]))
-            checks.append((f"  … peak memory of that process", f"{r[f'x10_{name}_peak_mb']:.0f} MB", f"≤ {BUDGET['rss10_mb']:.0f} MB", r[f"x10_{name}_peak_mb"] <= BUDGET["rss10_mb"]))
+            checks.append(
+                (
+                    f"{r['x10_rows']:,} rows (scale 10), {name} pass",
+                    f"{r[f'x10_{name}_s']:.2f} s",
+                    f"≤ {BUDGET['pass10_s']} s",
+                    r[f"x10_{name}_s"] <= BUDGET["pass10_s"],
+                )
+            )
+            checks.append(
+                (
+                    "  … peak memory of that process",
+                    f"{r[f'x10_{name}_peak_mb']:.0f} MB",
+                    f"≤ {BUDGET['rss10_mb']:.0f} MB",
+                    r[f"x10_{name}_peak_mb"] <= BUDGET["rss10_mb"],
+                )
+            )
     width = max(len(c[0]) for c in checks)
     ok = True
     for label, value, budget, passed in checks:

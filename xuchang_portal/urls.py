@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -20,7 +22,14 @@ urlpatterns = [
     path("api/", include("xuchang_portal.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    # Swagger UI's page carries one inline <style> block; allow inline styles there only.
+    path(
+        "api/docs/",
+        csp_update({"style-src": [CSP_UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+        ),
+        name="api_docs",
+    ),
 ]
 
 if settings.DEBUG:

@@ -6,6 +6,8 @@ import datetime
 import re
 import unicodedata
 
+from villages.excel import FORMULA_PREFIXES
+
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
@@ -24,12 +26,18 @@ def is_blank(value) -> bool:
 
 
 def text(value) -> str:
-    """Trim full-width and ordinary spaces around a name; inner runs collapse to one."""
+    """Trim full-width and ordinary spaces around a name; inner runs collapse to one.
+
+    The apostrophe our exports put before text that Excel would run as a formula
+    (villages.excel.safe_cell) is taken off again, so an export re-imports unchanged."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _SPACES.sub(" ", str(value)).strip()
+    cleaned = _SPACES.sub(" ", str(value)).strip()
+    if cleaned[:1] == "'" and cleaned[1:2] in FORMULA_PREFIXES:
+        cleaned = cleaned[1:]
+    return cleaned
 
 
 def digits(value, *, lengths: tuple[int, ...], label: str) -> str:

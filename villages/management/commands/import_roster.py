@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from villages.importing.engine import Issue
 from villages.models import ImportJob
 from villages.services import import_job_run_now
 
@@ -48,10 +49,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"导入记录 #{job.pk}（{job.get_state_display()}）：{summary}，错误 {counts.get('errors', 0)} 处。"
         )
-        for issue in job.preview.get("issues", []):
-            where = f"第{issue['row']}行 {issue['column']}" if issue["row"] else "文件"
-            self.stderr.write(f"{where}: {issue['message']}")
-        if job.state == ImportJob.State.FAILED and job.error:
+        issues = [str(Issue(**issue)) for issue in job.preview.get("issues", [])]
+        for line in issues:
+            self.stderr.write(line)
+        if job.state == ImportJob.State.FAILED and job.error and job.error not in issues:
             self.stderr.write(job.error)
         if dry_run:
             self.stdout.write("试运行：未写入任何数据。")
