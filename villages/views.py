@@ -5,7 +5,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
@@ -81,16 +81,19 @@ class VillageDetailView(LoginRequiredMixin, DetailView):
         return ctx
 
 
-class VillageExportView(LoginRequiredMixin, View):
-    """POST: queue an Excel export of the villages matching the current filters."""
+class ExportCreateView(LoginRequiredMixin, View):
+    """POST: queue an Excel export of one kind (the current filters travel as fields)."""
 
-    def post(self, request):
-        params = {k: v for k, v in request.POST.items() if k in VillageFilter.base_filters}
+    def post(self, request, kind="villages"):
+        params = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         try:
-            job = export_job_create(actor=request.user, kind="villages", params=params)
+            job = export_job_create(actor=request.user, kind=kind, params=params)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
-            return redirect("villages:village_list")
+            back = request.headers.get("Referer", "")
+            if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+                back = "villages:village_list"
+            return redirect(back)
         return redirect("villages:export_detail", pk=job.pk)
 
 

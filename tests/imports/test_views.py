@@ -577,3 +577,46 @@ def test_unknown_template_kind_is_404(client, login, city_admin):
     login(client, city_admin)
 
     assert client.get("/imports/templates/households/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_page_exports_the_current_cadre_roster_in_the_template_layout(
+    client, login, area, county_official
+):
+    # given: the import page offers an export of each kind
+    login(client, county_official)
+    page = client.get("/imports/").content.decode()
+    assert 'action="/exports/new/cadres/"' in page
+
+    # when: the county official exports the cadre roster
+    response = client.post("/exports/new/cadres/")
+
+    # then: the job is done and its workbook has the template's headers and only the
+    # assignments of the official's county (a1v1, the 联乡 one in A2, and the cross-county
+    # cadre sent by county A's unit to b1v2 is not in county A's area)
+    assert response.status_code == 302
+    download = client.get(response["Location"] + "download/")
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == [
+        "姓名",
+        "手机号",
+        "派出单位",
+        "职务",
+        "干部层级",
+        "联系类型",
+        "联系点区划代码",
+        "年度",
+        "开始日期",
+        "结束日期",
+    ]
+    codes = {row[6] for row in rows[1:]}
+    assert codes == {area.villages["a1v1"].code, area.townships["A2"].code}
+
+
+def test_export_of_an_unknown_kind_is_refused_with_a_message(client, login, city_admin):
+    login(client, city_admin)
+
+    response = client.post("/exports/new/bogus/", follow=True)
+
+    assert "未知的导出类型" in response.content.decode()
