@@ -6,14 +6,16 @@ A2 甲二街道) and county B 乙县 (township B1 乙一乡); every village has 
 Model permissions come from the real role groups in villages/demo.py.
 """
 
-import io
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook
 
+from tests.imports.area_sheets import HEADERS
+from tests.imports.area_sheets import free_code as _free_code
+from tests.imports.area_sheets import roster_xlsx as _xlsx
+from tests.imports.area_sheets import village_row as _row
 from villages.demo import role_groups
 from villages.models import ImportJob, Township, UserRole, Village
 from villages.services import import_job_create
@@ -27,40 +29,10 @@ IMPORT_URL = "/admin/villages/village/import/"
 PROCESS_URL = "/admin/villages/village/process_import/"
 CHANGELIST_URL = "/admin/villages/village/"
 XLSX_FORMAT, CSV_FORMAT = "0", "1"
-HEADERS = ("县(市、区)", "乡镇(街道)", "村(社区)名称", "统计用区划代码", "类型", "户数", "人口")
 CONFIRM_FIELDS = {"import_file_name", "original_file_name", "format", "resource"}
 
 
 # ----- private helpers -----
-
-
-def _xlsx(rows) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(list(HEADERS))
-    for row in rows:
-        ws.append(list(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _row(village, **changes) -> list:
-    values = {
-        "county": village.township.county.name,
-        "township": village.township.name,
-        "name": village.name,
-        "code": village.code,
-        "kind": str(Village.Kind(village.kind).label),
-        "households": village.households,
-        "population": village.population,
-    } | changes
-    return list(values.values())
-
-
-def _free_code(township) -> str:
-    used = set(Village.objects.values_list("code", flat=True))
-    return next(code for n in range(999, 0, -1) if (code := f"{township.code}{n:03d}") not in used)
 
 
 class _HiddenInputs(HTMLParser):

@@ -19,8 +19,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.imports.area_sheets import HEADERS
+from tests.imports.area_sheets import free_code as _free_code
+from tests.imports.area_sheets import free_codes as _free_codes
+from tests.imports.area_sheets import roster_xlsx as _xlsx
+from tests.imports.area_sheets import village_row as _row
 from villages.models import ImportJob, Village
 from villages.selectors import import_job_get_for_user, import_job_list_for_user, import_progress
 from villages.services import (
@@ -37,54 +42,14 @@ from villages.services import (
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = ("县(市、区)", "乡镇(街道)", "村(社区)名称", "统计用区划代码", "类型", "户数", "人口")
 RED = "FFC7CE"
 
 
 # ----- building files (private helpers) -----
 
 
-def _xlsx(rows, *, headers=HEADERS, title=None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "村名册"
-    if title:
-        ws.append([title])
-    ws.append(list(headers))
-    for row in rows:
-        ws.append(list(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _row(village, **changes) -> list:
-    """A sheet row describing `village` as it is in the database, with `changes` applied."""
-    values = {
-        "county": village.township.county.name,
-        "township": village.township.name,
-        "name": village.name,
-        "code": village.code,
-        "kind": str(Village.Kind(village.kind).label),
-        "households": village.households,
-        "population": village.population,
-    } | changes
-    return list(values.values())
-
-
 def _new_row(township, name, code) -> list:
     return [township.county.name, township.name, name, code, "行政村", 120, 400]
-
-
-def _free_codes(township, count: int = 1) -> list[str]:
-    """`count` village codes in `township` that no village uses yet."""
-    used = set(Village.objects.values_list("code", flat=True))
-    free = (code for n in range(999, 0, -1) if (code := f"{township.code}{n:03d}") not in used)
-    return [next(free) for _ in range(count)]
-
-
-def _free_code(township) -> str:
-    return _free_codes(township)[0]
 
 
 def _upload(data: bytes, name: str = "村名册.xlsx") -> SimpleUploadedFile:

@@ -13,8 +13,12 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
+from tests.imports.area_sheets import HEADERS
+from tests.imports.area_sheets import free_code as _free_code
+from tests.imports.area_sheets import roster_xlsx as _xlsx
+from tests.imports.area_sheets import village_row as _row
 from villages.models import ImportJob, Village
 from villages.services import import_job_create, import_progress_set
 
@@ -23,42 +27,11 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
-HEADERS = ("县(市、区)", "乡镇(街道)", "村(社区)名称", "统计用区划代码", "类型", "户数", "人口")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RED = "FFC7CE"
 
 
 # ----- private helpers -----
-
-
-def _xlsx(rows, *, headers=HEADERS) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "村名册"
-    ws.append(list(headers))
-    for row in rows:
-        ws.append(list(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _row(village, **changes) -> list:
-    values = {
-        "county": village.township.county.name,
-        "township": village.township.name,
-        "name": village.name,
-        "code": village.code,
-        "kind": str(Village.Kind(village.kind).label),
-        "households": village.households,
-        "population": village.population,
-    } | changes
-    return list(values.values())
-
-
-def _free_code(township) -> str:
-    used = set(Village.objects.values_list("code", flat=True))
-    return next(code for n in range(999, 0, -1) if (code := f"{township.code}{n:03d}") not in used)
 
 
 def _file_with_one_error(area) -> tuple[bytes, str]:
