@@ -76,7 +76,10 @@ class ScopedAdmin(SimpleHistoryAdmin):
             record_delete(actor=request.user, instance=obj)
 
     def _visible_or_404(self, request, object_id):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
+        if (
+            not str(object_id).isdigit()
+            or not self.get_queryset(request).filter(pk=object_id).exists()
+        ):
             raise Http404("不存在，或不在您的管辖范围内。")
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
@@ -161,7 +164,7 @@ class BranchAdmin(ScopedAdmin):
 
 
 @admin.register(Roster)
-class RosterAdmin(admin.ModelAdmin):
+class RosterAdmin(SimpleHistoryAdmin):
     list_display = ("year", "is_frozen", "frozen_at", "note")
     readonly_fields = ("is_frozen", "frozen_at")
     actions = ["freeze"]
@@ -172,6 +175,9 @@ class RosterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        record_save(actor=request.user, instance=obj)
 
     @admin.action(description="冻结所选年度名册")
     def freeze(self, request, queryset):
@@ -198,12 +204,21 @@ class WorkUnitAdmin(ScopedAdmin):
     selector = staticmethod(selectors.work_unit_list_for_user)
     list_display = ("name", "level", "county")
     list_filter = ("level", ("county", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("county",)
     search_fields = ("name",)
 
 
 @admin.register(Cadre)
 class CadreAdmin(PipelineImportMixin, ScopedAdmin):
     resource_classes = [CadreRosterResource]
+    list_select_related = ("work_unit", "user")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Which login belongs to which person is decided by city admins only.
+        if selectors.scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+            return ("user",)
+        return ()
+
     selector = staticmethod(selectors.cadre_list_for_user)
     list_display = ("name", "phone", "work_unit", "position", "level", "user")
     list_filter = ("level",)
@@ -244,7 +259,8 @@ class UserRoleAdmin(ScopedAdmin):
 
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "user", "state", "progress", "row_count", "created_at")
+    list_display = ("id", "kind_label", "user", "state", "progress", "row_count", "created_at")
+    list_select_related = ("user",)
     list_filter = ("kind", "state")
     readonly_fields = [f.name for f in ExportJob._meta.fields]
 

@@ -58,6 +58,7 @@ VILLAGE_HEADERS = (
     "人口",
     "党组织书记",
     "联系电话",
+    "原区划代码",
 )
 
 
@@ -72,6 +73,7 @@ def village_row(v) -> Sequence:
         v.population,
         v.secretary_name,
         v.secretary_phone,
+        "",  # 原区划代码: filled in only when a village changes township
     )
 
 
@@ -80,7 +82,7 @@ register(
         key="villages",
         label="村(社区)花名册",
         headers=VILLAGE_HEADERS,
-        widths=(14, 16, 22, 18, 10, 8, 8, 12, 14),
+        widths=(14, 16, 22, 18, 10, 8, 8, 12, 14, 18),
         queryset=_villages,
         row=village_row,
     )

@@ -187,6 +187,8 @@ class Roster(models.Model):
     frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("年度名册")
         verbose_name_plural = _("年度名册")
@@ -463,7 +465,14 @@ class ExportJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk}"
+        return f"{self.kind_label} #{self.pk}"
+
+    @property
+    def kind_label(self) -> str:
+        from villages.exports import EXPORT_KINDS  # the export registry, filled at start-up
+
+        kind = EXPORT_KINDS.get(self.kind)
+        return kind.label if kind else self.kind
 
 
 class ImportJob(models.Model):

@@ -389,3 +389,28 @@ def import_progress(job: ImportJob) -> int:
     if job.state in (ImportJob.State.DONE, ImportJob.State.PREVIEWED):
         return 100
     return int(cache.get(import_progress_key(job.pk)) or 0)
+
+
+OVERVIEW_KEYS = ("villages", "communities", "cadres", "uncovered")
+
+
+def area_overview_for_user(*, user, year: int, county_id: int | None = None) -> dict:
+    """The official's home page in one piece: per-township rows (narrowed to one visible
+    county when asked), their totals, and for city-wide users per-county rows."""
+    rows = township_overview_for_user(user=user, year=year)
+    if county_id is not None:
+        rows = [r for r in rows if r["township"].county_id == county_id]
+    totals = {key: sum(r[key] for r in rows) for key in OVERVIEW_KEYS}
+    county_rows = []
+    if scope_for_user(user).is_city and county_id is None:
+        by_county: dict = {}
+        for row in rows:
+            county = row["township"].county
+            item = by_county.setdefault(
+                county.pk, {"county": county, "townships": 0, **dict.fromkeys(OVERVIEW_KEYS, 0)}
+            )
+            item["townships"] += 1
+            for key in OVERVIEW_KEYS:
+                item[key] += row[key]
+        county_rows = sorted(by_county.values(), key=lambda item: item["county"].code)
+    return {"rows": rows, "totals": totals, "county_rows": county_rows}

@@ -11,7 +11,8 @@ import tempfile
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from villages.importing.engine import build_plan as build_import_plan
 from villages.importing.engine import get_kind as get_import_kind
 from villages.importing.reader import MAX_BYTES as MAX_IMPORT_BYTES
 from villages.models import (
+    Cadre,
     County,
     ExportJob,
     ImportJob,
@@ -57,6 +59,15 @@ def _check_roster_open(instance: models.Model) -> None:
         raise ValidationError(_("%(year)s年度名册已冻结，不能修改。") % {"year": roster.year})
 
 
+def _check_login_link(actor, instance: models.Model) -> None:
+    """Only city admins decide which login belongs to which cadre."""
+    if not isinstance(instance, Cadre):
+        return
+    before = Cadre.objects.filter(pk=instance.pk).values_list("user_id", flat=True).first()
+    if instance.user_id != before and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只有市级管理员可以为干部关联登录账号。"))
+
+
 @transaction.atomic
 def record_save(*, actor, instance: models.Model) -> models.Model:
     """Validate and save one hierarchy or people record on behalf of `actor`.
@@ -70,6 +81,7 @@ def record_save(*, actor, instance: models.Model) -> models.Model:
         _check_roster_open(previous)
     _check_write(actor, instance)
     _check_roster_open(instance)
+    _check_login_link(actor, instance)
     instance.full_clean()
     instance._history_user = actor
     instance.save()
@@ -92,6 +104,7 @@ def roster_freeze(*, actor, roster: Roster) -> Roster:
     if not roster.is_frozen:
         roster.is_frozen = True
         roster.frozen_at = timezone.now()
+        roster._history_user = actor
         roster.save(update_fields=["is_frozen", "frozen_at"])
     return roster
 
@@ -131,12 +144,20 @@ def _export_progress(job_id: int, done: int, total: int) -> None:
     ExportJob.objects.filter(pk=job_id, progress__lt=percent).update(progress=percent)
 
 
+EXPORT_STALE_AFTER = datetime.timedelta(minutes=20)
+
+
 def export_job_run(*, job_id: int) -> ExportJob:
-    """Build the workbook for one job. Idempotent: a finished job is left as it is."""
+    """Build the workbook for one job. Runs once: a second delivery of the task finds the
+    job already claimed (unless its worker died long ago) or finished, and leaves it."""
+    stale = timezone.now() - EXPORT_STALE_AFTER
+    claimed = ExportJob.objects.filter(
+        Q(state=ExportJob.State.PENDING) | Q(state=ExportJob.State.RUNNING, created_at__lt=stale),
+        pk=job_id,
+    ).update(state=ExportJob.State.RUNNING, progress=1)
     job = ExportJob.objects.select_related("user").get(pk=job_id)
-    if job.state == ExportJob.State.DONE:
+    if not claimed:
         return job
-    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING, progress=1)
     kind = EXPORT_KINDS[job.kind]
     try:
         qs = kind.queryset(user=job.user, params=job.params)
@@ -158,13 +179,20 @@ def export_job_run(*, job_id: int) -> ExportJob:
         job.progress = 100
         job.finished_at = timezone.now()
         job.save(update_fields=["file", "row_count", "state", "progress", "finished_at"])
-    except Exception as exc:  # the job row must say why; the task logs and re-raises
+    except OperationalError:
+        ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.PENDING)
+        raise  # the task retries
+    except Exception:
         logger.exception("export job %s failed", job.pk)
-        ExportJob.objects.filter(pk=job.pk).update(
-            state=ExportJob.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        export_job_fail(job_id=job.pk, reason=_("生成文件时出错，请稍后重试。"))
         raise
     return job
+
+
+def export_job_fail(*, job_id: int, reason: str) -> None:
+    ExportJob.objects.filter(
+        pk=job_id, state__in=[ExportJob.State.PENDING, ExportJob.State.RUNNING]
+    ).update(state=ExportJob.State.FAILED, error=str(reason)[:2000], finished_at=timezone.now())
 
 
 def _write(kind, qs, path, on_row) -> int:
@@ -271,90 +299,137 @@ def import_job_validate(*, job_id: int) -> ImportJob:
         return job
     try:
         plan = _import_plan(job)[2]
-    except Exception as exc:
+    except OperationalError:
+        raise  # the task retries
+    except Exception:
         logger.exception("import job %s failed while validating", job.pk)
-        _import_fail(job, _("校验时出错：%(err)s") % {"err": exc})
+        import_job_fail(job_id=job.pk, reason=_("读取文件时出错，请检查文件后重新上传。"))
         raise
-    job.preview = plan_preview(plan)
-    job.summary = plan.counts()
+    changes = {"preview": plan_preview(plan), "summary": plan.counts()}
     if plan.file_error:
-        job.state = ImportJob.State.FAILED
-        job.error = "；".join(str(i) for i in plan.issues if not i.row)
-        job.finished_at = timezone.now()
+        changes.update(
+            state=ImportJob.State.FAILED,
+            error="；".join(str(i) for i in plan.issues if not i.row),
+            finished_at=timezone.now(),
+        )
     else:
-        job.state = ImportJob.State.PREVIEWED
-    job.save(update_fields=["preview", "summary", "state", "error", "finished_at", "updated_at"])
+        changes["state"] = ImportJob.State.PREVIEWED
+    _claim(job, from_state=ImportJob.State.VALIDATING, **changes)
     import_progress_set(job.pk, 100)
     return job
 
 
-def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> ImportJob:
-    """The admin confirmed the preview: queue the commit."""
+def _claim(job: ImportJob, *, from_state: str, **changes) -> bool:
+    """Move `job` out of `from_state` only if it is still there (a double click, a second
+    tab or a redelivered task finds it gone). Returns whether this caller won."""
+    try:
+        with transaction.atomic():
+            won = ImportJob.objects.filter(pk=job.pk, state=from_state).update(
+                updated_at=timezone.now(), **changes
+            )
+    except IntegrityError:
+        raise ValidationError(_("已有一个同类导入正在进行，请等它完成后再试。")) from None
+    if won:
+        for field, value in changes.items():
+            setattr(job, field, value)
+    return bool(won)
+
+
+def _check_owner(actor, job: ImportJob) -> None:
     if job.user_id != actor.pk and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
-        raise PermissionDenied(_("只能确认自己上传的导入。"))
-    if job.state != ImportJob.State.PREVIEWED:
-        raise ValidationError(
-            _("该导入当前为“%(state)s”，不能确认。") % {"state": job.get_state_display()}
-        )
+        raise PermissionDenied(_("只能处理自己上传的导入。"))
+
+
+def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> ImportJob:
+    """The admin confirmed the preview: queue the commit (once, however often clicked)."""
+    _check_owner(actor, job)
     errors = job.summary.get("errors", 0)
     if errors and not valid_only:
         raise ValidationError(
             _("文件中有 %(n)s 处错误。请修正后重新上传，或选择“只导入无误的行”。") % {"n": errors}
         )
-    with transaction.atomic():
-        _expire_stale_imports(job.kind)
-        job.state = ImportJob.State.COMMITTING
-        job.valid_only = valid_only
-        _save_running(job)
-        import_progress_set(job.pk, 0)
-        transaction.on_commit(lambda: import_job_commit_task.delay(job.pk))
+    _expire_stale_imports(job.kind)
+    if not _claim(
+        job,
+        from_state=ImportJob.State.PREVIEWED,
+        state=ImportJob.State.COMMITTING,
+        valid_only=valid_only,
+    ):
+        job.refresh_from_db()
+        raise ValidationError(
+            _("该导入当前为“%(state)s”，不能确认。") % {"state": job.get_state_display()}
+        )
+    import_progress_set(job.pk, 0)
+    transaction.on_commit(lambda: import_job_commit_task.delay(job.pk))
     return job
 
 
 def import_job_cancel(*, actor, job: ImportJob) -> ImportJob:
-    if job.user_id != actor.pk and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
-        raise PermissionDenied(_("只能取消自己上传的导入。"))
-    if job.state != ImportJob.State.PREVIEWED:
+    _check_owner(actor, job)
+    if not _claim(
+        job,
+        from_state=ImportJob.State.PREVIEWED,
+        state=ImportJob.State.CANCELLED,
+        finished_at=timezone.now(),
+    ):
         raise ValidationError(_("只有待确认的导入可以取消。"))
-    job.state = ImportJob.State.CANCELLED
-    job.finished_at = timezone.now()
-    job.save(update_fields=["state", "finished_at", "updated_at"])
     return job
 
 
-def _import_fail(job: ImportJob, reason: str) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
-        state=ImportJob.State.FAILED, error=str(reason)[:4000], finished_at=timezone.now()
+def import_job_fail(*, job_id: int, reason: str) -> None:
+    """Mark a job failed (a task gave up on it). A finished job is left alone."""
+    ImportJob.objects.filter(pk=job_id, state__in=ImportJob.RUNNING_STATES).update(
+        state=ImportJob.State.FAILED,
+        error=str(reason)[:4000],
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
     )
 
 
 def import_job_commit(*, job_id: int) -> ImportJob:
-    """Re-check the file against the database as it is now, then write it in one
-    transaction: everything, or (when the admin chose so) every valid row. Nothing is
-    written when errors remain and the admin did not choose valid rows only."""
-    job = ImportJob.objects.select_related("user", "county").get(pk=job_id)
-    if job.state != ImportJob.State.COMMITTING:
-        return job
+    """Re-check the file against the database as it is now, then write it, in one
+    transaction that holds the job row: everything, or (when the admin chose so) every
+    valid row. Nothing is written when errors remain and valid rows only was not chosen.
+    A second delivery of the task finds the job no longer committing and does nothing."""
     try:
-        kind, ctx, plan = _import_plan(job)
-        counts = plan.counts()
-        if plan.file_error or (plan.issues and not job.valid_only):
-            _import_fail(
-                job, _("校验发现 %(n)s 处错误，未写入任何数据。") % {"n": len(plan.issues)}
-            )
-            job.refresh_from_db()
-            return job
-        import_progress_set(job.pk, 92)
         with transaction.atomic():
-            written = kind.commit(plan.valid_items(), ctx)
-    except Exception as exc:
-        logger.exception("import job %s failed while committing", job.pk)
-        _import_fail(job, _("导入失败，未写入任何数据：%(err)s") % {"err": exc})
+            job = (
+                ImportJob.objects.select_for_update()
+                .select_related("user", "county")
+                .get(pk=job_id)
+            )
+            if job.state != ImportJob.State.COMMITTING:
+                return job
+            kind, ctx, plan = _import_plan(job)
+            counts = plan.counts()
+            if plan.file_error or (plan.issues and not job.valid_only):
+                job.state = ImportJob.State.FAILED
+                job.error = _("校验发现 %(n)s 处错误，未写入任何数据。") % {"n": len(plan.issues)}
+                job.summary = {**job.summary, **counts}
+                job.preview = plan_preview(plan)
+            else:
+                import_progress_set(job.pk, 92)
+                written = kind.commit(plan.valid_items(), ctx)
+                job.summary = {**counts, **written, "skipped_error_rows": counts["error_rows"]}
+                job.state = ImportJob.State.DONE
+            job.finished_at = timezone.now()
+            job.save(
+                update_fields=["summary", "preview", "state", "error", "finished_at", "updated_at"]
+            )
+    except OperationalError:
+        raise  # the database went away: the task retries; nothing was written
+    except IntegrityError as exc:
+        logger.warning("import job %s hit a constraint: %s", job_id, exc)
+        import_job_fail(
+            job_id=job_id, reason=_("数据在校验之后被他人修改，未写入任何数据。请重新上传。")
+        )
         raise
-    job.summary = {**counts, **written, "skipped_error_rows": counts["error_rows"]}
-    job.state = ImportJob.State.DONE
-    job.finished_at = timezone.now()
-    job.save(update_fields=["summary", "state", "finished_at", "updated_at"])
+    except Exception:
+        logger.exception("import job %s failed while committing", job_id)
+        import_job_fail(
+            job_id=job_id, reason=_("导入时出错，未写入任何数据。请稍后重试或联系管理员。")
+        )
+        raise
     import_progress_set(job.pk, 100)
     return job
 
@@ -377,19 +452,23 @@ def import_job_run_now(
         actor=actor, county=county, kind=kind, upload=upload, valid_only=valid_only
     )
     job = import_job_validate(job_id=job.pk)
-    if job.state != ImportJob.State.PREVIEWED or dry_run:
-        if dry_run and job.state == ImportJob.State.PREVIEWED:
-            job.state = ImportJob.State.CANCELLED
-            job.finished_at = timezone.now()
-            job.save(update_fields=["state", "finished_at", "updated_at"])
+    if job.state != ImportJob.State.PREVIEWED:
         return job
-    if job.summary.get("errors") and not valid_only:
-        _import_fail(job, _("存在错误，未写入任何数据。"))
-        job.refresh_from_db()
-        return job
-    job.state = ImportJob.State.COMMITTING
-    _save_running(job)
-    return import_job_commit(job_id=job.pk)
+    if dry_run:
+        _claim(
+            job, from_state=job.state, state=ImportJob.State.CANCELLED, finished_at=timezone.now()
+        )
+    elif job.summary.get("errors") and not valid_only:
+        _claim(
+            job,
+            from_state=job.state,
+            state=ImportJob.State.FAILED,
+            error=_("存在错误，未写入任何数据。"),
+            finished_at=timezone.now(),
+        )
+    elif _claim(job, from_state=job.state, state=ImportJob.State.COMMITTING):
+        job = import_job_commit(job_id=job.pk)
+    return job
 
 
 def import_job_annotated(*, job: ImportJob) -> bytes:

@@ -1,7 +1,5 @@
 """Project-level pages: sign-in, the per-role home page and the health check."""
 
-from collections import defaultdict
-
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
@@ -10,11 +8,11 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
 from villages.selectors import (
+    area_overview_for_user,
     cadre_contact_points,
     county_list_for_user,
     default_year,
     scope_for_user,
-    township_overview_for_user,
 )
 
 
@@ -34,20 +32,6 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _county_totals(rows: list[dict]) -> list[dict]:
-    totals: dict = defaultdict(
-        lambda: {"villages": 0, "communities": 0, "cadres": 0, "uncovered": 0, "townships": 0}
-    )
-    for row in rows:
-        county = row["township"].county
-        item = totals[county]
-        item["county"] = county
-        item["townships"] += 1
-        for key in ("villages", "communities", "cadres", "uncovered"):
-            item[key] += row[key]
-    return sorted(totals.values(), key=lambda item: item["county"].code)
-
-
 class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "home.html"
 
@@ -62,22 +46,17 @@ class HomeView(LoginRequiredMixin, TemplateView):
             return ctx
         if scope.role is None:
             return ctx
-        rows = township_overview_for_user(user=user, year=year)
         county = None
         county_id = self.request.GET.get("county", "")
         if county_id:
             if not county_id.isdigit():
                 raise Http404("没有这个县(市、区)。")
             county = get_object_or_404(county_list_for_user(user=user), pk=county_id)
-            rows = [r for r in rows if r["township"].county_id == county.pk]
         ctx["county"] = county
-        ctx["rows"] = rows
-        ctx["totals"] = {
-            key: sum(r[key] for r in rows)
-            for key in ("villages", "communities", "cadres", "uncovered")
-        }
-        if scope.is_city and county is None:
-            ctx["county_rows"] = _county_totals(rows)
+        ctx.update(
+            area_overview_for_user(user=user, year=year, county_id=county.pk if county else None)
+        )
+        rows = ctx["rows"]
         chart_rows = ctx.get("county_rows") or rows
         ctx["chart"] = {
             "labels": [

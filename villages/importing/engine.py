@@ -18,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from villages.excel import safe_cell
 from villages.importing.normalise import CellError, header_key
 from villages.importing.reader import MAX_ROWS, FileProblem, RawSheet, read_bytes
 
@@ -240,6 +241,10 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
         except CellError as exc:  # a kind may raise instead of reporting
             add_error("", str(exc))
             continue
+        except (ValueError, TypeError, OverflowError):
+            # A cell no parser foresaw must cost its row, never the whole import.
+            add_error("", "本行有无法识别的内容，请检查各列的格式")
+            continue
         parsed.append(Item(row=number, data=row))
     report(55)
 
@@ -305,7 +310,8 @@ def annotated_workbook(kind: SheetKind, layout: dict, issues: list[dict], data: 
         sheet = read_bytes(data, layout["sheet"])[0]
         for number, values in sheet.rows:
             for col, value in enumerate(values, start=1):
-                ws.cell(row=number, column=col, value=value)
+                # CSV text is never a formula: keep "=…" as text in the returned workbook.
+                ws.cell(row=number, column=col, value=safe_cell(value))
     error_col = (ws.max_column or 1) + 1
     head = ws.cell(row=layout["header_row"], column=error_col, value=ERROR_HEADER)
     head.font = Font(bold=True, color="9C0006")

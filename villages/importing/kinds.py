@@ -18,6 +18,7 @@ from villages.importing.engine import (
     register,
 )
 from villages.models import Assignment, Cadre, County, Township, Village, WorkUnit
+from villages.selectors import cadre_list_for_user
 
 
 def _cell(add_error, key: str, parse, *args, **kwargs):
@@ -93,6 +94,14 @@ class VillageSheet(SheetKind):
         Column("population", "人口", required=False, width=8),
         Column("secretary_name", "党组织书记", required=False, width=12),
         Column("secretary_phone", "联系电话", required=False, width=14, is_text=True),
+        Column(
+            "old_code",
+            "原区划代码",
+            required=False,
+            note="村(社区)改隶其他乡镇、区划代码随之改变时，填原来的 12 位代码；否则留空。",
+            width=18,
+            is_text=True,
+        ),
     )
     display_labels = {"kind": dict(Village.Kind.choices)}
     labels = {
@@ -135,6 +144,15 @@ class VillageSheet(SheetKind):
         for key, label in (("households", "户数"), ("population", "人口")):
             if key in cells:
                 row[key] = _cell(add_error, key, n.optional_int, cells[key], label=label)
+        if not n.is_blank(cells.get("old_code")):
+            row["old_code"] = _cell(
+                add_error,
+                "old_code",
+                n.digits,
+                cells["old_code"],
+                lengths=(12,),
+                label="原区划代码",
+            )
         if "secretary_name" in cells:
             row["secretary_name"] = n.text(cells["secretary_name"])[:30]
         if "secretary_phone" in cells:
@@ -157,7 +175,9 @@ class VillageSheet(SheetKind):
         return row
 
     def load(self, rows, ctx: Context) -> None:
-        county_codes = {r["code"][:6] for r in rows}
+        county_codes = {r["code"][:6] for r in rows} | {
+            r["old_code"][:6] for r in rows if r.get("old_code")
+        }
         township_codes = {r["code"][:9] for r in rows}
         ctx.cache["counties"] = {c.code: c for c in County.objects.filter(code__in=county_codes)}
         ctx.cache["townships"] = {
@@ -177,6 +197,7 @@ class VillageSheet(SheetKind):
         # Every code in the file, rows with errors included: a village whose old code is
         # still listed somewhere in the file is not "moved" by another row.
         ctx.cache["file_codes"] = {r["code"] for r in ctx.all_rows if r.get("code")}
+        ctx.cache["file_townships"] = {c[:9] for c in ctx.cache["file_codes"]}
         ctx.cache["moved"] = {}
         ctx.cache["new_counties"] = {}
         ctx.cache["new_townships"] = {}
@@ -241,13 +262,10 @@ class VillageSheet(SheetKind):
             item.changes = _changes(self, existing, wanted)
             item.status = CHANGED if item.changes else UNCHANGED
             return
-        moved_from = [
-            v
-            for v in ctx.cache["by_name"].get((row["code"][:6], row["name"]), [])
-            if v.code[:9] != row["code"][:9] and v.code not in ctx.cache["file_codes"]
-        ]
-        if len(moved_from) == 1:
-            old = moved_from[0]
+        old = self._moved_from(item, ctx, add_error)
+        if old is False:
+            return
+        if old is not None:
             first = ctx.cache["moved"].setdefault(old.pk, item.row)
             if first != item.row:
                 add_error(
@@ -264,6 +282,33 @@ class VillageSheet(SheetKind):
             return
         item.status = NEW
 
+    def _moved_from(self, item: Item, ctx: Context, add_error):
+        """The existing village a row with a new code moves, None, or False (an error).
+
+        A move is either declared (原区划代码) or inferred, and an inference needs all of:
+        the same name in the same county exactly once, its old code absent from the file,
+        and the file listing the old township (so the file speaks for that township: a
+        partial file of new villages never re-codes a namesake elsewhere)."""
+        row = item.data
+        old_code = row.get("old_code")
+        if old_code:
+            old = ctx.cache["villages"].get(old_code)
+            if old is None or (ctx.county is not None and old_code[:6] != ctx.county.code):
+                add_error("old_code", f"原区划代码 {old_code} 不存在或不在您的辖区内")
+                return False
+            if old_code in ctx.cache["file_codes"]:
+                add_error("old_code", f"原区划代码 {old_code} 在本文件中另有一行，不能同时迁移")
+                return False
+            return old
+        candidates = [
+            v
+            for v in ctx.cache["by_name"].get((row["code"][:6], row["name"]), [])
+            if v.code[:9] != row["code"][:9]
+            and v.code not in ctx.cache["file_codes"]
+            and v.code[:9] in ctx.cache["file_townships"]
+        ]
+        return candidates[0] if len(candidates) == 1 else None
+
     def commit(self, items: list[Item], ctx: Context) -> dict:
         actor = ctx.actor
         # Create only the counties and townships that the rows being written need: a row
@@ -275,8 +320,9 @@ class VillageSheet(SheetKind):
             for code, (name, _) in ctx.cache["new_counties"].items()
             if any(t.startswith(code) for t in needed)
         ]
+        reason = "Excel 导入：村(社区)花名册"
+        create_with_history(County, new_counties, actor=actor, reason=reason)
         if new_counties:
-            County.objects.bulk_create(new_counties)
             counties.update(
                 {c.code: c for c in County.objects.filter(code__in=[c.code for c in new_counties])}
             )
@@ -286,8 +332,8 @@ class VillageSheet(SheetKind):
             for code, (name, _) in ctx.cache["new_townships"].items()
             if code in needed
         ]
+        create_with_history(Township, new_townships, actor=actor, reason=reason)
         if new_townships:
-            Township.objects.bulk_create(new_townships)
             townships.update(
                 {
                     t.code: t
@@ -319,7 +365,6 @@ class VillageSheet(SheetKind):
                     village.code, village.township = row["code"], townships[row["code"][:9]]
                     update_fields.update({"code", "township"})
                 to_update.append(village)
-        reason = "Excel 导入：村(社区)花名册"
         create_with_history(Village, to_create, actor=actor, reason=reason)
         update_with_history(Village, to_update, sorted(update_fields), actor=actor, reason=reason)
         return {"counties_created": len(new_counties), "townships_created": len(new_townships)}
@@ -463,6 +508,17 @@ class CadreSheet(SheetKind):
         }
         ctx.cache["people"] = {}
         ctx.cache["new_units"] = {}
+        # A county official may only touch cadres they can see (phone numbers are unique
+        # city-wide, so another county's cadre must not be renamed or re-posted from here).
+        ctx.cache["visible_cadres"] = (
+            None
+            if ctx.county is None
+            else set(
+                cadre_list_for_user(user=ctx.actor)
+                .filter(phone__in=phones)
+                .values_list("phone", flat=True)
+            )
+        )
 
     def check(self, item: Item, ctx: Context, add_error) -> None:
         row = item.data
@@ -471,17 +527,26 @@ class CadreSheet(SheetKind):
             if row["kind"] == Assignment.Kind.TOWNSHIP
             else ctx.cache["villages"]
         ).get(row["area_code"])
-        if area is None:
-            add_error(
-                "area_code", f"联系点区划代码 {row['area_code']} 不存在（请先导入村(社区)花名册）"
-            )
-            return
-        county = area.county if isinstance(area, Township) else area.township.county
-        if ctx.county is not None and county.pk != ctx.county.pk:
+        county = (
+            None
+            if area is None
+            else (area.county if isinstance(area, Township) else area.township.county)
+        )
+        if area is None or (ctx.county is not None and county.pk != ctx.county.pk):
+            # One message for "missing" and "not yours": nothing about other areas leaks.
             add_error(
                 "area_code",
-                f"联系点 {area.name}（{row['area_code']}）不在您的辖区（{ctx.county.name}）内",
+                f"联系点区划代码 {row['area_code']} 不存在或不在您的辖区内"
+                "（新的村(社区)请先导入村(社区)花名册）",
             )
+            return
+        visible = ctx.cache["visible_cadres"]
+        if (
+            visible is not None
+            and row["phone"] in ctx.cache["cadres"]
+            and row["phone"] not in visible
+        ):
+            add_error("phone", "该手机号已登记为其他辖区的干部，请联系市级管理员处理")
             return
         person = (row["name"], row["unit"], row["position"], row["level"])
         seen = ctx.cache["people"].get(row["phone"])
@@ -490,7 +555,11 @@ class CadreSheet(SheetKind):
             return
         ctx.cache["people"].setdefault(row["phone"], (person, item.row))
         if row["unit"] not in ctx.cache["units"]:
-            ctx.cache["new_units"].setdefault(row["unit"], (row["level"], county))
+            # A unit created by a county official's import belongs to that county.
+            unit_level = row["level"]
+            if ctx.county is not None and unit_level == WorkUnit.Level.CITY:
+                unit_level = WorkUnit.Level.COUNTY
+            ctx.cache["new_units"].setdefault(row["unit"], (unit_level, county))
         row["area"] = area
         item.label = f"{row['name']}（{row['phone']}）{Assignment.Kind(row['kind']).label!s} {area.name} {row['year']}年"
 

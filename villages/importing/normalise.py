@@ -10,6 +10,7 @@ from villages.excel import FORMULA_PREFIXES
 
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
 
@@ -82,7 +83,7 @@ def optional_int(value, *, label: str) -> int | None:
         raw = _SPACES.sub("", unicodedata.normalize("NFKC", str(value))).replace(",", "")
         if raw.endswith(".0"):
             raw = raw[:-2]
-        if not raw.lstrip("-").isdigit():
+        if not _INTEGER.fullmatch(raw):
             raise CellError(f"{label}“{value}”必须是整数")
         number = int(raw)
     if number < 0:

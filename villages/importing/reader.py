@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from villages.importing.normalise import is_blank
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
+# calamine builds a dense grid from A1 to the farthest cell with a value, so a tiny file
+# with one value in XFD1048576 would need gigabytes. Refuse such sheets before reading.
+MAX_CELLS = 3_000_000
+MAX_UNZIPPED = 300 * 1024 * 1024
+_CELL_WITH_CONTENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 
@@ -56,6 +62,7 @@ def _read_xlsx(data: bytes) -> list[RawSheet]:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             if "xl/workbook.xml" not in zf.namelist():
                 raise FileProblem("文件不是 Excel 工作簿（.xlsx）。请上传 .xlsx 或 CSV 表格。")
+            _check_extent(zf)
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
         for name in workbook.sheet_names:
@@ -70,6 +77,31 @@ def _read_xlsx(data: bytes) -> list[RawSheet]:
             f"无法读取该 Excel 文件（{type(exc).__name__}），文件可能已损坏。"
         ) from exc
     return sheets
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ch - 64)
+    return number
+
+
+def _check_extent(zf: zipfile.ZipFile) -> None:
+    """Refuse zip bombs and sheets whose used range is absurdly large."""
+    if sum(info.file_size for info in zf.infolist()) > MAX_UNZIPPED:
+        raise FileProblem("工作簿解压后过大，请删除多余的内容后再上传。")
+    for name in zf.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        max_row = max_col = 0
+        for letters, digits in _CELL_WITH_CONTENT.findall(zf.read(name)):
+            max_col = max(max_col, _column_number(letters))
+            max_row = max(max_row, int(digits))
+        if max_row * max_col > MAX_CELLS:
+            raise FileProblem(
+                f"工作表的数据范围过大（最远的单元格在第 {max_row} 行、第 {max_col} 列），"
+                "请删除表格右侧和下方多余的内容后再上传。"
+            )
 
 
 def _read_csv(data: bytes, filename: str) -> RawSheet:

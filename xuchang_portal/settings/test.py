@@ -18,5 +18,6 @@ STORAGES = {
 }
 # Tests always run tasks inline unless a test starts a real worker on purpose.
 CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
 # live_server tests serve static files straight from the finders (no collectstatic).
 WHITENOISE_AUTOREFRESH = True
