@@ -325,3 +325,28 @@ def test_admin_is_chinese(county_admin_client, area):
     assert "首页" in changelist.content.decode()
     assert "选择 村(社区) 来修改" in changelist.content.decode()
     assert "修改 村(社区)" in change.content.decode()
+
+
+def test_only_city_admins_link_a_login_to_a_cadre(county_admin_client, county_official, area):
+    # given: a cadre of county A's own unit, and the change page the county official sees
+    cadre = area.cadres["a1v1"]
+    page = county_admin_client.get(f"/admin/villages/cadre/{cadre.pk}/change/")
+
+    # then: the login field is shown read-only (no input named "user")
+    assert page.status_code == 200
+    assert 'name="user"' not in page.content.decode()
+
+    # and the service refuses it whatever the interface
+    from django.core.exceptions import PermissionDenied
+
+    from villages.services import record_save
+
+    cadre.user = county_official
+    with pytest.raises(PermissionDenied):
+        record_save(actor=county_official, instance=cadre)
+
+
+def test_a_non_numeric_history_url_is_404_not_500(county_admin_client):
+    response = county_admin_client.get("/admin/villages/village/abc/history/")
+
+    assert response.status_code == 404

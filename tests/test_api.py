@@ -681,3 +681,12 @@ def test_village_list_query_count_is_the_same_at_two_sizes(client_for, area):
 
     # then
     assert large == small
+
+
+def test_out_of_scope_detail_answers_in_chinese_without_naming_the_model(client_for, area):
+    # when: county A's official asks for county B's village
+    response = client_for("county_official").get(f"/api/villages/{area.villages['b1v1'].pk}/")
+
+    # then
+    assert response.status_code == 404
+    assert response.json() == {"detail": "不存在，或不在您的管辖范围内。"}

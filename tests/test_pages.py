@@ -667,3 +667,9 @@ def test_export_with_invalid_filter_is_refused_not_widened(
     errors = [str(m) for m in response.context["messages"]]
     assert len(errors) == 1
     assert re.search(r"[\u4e00-\u9fff]", errors[0])
+
+
+def test_page_titles_name_the_page_and_the_portal(client_as, area):
+    html = client_as("county_official").get("/villages/").content.decode()
+
+    assert "<title>村(社区) · 许昌市“联乡帮村”工作平台</title>" in html
