@@ -394,7 +394,7 @@ def import_job_commit(*, job_id: int) -> ImportJob:
     try:
         with transaction.atomic():
             job = (
-                ImportJob.objects.select_for_update()
+                ImportJob.objects.select_for_update(of=("self",))
                 .select_related("user", "county")
                 .get(pk=job_id)
             )

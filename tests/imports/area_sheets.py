@@ -8,6 +8,9 @@ from openpyxl import Workbook
 from villages.models import Village
 
 HEADERS = ("县(市、区)", "乡镇(街道)", "村(社区)名称", "统计用区划代码", "类型", "户数", "人口")
+# The same, plus the optional column that declares a move to another township: a row
+# built by `village_row` gets that cell by appending the old code to it.
+HEADERS_WITH_OLD_CODE = (*HEADERS, "原区划代码")
 
 
 def roster_xlsx(rows, *, headers=HEADERS, title: str | None = None) -> bytes:

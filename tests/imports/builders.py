@@ -31,6 +31,7 @@ VILLAGE_HEADERS = (
     "人口",
     "党组织书记",
     "联系电话",
+    "原区划代码",
 )
 CADRE_HEADERS = (
     "姓名",
@@ -200,6 +201,7 @@ def village_values(village, **override) -> dict:
         "人口": village.population,
         "党组织书记": village.secretary_name,
         "联系电话": village.secretary_phone,
+        "原区划代码": "",  # filled in only to declare a move to another township
     }
     values.update(override)
     return values

@@ -507,7 +507,7 @@ def _messy_cadres(world):
     )
     sheet.formatted_blank(50, span=12)
     expected = [
-        f"第{bad_area}行 联系点区划代码: 联系点区划代码 {unknown_code} 不存在（请先导入村(社区)花名册）",
+        f"第{bad_area}行 联系点区划代码: 联系点区划代码 {unknown_code} 不存在或不在您的辖区内（新的村(社区)请先导入村(社区)花名册）",
         f"第{bad_kind}行 联系点区划代码: “{world.villages['b2v2'].code}”与联系类型不符：联乡应填 9 位乡镇(街道)代码",
         f"第{bad_order}行 结束日期: 结束日期不能早于开始日期",
         f"第{bad_year}行 开始日期: 开始日期 2023-12-01 不在 2024 年度内",

@@ -143,7 +143,7 @@ def test_unknown_area_code_is_an_error(world):
 
     # then
     assert issue_strings(plan) == [
-        f"第2行 联系点区划代码: 联系点区划代码 {code} 不存在（请先导入村(社区)花名册）"
+        f"第2行 联系点区划代码: 联系点区划代码 {code} 不存在或不在您的辖区内（新的村(社区)请先导入村(社区)花名册）"
     ]
 
 
@@ -156,7 +156,7 @@ def test_unknown_township_code_is_an_error(world):
 
     # then
     assert issue_strings(plan) == [
-        f"第2行 联系点区划代码: 联系点区划代码 {code} 不存在（请先导入村(社区)花名册）"
+        f"第2行 联系点区划代码: 联系点区划代码 {code} 不存在或不在您的辖区内（新的村(社区)请先导入村(社区)花名册）"
     ]
 
 
@@ -326,8 +326,8 @@ def test_county_scope_turns_other_counties_places_into_errors(world, admin):
 
     # then
     assert issue_strings(plan) == [
-        f"第3行 联系点区划代码: 联系点 乙一1村（{b_village.code}）不在您的辖区（甲县）内",
-        f"第4行 联系点区划代码: 联系点 乙二镇（{b_township.code}）不在您的辖区（甲县）内",
+        f"第3行 联系点区划代码: 联系点区划代码 {b_village.code} 不存在或不在您的辖区内（新的村(社区)请先导入村(社区)花名册）",
+        f"第4行 联系点区划代码: 联系点区划代码 {b_township.code} 不存在或不在您的辖区内（新的村(社区)请先导入村(社区)花名册）",
     ]
     assert [i.row for i in plan.valid_items()] == [2]
 

@@ -18,6 +18,7 @@ from tests.imports.builders import (
     commit_plan,
     free_township_code,
     free_village_code,
+    free_village_codes,
     issue_strings,
     plan_of,
     shown,
@@ -158,19 +159,20 @@ def test_new_code_under_an_existing_township_is_new(world):
 
 
 def test_village_under_a_new_code_in_another_township_is_moved(world):
-    # given: 甲一2村 now belongs to 甲二乡 with a new code; its old code is not in the file
+    # given: 甲一2村 now belongs to 甲二乡 with a new code; its old code is not in the file,
+    # which still lists 甲一镇 (甲一1村), as a full roster does
     village = world.villages["a1v2"]
     new_code = _free_code(world.townships["A2"])
     row = village_values(village)
     row.update({"乡镇(街道)": "甲二乡", "统计用区划代码": new_code})
 
     # when
-    plan, _ = _plan([row])
+    plan, _ = _plan([village_values(world.villages["a1v1"]), row])
 
     # then
-    [item] = plan.items
     assert plan.issues == []
-    assert item.status == MOVED
+    assert [(i.row, i.status) for i in plan.items] == [(2, UNCHANGED), (3, MOVED)]
+    item = by_row(plan)[3]
     assert item.target == village
     assert item.changes == {
         "统计用区划代码": [village.code, new_code],
@@ -179,10 +181,10 @@ def test_village_under_a_new_code_in_another_township_is_moved(world):
 
 
 def test_moved_village_may_change_other_fields_too(world):
-    # given
+    # given: a move declared in 原区划代码
     village = world.villages["a1v2"]
     new_code = _free_code(world.townships["A2"])
-    row = village_values(village, 人口=999)
+    row = village_values(village, 人口=999, 原区划代码=village.code)
     row.update({"乡镇(街道)": "", "统计用区划代码": new_code})
 
     # when
@@ -212,17 +214,18 @@ def test_not_moved_when_the_old_code_is_also_in_the_file(world):
 
 
 def test_not_moved_when_the_name_matches_two_villages(world):
-    # given: a second 甲一2村 in another township of 甲县
+    # given: a second 甲一2村 in another township of 甲县; the file lists both townships
     third = TownshipFactory(county=world.county_a, name="甲三镇")
     VillageFactory(township=world.townships["A2"], name="甲一2村")
     row = village_values(world.villages["a1v2"])
     row.update({"乡镇(街道)": "甲三镇", "统计用区划代码": _free_code(third)})
+    others = [village_values(world.villages["a1v1"]), village_values(world.villages["a2v1"])]
 
     # when
-    plan, _ = _plan([row])
+    plan, _ = _plan([row, *others])
 
     # then
-    assert [i.status for i in plan.items] == [NEW]
+    assert [i.status for i in plan.items] == [NEW, UNCHANGED, UNCHANGED]
 
 
 def test_not_moved_within_the_same_township(world):
@@ -238,7 +241,7 @@ def test_not_moved_within_the_same_township(world):
 
 
 def test_not_moved_across_counties(world):
-    # given: 甲一2村's name, but under 乙县
+    # given: 甲一2村's name, but under 乙县 (the file lists 甲一镇 too)
     row = village_values(world.villages["a1v2"])
     row.update(
         {
@@ -249,10 +252,10 @@ def test_not_moved_across_counties(world):
     )
 
     # when
-    plan, _ = _plan([row])
+    plan, _ = _plan([row, village_values(world.villages["a1v1"])])
 
     # then
-    assert [i.status for i in plan.items] == [NEW]
+    assert [i.status for i in plan.items] == [NEW, UNCHANGED]
 
 
 def test_not_moved_when_the_old_code_is_on_a_row_with_an_error(world):
@@ -271,24 +274,200 @@ def test_not_moved_when_the_old_code_is_on_a_row_with_an_error(world):
     assert by_row(plan)[3].status == NEW
 
 
-def test_one_village_is_not_moved_to_two_new_codes(world, admin):
-    # given
+@pytest.mark.parametrize("declared", [False, True], ids=["inferred", "declared"])
+def test_one_village_is_not_moved_to_two_new_codes(world, admin, declared):
+    # given: two rows move 甲一2村, by name (the file lists 甲一镇) or by 原区划代码
     third = TownshipFactory(county=world.county_a, name="甲三镇")
     village = world.villages["a1v2"]
-    first = village_values(village)
+    old_code = {"原区划代码": village.code} if declared else {}
+    first = village_values(village, **old_code)
     first.update({"乡镇(街道)": "甲二乡", "统计用区划代码": _free_code(world.townships["A2"])})
-    second = village_values(village)
+    second = village_values(village, **old_code)
     second.update({"乡镇(街道)": "甲三镇", "统计用区划代码": _free_code(third)})
-    plan, ctx = _plan([first, second])
+    rows = [first, second] if declared else [first, second, village_values(world.villages["a1v1"])]
+    plan, ctx = _plan(rows)
 
     # when
     commit_plan(plan, ctx)
 
-    # then: at most one row moves the village, and every row the plan would import
-    # exists afterwards (none is silently lost)
+    # then: at most one row moves the village, the other is an error naming the first,
+    # and every row the plan would import exists afterwards (none is silently lost)
+    assert issue_strings(plan) == [
+        f"第3行 村(社区)名称: 甲一2村（{village.code}）已由第2行迁移，同一村(社区)不能迁移到两个代码"
+    ]
+    assert by_row(plan)[2].status == MOVED
     assert [i.target for i in plan.valid_items() if i.status == MOVED] == [village]
     written = {i.data["code"] for i in plan.valid_items()}
     assert set(Village.objects.filter(code__in=written).values_list("code", flat=True)) == written
+
+
+# ----- moves: inferred only when the file speaks for the old township, or declared -------
+
+
+def _new_villages_in_a2(world) -> list[dict]:
+    """Two new villages of 甲二乡, one of them named like 甲一镇's 甲一2村."""
+    first, second = free_village_codes(world.townships["A2"].code, 2)
+    base = {"县(市、区)": "甲县", "乡镇(街道)": "甲二乡", "类型": "行政村"}
+    return [
+        {**base, "村(社区)名称": "新建村", "统计用区划代码": first},
+        {**base, "村(社区)名称": "甲一2村", "统计用区划代码": second, "户数": 50},
+    ]
+
+
+def test_partial_file_of_new_villages_does_not_move_a_namesake_elsewhere(world, admin):
+    # given: only new villages of 甲二乡; nothing in the file is in 甲一镇
+    namesake = world.villages["a1v2"]
+    before = (namesake.code, namesake.township_id, namesake.households)
+    history_before = namesake.history.count()
+    rows = _new_villages_in_a2(world)
+    plan, ctx = _plan(rows, actor=admin)
+
+    # when
+    commit_plan(plan, ctx)
+
+    # then: both rows are new villages, and 甲一2村 of 甲一镇 is left as it was
+    assert plan.issues == []
+    assert [i.status for i in plan.items] == [NEW, NEW]
+    assert by_row(plan)[3].target is None
+    namesake.refresh_from_db()
+    assert (namesake.code, namesake.township_id, namesake.households) == before
+    assert namesake.history.count() == history_before
+    created = Village.objects.get(code=rows[1]["统计用区划代码"])
+    assert (created.name, created.township) == ("甲一2村", world.townships["A2"])
+    assert created.pk != namesake.pk
+
+
+@pytest.mark.parametrize(
+    "township_row",
+    ["unchanged", "with_an_error", "new_village"],
+)
+def test_the_same_file_with_a_row_of_the_namesakes_township_moves_it(world, township_row):
+    # given: the new villages of 甲二乡, plus one row of 甲一镇 that is not 甲一2村's
+    namesake = world.villages["a1v2"]
+    other = {
+        "unchanged": village_values(world.villages["a1v1"]),
+        "with_an_error": village_values(world.villages["a1v1"], 类型="自然村"),
+        "new_village": {
+            "县(市、区)": "甲县",
+            "乡镇(街道)": "甲一镇",
+            "村(社区)名称": "甲一新村",
+            "统计用区划代码": _free_code(world.townships["A1"]),
+            "类型": "行政村",
+        },
+    }[township_row]
+    rows = [*_new_villages_in_a2(world), other]
+
+    # when
+    plan, _ = _plan(rows)
+
+    # then
+    moved = by_row(plan)[3]
+    assert [by_row(plan)[2].status, moved.status] == [NEW, MOVED]
+    assert moved.target == namesake
+    changes = shown(moved.changes)
+    assert changes["统计用区划代码"] == [namesake.code, rows[1]["统计用区划代码"]]
+    assert changes["乡镇(街道)"] == ["甲一镇", "甲二乡"]
+    assert changes["户数"] == ["101", "50"]
+
+
+def test_declared_move_to_another_township_keeps_the_village_and_its_history(world, admin):
+    # given: a file of just one row, declaring 甲一2村's old code
+    village = world.villages["a1v2"]
+    assignment = world.assignments["a1v2"]
+    new_code = _free_code(world.townships["A2"])
+    row = village_values(village, 原区划代码=village.code)
+    row.update({"乡镇(街道)": "甲二乡", "统计用区划代码": new_code})
+    plan, ctx = _plan([row], actor=admin)
+    history_before = list(village.history.values_list("history_id", flat=True))
+
+    # when
+    commit_plan(plan, ctx)
+
+    # then
+    [item] = plan.items
+    assert plan.issues == []
+    assert (item.status, item.target) == (MOVED, village)
+    moved = Village.objects.get(pk=village.pk)
+    assert (moved.code, moved.township) == (new_code, world.townships["A2"])
+    assert not Village.objects.filter(code=village.code).exists()
+    history = list(moved.history.order_by("history_id"))
+    assert [h.history_id for h in history[:-1]] == sorted(history_before)
+    last = history[-1]
+    assert (last.history_type, last.code, last.history_user) == ("~", new_code, admin)
+    assignment.refresh_from_db()
+    assert assignment.village_id == village.pk
+
+
+def test_declared_old_code_that_does_not_exist_is_an_error(world):
+    # given
+    unknown = _free_code(world.townships["A1"])
+    row = {
+        "县(市、区)": "甲县",
+        "乡镇(街道)": "甲二乡",
+        "村(社区)名称": "甲一2村",
+        "统计用区划代码": _free_code(world.townships["A2"]),
+        "类型": "农村社区",
+        "原区划代码": unknown,
+    }
+
+    # when
+    plan, _ = _plan([row, village_values(world.villages["a1v1"])])
+
+    # then: no fallback to the namesake, although the file lists its township
+    assert issue_strings(plan) == [f"第2行 原区划代码: 原区划代码 {unknown} 不存在或不在您的辖区内"]
+    assert [i.row for i in plan.valid_items()] == [3]
+
+
+def test_declared_old_code_still_listed_in_the_file_is_an_error(world, admin):
+    # given: 甲一2村 keeps its row, and another row declares it moved
+    village = world.villages["a1v2"]
+    moved = village_values(village, 原区划代码=village.code)
+    moved.update({"乡镇(街道)": "甲二乡", "统计用区划代码": _free_code(world.townships["A2"])})
+    plan, ctx = _plan([village_values(village), moved], actor=admin)
+
+    # when
+    commit_plan(plan, ctx)
+
+    # then
+    assert issue_strings(plan) == [
+        f"第3行 原区划代码: 原区划代码 {village.code} 在本文件中另有一行，不能同时迁移"
+    ]
+    assert [(i.row, i.status) for i in plan.valid_items()] == [(2, UNCHANGED)]
+    village.refresh_from_db()
+    assert village.township == world.townships["A1"]
+    assert not Village.objects.filter(code=moved["统计用区划代码"]).exists()
+
+
+def test_county_official_cannot_declare_an_old_code_of_another_county(world, admin):
+    # given: 甲县's official claims 乙县's 乙一2村 as the old code of a row in 甲二乡
+    other = world.villages["b1v2"]
+    unknown = free_village_code(world.townships["B1"].code)
+    rows = [
+        {
+            "县(市、区)": "甲县",
+            "乡镇(街道)": "甲二乡",
+            "村(社区)名称": other.name,
+            "统计用区划代码": code,
+            "类型": "行政村",
+            "原区划代码": old_code,
+        }
+        for code, old_code in zip(
+            free_village_codes(world.townships["A2"].code, 2), (other.code, unknown), strict=True
+        )
+    ]
+
+    # when
+    plan, _ = _plan(rows, actor=admin, county=world.county_a)
+
+    # then: the same words as for a code that does not exist, nothing about 乙县's village
+    assert issue_strings(plan) == [
+        f"第2行 原区划代码: 原区划代码 {other.code} 不存在或不在您的辖区内",
+        f"第3行 原区划代码: 原区划代码 {unknown} 不存在或不在您的辖区内",
+    ]
+    message = plan.issues[0].message
+    for detail in (other.name, "乙县", other.township.name):
+        assert detail not in message
+    assert plan.valid_items() == []
 
 
 # ----- names against codes ------------------------------------------------------------
@@ -546,6 +725,10 @@ def test_county_scope_does_not_block_its_own_county(world, admin):
         ({"村(社区)名称": "\u3000"}, "村(社区)名称: 村(社区)名称不能为空"),
         ({"村(社区)名称": "村" * 61}, "村(社区)名称: 村(社区)名称不能超过 60 个字"),
         ({"户数": -3}, "户数: 户数不能为负数"),
+        (
+            {"原区划代码": "41102410722"},
+            "原区划代码: 原区划代码“41102410722”应为 12 位数字，实际 11 位",
+        ),
         ({"人口": "约两千"}, "人口: 人口“约两千”必须是整数"),
         (
             {"联系电话": "0374-1234567 转 8888 或 13900001111"},
@@ -679,10 +862,10 @@ def test_commit_writes_changes_moves_and_new_rows_with_history_by_the_actor(worl
 
 
 def test_village_moved_into_a_new_township_lands_there(world, admin):
-    # given: 乙一2村 goes to a township that does not exist yet
+    # given: 乙一2村 goes to a township that does not exist yet, declared in 原区划代码
     village = world.villages["b1v2"]
     township_code = free_township_code(world.county_b)
-    row = village_values(village)
+    row = village_values(village, 原区划代码=village.code)
     row.update({"乡镇(街道)": "乙新镇", "统计用区划代码": f"{township_code}001"})
     plan, ctx = _plan([row], actor=admin)
 

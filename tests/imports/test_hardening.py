@@ -260,3 +260,20 @@ def test_annotated_workbook_from_a_csv_keeps_formula_text_as_text(
     cell = sheet.cell(row=2, column=3)
     assert cell.data_type == "s"
     assert cell.value.startswith("'=")
+
+
+def test_an_existing_code_with_an_old_code_of_another_existing_village_is_an_error(area):
+    # given: a row that keeps a1v1's code but names a1v2's code as the old one
+    from tests.imports.area_sheets import HEADERS_WITH_OLD_CODE
+
+    a1v1, a1v2 = area.villages["a1v1"], area.villages["a1v2"]
+    data = roster_xlsx([[*village_row(a1v1), a1v2.code]], headers=HEADERS_WITH_OLD_CODE)
+
+    # when
+    plan, _ = plan_of("villages", data)
+
+    # then: neither village is renamed or moved silently
+    [issue] = plan.issues
+    assert issue.column == "原区划代码"
+    assert a1v2.code in issue.message
+    assert plan.valid_items() == []

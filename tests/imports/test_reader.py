@@ -393,8 +393,8 @@ def _plan(kind, data, filename="x.xlsx"):
 def test_header_is_found_below_title_rows_with_merged_cells(villages_kind):
     # given
     sheet = SheetBuilder()
-    sheet.title("许昌市“联乡帮村”村(社区)花名册", span=9)
-    sheet.title("填报单位：（盖章）        填报日期：2024年3月", span=9)
+    sheet.title("许昌市“联乡帮村”村(社区)花名册", span=len(VILLAGE_HEADERS))
+    sheet.title("填报单位：（盖章）        填报日期：2024年3月", span=len(VILLAGE_HEADERS))
     sheet.blank()
     header = sheet.row(list(VILLAGE_HEADERS))
 
@@ -414,6 +414,7 @@ def test_header_is_found_below_title_rows_with_merged_cells(villages_kind):
         "population": 6,
         "secretary_name": 7,
         "secretary_phone": 8,
+        "old_code": 9,
     }
 
 

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from tests.imports.area_sheets import HEADERS
+from tests.imports.area_sheets import HEADERS, HEADERS_WITH_OLD_CODE
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import free_codes as _free_codes
 from tests.imports.area_sheets import roster_xlsx as _xlsx
@@ -57,7 +57,10 @@ def _upload(data: bytes, name: str = "村名册.xlsx") -> SimpleUploadedFile:
 
 
 def _mixed_file(area) -> tuple[bytes, dict]:
-    """Rows 2–6: changed, unchanged, new, moved, and a bad code (row 6)."""
+    """Rows 2–6: changed, unchanged, new, moved, and a bad code (row 6).
+
+    The file lists only 甲一镇, so the move of a2v1 (甲二街道) into it is declared in the
+    原区划代码 column: a file that does not speak for 甲二街道 never infers one."""
     new_code, moved_code = _free_codes(area.townships["A1"], 2)
     a2v1 = area.villages["a2v1"]
     data = _xlsx(
@@ -65,9 +68,10 @@ def _mixed_file(area) -> tuple[bytes, dict]:
             _row(area.villages["a1v1"], households=350),
             _row(area.villages["a1v2"]),
             _new_row(area.townships["A1"], "新建村", new_code),
-            _row(a2v1, township=area.townships["A1"].name, code=moved_code),
+            [*_row(a2v1, township=area.townships["A1"].name, code=moved_code), a2v1.code],
             _row(area.villages["a1v3"], code="12345"),
-        ]
+        ],
+        headers=HEADERS_WITH_OLD_CODE,
     )
     return data, {"new_code": new_code, "moved_code": moved_code, "moved_from": a2v1.code}
 
@@ -613,7 +617,7 @@ def test_preview_records_nothing_and_writes_nothing(city_admin, area):
     plan = import_preview(actor=city_admin, kind="villages", data=data, filename="x.xlsx")
 
     # then
-    assert plan.counts()["new"] == 1
+    assert (plan.counts()["new"], plan.counts()["moved"]) == (1, 1)
     assert [str(i) for i in plan.issues] == [
         "第6行 统计用区划代码: 统计用区划代码“12345”应为 12 位数字，实际 5 位"
     ]

@@ -28,10 +28,13 @@ ENUMERATED = {
 }
 HEADERS = {"villages": VILLAGE_HEADERS, "cadres": CADRE_HEADERS}
 TEXT_COLUMNS = {
-    "villages": {"统计用区划代码", "联系电话"},
+    "villages": {"统计用区划代码", "联系电话", "原区划代码"},
     "cadres": {"手机号", "联系点区划代码"},
 }
-OPTIONAL = {"villages": {"户数", "人口", "党组织书记", "联系电话"}, "cadres": {"职务"}}
+OPTIONAL = {
+    "villages": {"户数", "人口", "党组织书记", "联系电话", "原区划代码"},
+    "cadres": {"职务"},
+}
 
 
 def _template(kind_key):
@@ -76,6 +79,17 @@ def test_header_notes_explain_the_codes():
     assert "联乡填 9 位" in area and "帮村填 12 位" in area
     unit = cadres[f"{column_letter(CADRE_HEADERS, '派出单位')}1"].comment.text
     assert "自动新建" in unit
+
+
+def test_old_code_is_the_last_column_and_its_note_says_when_to_fill_it():
+    # when
+    ws = _template("villages").worksheets[0]
+
+    # then
+    last = ws[1][-1]
+    assert last.value == "原区划代码"
+    note = last.comment.text
+    assert "改隶其他乡镇" in note and "原来的 12 位代码" in note and "否则留空" in note
 
 
 @pytest.mark.parametrize("kind_key", ["villages", "cadres"])
@@ -169,6 +183,7 @@ def test_village_export_escapes_formula_injection(django_capture_on_commit_callb
     assert [r[7].value for r in rows] == ["'+1+1", "'-2+3"]
     assert rows[1][8].value == "0374-1234567"  # only a leading formula character is escaped
     assert isinstance(rows[0][6].value, int)  # numbers stay numbers
+    assert [r[9].value for r in rows] == [None, None]  # 原区划代码 is always left empty
 
 
 @pytest.mark.django_db

@@ -457,10 +457,10 @@ def test_export_job_failure_is_recorded_on_the_job(
     with pytest.raises(OSError), django_capture_on_commit_callbacks(execute=True):
         export_job_create(actor=city_admin, kind="villages")
 
-    # then: ... and the job row says what went wrong
+    # then: ... and the job row says, in Chinese, that it failed (the details go to the log)
     job = ExportJob.objects.get(user=city_admin)
     assert job.state == ExportJob.State.FAILED
-    assert job.error == "磁盘已满"
+    assert job.error == "生成文件时出错，请稍后重试。"
     assert job.finished_at is not None and not job.file
 
 

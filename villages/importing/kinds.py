@@ -257,6 +257,16 @@ class VillageSheet(SheetKind):
             if k in row
         }
         existing = ctx.cache["villages"].get(row["code"])
+        old_code = row.get("old_code")
+        if existing is not None and old_code and old_code != row["code"]:
+            if old_code in ctx.cache["villages"]:
+                # Both codes exist: this is no move (a re-upload after a move leaves the
+                # old code gone), so the row is probably mixed up.
+                add_error(
+                    "old_code",
+                    f"本行的统计用区划代码已存在，原区划代码 {old_code} 又指向另一个村(社区)，请核对",
+                )
+                return
         if existing is not None:
             item.target = existing
             item.changes = _changes(self, existing, wanted)
@@ -274,11 +284,13 @@ class VillageSheet(SheetKind):
                 )
                 return
             item.target, item.status = old, MOVED
-            item.changes = {
-                "统计用区划代码": [old.code, row["code"]],
-                "乡镇(街道)": [old.township.name, row["township_name"] or row["code"][:9]],
-                **_changes(self, old, wanted),
-            }
+            item.changes = {"统计用区划代码": [old.code, row["code"]]}
+            if old.code[:9] != row["code"][:9]:
+                item.changes["乡镇(街道)"] = [
+                    old.township.name,
+                    row["township_name"] or row["code"][:9],
+                ]
+            item.changes.update(_changes(self, old, wanted))
             return
         item.status = NEW
 
