@@ -114,6 +114,17 @@ class Village(models.Model):
     population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
     secretary_name = models.CharField(_("党组织书记"), max_length=30, blank=True)
     secretary_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    latitude = models.DecimalField(
+        _("纬度"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_("村委会(社区居委会)所在地，用于核对走访定位。"),
+    )
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     history = HistoricalRecords()
 

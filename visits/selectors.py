@@ -1,0 +1,254 @@
+"""Reads for 双十工作日, all scoped through villages.selectors.
+
+- visits: officials see the visits in their area; a cadre sees only their own;
+- problems: everyone sees the problems of the villages they may see;
+- workday compliance: per cadre and period, distinct days at the cadre's own 联系点.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from villages.models import Assignment, Cadre
+from villages.selectors import cadre_list_for_user, scope_for_user, village_list_for_user
+from visits.models import Problem, Visit, WorkdayRule
+
+DEFAULT_RULE = WorkdayRule(required_days=10, period=WorkdayRule.Period.MONTH)
+EDIT_WINDOW = datetime.timedelta(days=7)
+
+
+def visit_list_for_user(*, user) -> QuerySet[Visit]:
+    scope = scope_for_user(user)
+    visits = Visit.objects.select_related("cadre__work_unit", "village__township__county")
+    if scope.is_cadre:
+        return visits.filter(cadre_id=scope.cadre_id) if scope.cadre_id else visits.none()
+    return visits.filter(village__in=village_list_for_user(user=user).values("pk"))
+
+
+def visit_get_for_user(*, user, visit_id) -> Visit:
+    return get_object_or_404(visit_list_for_user(user=user), pk=visit_id)
+
+
+def problem_list_for_user(*, user) -> QuerySet[Problem]:
+    return Problem.objects.select_related("village__township__county", "visit").filter(
+        village__in=village_list_for_user(user=user).values("pk")
+    )
+
+
+def problem_get_for_user(*, user, problem_id) -> Problem:
+    return get_object_or_404(problem_list_for_user(user=user), pk=problem_id)
+
+
+def problems_overdue_q(today: datetime.date | None = None) -> Q:
+    today = today or timezone.localdate()
+    return Q(deadline__lt=today) & Q(
+        status__in=[Problem.Status.PENDING, Problem.Status.IN_PROGRESS]
+    )
+
+
+def problem_resolution_rate(problems: QuerySet[Problem]) -> dict:
+    """办结率 = 已办结 ÷ all (the explained-but-unresolved count separately)."""
+    agg = problems.aggregate(
+        total=Count("id"),
+        resolved=Count("id", filter=Q(status=Problem.Status.RESOLVED)),
+        explained=Count("id", filter=Q(status=Problem.Status.EXPLAINED)),
+        overdue=Count("id", filter=problems_overdue_q()),
+    )
+    agg["rate"] = agg["resolved"] / agg["total"] if agg["total"] else None
+    return agg
+
+
+# ----- what a cadre may log -----
+
+
+def visit_editable(visit: Visit, *, now: datetime.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return visit.state != Visit.State.APPROVED and now - visit.created_at <= EDIT_WINDOW
+
+
+def cadre_assignment_for(*, cadre_id: int, village, on: datetime.date) -> Assignment | None:
+    """The cadre's assignment that covers `village` on `on` (帮村 to it, or 联乡 to its
+    township), or None."""
+    return (
+        Assignment.objects.filter(cadre_id=cadre_id, start_date__lte=on, end_date__gte=on)
+        .filter(Q(village_id=village.pk) | Q(township_id=village.township_id))
+        .first()
+    )
+
+
+# ----- the workday rule -----
+
+
+def rule_for(day: datetime.date) -> WorkdayRule:
+    """The rule that judges the period containing `day`: the newest one in force on the
+    first day of that period (month or quarter of the rule in force on `day`)."""
+    rules = list(WorkdayRule.objects.filter(effective_from__lte=day).order_by("-effective_from"))
+    if not rules:
+        return DEFAULT_RULE
+    start = period_start(rules[0], day)
+    for rule in rules:
+        if rule.effective_from <= start:
+            return rule
+    return rules[-1]
+
+
+def period_start(rule: WorkdayRule, day: datetime.date) -> datetime.date:
+    if rule.period == WorkdayRule.Period.QUARTER:
+        return datetime.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return day.replace(day=1)
+
+
+def period_end(rule: WorkdayRule, day: datetime.date) -> datetime.date:
+    start = period_start(rule, day)
+    months = 3 if rule.period == WorkdayRule.Period.QUARTER else 1
+    year, month = divmod(start.month - 1 + months, 12)
+    return datetime.date(start.year + year, month + 1, 1) - datetime.timedelta(days=1)
+
+
+def period_label(rule: WorkdayRule, day: datetime.date) -> str:
+    start = period_start(rule, day)
+    if rule.period == WorkdayRule.Period.QUARTER:
+        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    return f"{start.year}年{start.month}月"
+
+
+COUNTED_STATES = (Visit.State.SUBMITTED, Visit.State.APPROVED)
+
+
+def distinct_days(visits: QuerySet[Visit]) -> int:
+    """Two half days (or any number of visits) on one date count as one day."""
+    return visits.filter(state__in=COUNTED_STATES).values("date").distinct().count()
+
+
+@dataclass
+class Progress:
+    rule: WorkdayRule
+    label: str
+    days: int
+    start: datetime.date
+    end: datetime.date
+
+    @property
+    def required(self) -> int:
+        return self.rule.required_days
+
+    @property
+    def met(self) -> bool:
+        return self.days >= self.required
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(self.days * 100 / self.required)) if self.required else 100
+
+
+def cadre_progress(*, cadre_id: int, day: datetime.date | None = None) -> Progress:
+    day = day or timezone.localdate()
+    rule = rule_for(day)
+    start, end = period_start(rule, day), period_end(rule, day)
+    days = distinct_days(Visit.objects.filter(cadre_id=cadre_id, date__range=(start, end)))
+    return Progress(rule=rule, label=period_label(rule, day), days=days, start=start, end=end)
+
+
+def cadre_year_totals(*, cadre_id: int, year: int) -> dict:
+    visits = Visit.objects.filter(cadre_id=cadre_id, date__year=year, state__in=COUNTED_STATES)
+    totals = visits.aggregate(
+        visits=Count("id"),
+        meetings=Sum("meetings"),
+        people=Sum("people_reached"),
+        households=Sum("households_visited"),
+    )
+    totals["days"] = visits.values("date").distinct().count()
+    totals["problems"] = Problem.objects.filter(
+        visit__cadre_id=cadre_id, visit__date__year=year
+    ).count()
+    return {k: v or 0 for k, v in totals.items()}
+
+
+@dataclass
+class ComplianceRow:
+    cadre: Cadre
+    township_name: str
+    days: int
+    required: int
+
+    @property
+    def met(self) -> bool:
+        return self.days >= self.required
+
+
+def compliance_for_user(*, user, day: datetime.date) -> dict:
+    """Workday compliance of the cadres linked to the user's area, for the period that
+    contains `day`. A cadre counts when one of their assignments covers any day of the
+    period; their days are the distinct dates of their visits in the period (at their own
+    联系点: visits are only accepted there). Three queries, whatever the number of cadres."""
+    rule = rule_for(day)
+    start, end = period_start(rule, day), period_end(rule, day)
+    active = Assignment.objects.filter(start_date__lte=end, end_date__gte=start).filter(
+        cadre__in=cadre_list_for_user(user=user).values("pk")
+    )
+    visible_villages = village_list_for_user(user=user).values("pk")
+    scope = scope_for_user(user)
+    if not scope.is_city:
+        active = active.filter(
+            Q(village__in=visible_villages)
+            | Q(township__in=village_list_for_user(user=user).values("township_id"))
+        )
+    assignment_rows = list(
+        active.select_related("cadre__work_unit", "village__township", "township").order_by(
+            "cadre_id", "id"
+        )
+    )
+    cadres: dict[int, tuple[Cadre, str]] = {}
+    for a in assignment_rows:
+        township = a.village.township if a.village_id else a.township
+        cadres.setdefault(a.cadre_id, (a.cadre, township.name))
+    days = dict(
+        Visit.objects.filter(
+            cadre_id__in=list(cadres), date__range=(start, end), state__in=COUNTED_STATES
+        )
+        .values("cadre_id")
+        .annotate(n=Count("date", distinct=True))
+        .values_list("cadre_id", "n")
+    )
+    rows = [
+        ComplianceRow(cadre=c, township_name=t, days=days.get(pk, 0), required=rule.required_days)
+        for pk, (c, t) in cadres.items()
+    ]
+    rows.sort(key=lambda r: (r.met, r.township_name, r.cadre.work_unit.name, r.cadre.name))
+    met = sum(1 for r in rows if r.met)
+    return {
+        "rule": rule,
+        "label": period_label(rule, day),
+        "start": start,
+        "end": end,
+        "rows": rows,
+        "below": [r for r in rows if not r.met],
+        "met": met,
+        "total": len(rows),
+        "rate": met / len(rows) if rows else None,
+    }
+
+
+def recent_periods(*, count: int = 6, today: datetime.date | None = None) -> list[datetime.date]:
+    """A representative day of the current period and of the `count - 1` before it."""
+    day = today or timezone.localdate()
+    days = []
+    for _ in range(count):
+        rule = rule_for(day)
+        start = period_start(rule, day)
+        days.append(start)
+        day = start - datetime.timedelta(days=1)
+    return days
+
+
+def visit_can_review(*, user, visit: Visit) -> bool:
+    """Officials (and city admins) whose area holds the visit's village review it."""
+    scope = scope_for_user(user)
+    if scope.role not in ("city_admin", "county_official", "township_official"):
+        return False
+    return village_list_for_user(user=user).filter(pk=visit.village_id).exists()

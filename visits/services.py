@@ -1,0 +1,347 @@
+"""Writes for 双十工作日: keyword-only, `actor=` first, atomic, audited (history rows and the
+visit's review events)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import math
+import uuid as uuid_lib
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from villages.models import UserRole
+from villages.selectors import scope_for_user, village_list_for_user
+from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
+from visits.selectors import cadre_assignment_for, visit_can_review, visit_editable
+
+FLAG_DISTANCE_KM = 5
+MAX_PHOTOS = 3
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+PHOTO_MAX_SIDE = 1600
+
+VISIT_FIELDS = (
+    "village",
+    "date",
+    "day_part",
+    "activities",
+    "meetings",
+    "people_reached",
+    "households_visited",
+    "notes",
+    "latitude",
+    "longitude",
+)
+
+
+def _distance_km(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance (haversine)."""
+    lat1, lon1, lat2, lon2 = (math.radians(float(v)) for v in (lat1, lon1, lat2, lon2))
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def _cadre_id(actor) -> int:
+    scope = scope_for_user(actor)
+    if not scope.is_cadre or not scope.cadre_id:
+        raise PermissionDenied(_("只有帮扶干部可以填报下沉记录。"))
+    return scope.cadre_id
+
+
+def _check_visit(visit: Visit, *, cadre_id: int, actor) -> None:
+    """The rules a visit must keep, whoever writes it; raises ValidationError per field."""
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    if not village_list_for_user(user=actor).filter(pk=visit.village_id).exists():
+        errors.setdefault("village", []).append(_("只能为自己的联系点填报。"))
+    elif (
+        visit.date
+        and cadre_assignment_for(cadre_id=cadre_id, village=visit.village, on=visit.date) is None
+    ):
+        errors.setdefault("date", []).append(_("该日期不在您对这个联系点的联系期内。"))
+    if visit.date and visit.date > today:
+        errors.setdefault("date", []).append(_("日期不能晚于今天。"))
+    unknown = [a for a in visit.activities if a not in Visit.Activity.values]
+    if not visit.activities:
+        errors.setdefault("activities", []).append(_("请至少选择一项工作内容。"))
+    elif unknown:
+        errors.setdefault("activities", []).append(_("未知的工作内容：%s") % "、".join(unknown))
+    if (visit.latitude is None) != (visit.longitude is None):
+        errors.setdefault("latitude", []).append(_("定位需要同时有纬度和经度。"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _locate(visit: Visit) -> None:
+    """Flag (never block) a fix more than 5 km from the village's own coordinate."""
+    village = visit.village
+    if visit.latitude is None or village.latitude is None:
+        visit.distance_km, visit.location_flag = None, False
+        return
+    km = _distance_km(visit.latitude, visit.longitude, village.latitude, village.longitude)
+    visit.distance_km = Decimal(f"{km:.2f}")
+    visit.location_flag = km > FLAG_DISTANCE_KM
+
+
+def _photo_jpeg(upload) -> ContentFile:
+    """Re-encode an uploaded image as JPEG: only real image pixels are kept."""
+    if upload.size > MAX_PHOTO_BYTES:
+        raise ValidationError({"photos": _("照片不能超过 8 MB。")})
+    try:
+        with Image.open(upload) as img:
+            img.verify()
+        upload.seek(0)
+        with Image.open(upload) as img:
+            img = img.convert("RGB")
+            img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            out = io.BytesIO()
+            img.save(out, format="JPEG", quality=82)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError({"photos": _("“%s”不是有效的图片。") % upload.name}) from None
+    return ContentFile(out.getvalue(), name="photo.jpg")
+
+
+def _save_photos(visit: Visit, photos) -> None:
+    photos = list(photos or [])
+    if len(photos) + visit.photos.count() > MAX_PHOTOS:
+        raise ValidationError({"photos": _("每条记录最多 %d 张照片。") % MAX_PHOTOS})
+    encoded = [_photo_jpeg(p) for p in photos]  # all checked before any is stored
+    for content in encoded:
+        photo = VisitPhoto(visit=visit)
+        photo.image.save(content.name, content, save=False)
+        photo.save()
+
+
+def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, bool]:
+    """Store a visit once per client-made UUID. A double tap, a retry or a resubmission
+    after a time-out returns the visit already stored: (visit, created)."""
+    cadre_id = _cadre_id(actor)
+    client_uuid = uuid_lib.UUID(str(client_uuid))
+    existing = Visit.objects.filter(client_uuid=client_uuid).first()
+    if existing is not None:
+        return _same_sender(existing, cadre_id), False
+    visit = Visit(client_uuid=client_uuid, cadre_id=cadre_id, created_by=actor)
+    for name in VISIT_FIELDS:
+        if name in fields:
+            setattr(visit, name, fields[name])
+    visit.activities = list(dict.fromkeys(visit.activities or []))
+    _check_visit(visit, cadre_id=cadre_id, actor=actor)
+    _locate(visit)
+    visit.full_clean(exclude=["client_uuid"])
+    try:
+        with transaction.atomic():
+            visit._history_user = actor
+            visit.save()
+            VisitEvent.objects.create(visit=visit, action=VisitEvent.Action.SUBMIT, actor=actor)
+            _save_photos(visit, photos)
+    except IntegrityError:
+        # Two copies of the same submission raced; the other one won.
+        existing = Visit.objects.filter(client_uuid=client_uuid).first()
+        if existing is None:
+            raise
+        return _same_sender(existing, cadre_id), False
+    return visit, True
+
+
+def _same_sender(visit: Visit, cadre_id: int) -> Visit:
+    if visit.cadre_id != cadre_id:
+        raise ValidationError({"client_uuid": _("该编号已被其他记录使用。")})
+    return visit
+
+
+@transaction.atomic
+def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
+    """The cadre edits their visit (within 7 days, unless approved). A returned visit is
+    resubmitted by the edit."""
+    cadre_id = _cadre_id(actor)
+    visit = Visit.objects.select_for_update(of=("self",)).select_related("village").get(pk=visit.pk)
+    if visit.cadre_id != cadre_id:
+        raise PermissionDenied(_("只能修改自己的记录。"))
+    if not visit_editable(visit):
+        raise ValidationError(_("已审核通过或填报超过 7 天的记录不能再修改。"))
+    for name in VISIT_FIELDS:
+        if name in fields:
+            setattr(visit, name, fields[name])
+    visit.activities = list(dict.fromkeys(visit.activities or []))
+    _check_visit(visit, cadre_id=cadre_id, actor=actor)
+    _locate(visit)
+    visit.full_clean(exclude=["client_uuid"])
+    action = VisitEvent.Action.EDIT
+    if visit.state == Visit.State.RETURNED:
+        visit.state = Visit.State.SUBMITTED
+        action = VisitEvent.Action.RESUBMIT
+    visit._history_user = actor
+    visit.save()
+    VisitEvent.objects.create(visit=visit, action=action, actor=actor)
+    _save_photos(visit, photos)
+    return visit
+
+
+def _check_reviewer(actor, visit: Visit) -> None:
+    if not visit_can_review(user=actor, visit=visit):
+        raise PermissionDenied(_("只有联系点所在乡镇、县(市、区)的干部可以审核。"))
+
+
+def _review(*, actor, visit: Visit, state: str, action: str, comment: str) -> Visit:
+    _check_reviewer(actor, visit)
+    visit = Visit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
+    if visit.state != Visit.State.SUBMITTED:
+        raise ValidationError(
+            _("该记录当前为“%(state)s”，不能审核。") % {"state": visit.get_state_display()}
+        )
+    visit.state = state
+    visit.review_comment = comment
+    visit.reviewed_by = actor
+    visit.reviewed_at = timezone.now()
+    visit._history_user = actor
+    visit.save(
+        update_fields=["state", "review_comment", "reviewed_by", "reviewed_at", "updated_at"]
+    )
+    VisitEvent.objects.create(visit=visit, action=action, actor=actor, comment=comment)
+    return visit
+
+
+@transaction.atomic
+def visit_return(*, actor, visit: Visit, comment: str) -> Visit:
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": _("退回时请写明原因。")})
+    return _review(
+        actor=actor,
+        visit=visit,
+        state=Visit.State.RETURNED,
+        action=VisitEvent.Action.RETURN,
+        comment=comment,
+    )
+
+
+@transaction.atomic
+def visit_approve(*, actor, visit: Visit, comment: str = "") -> Visit:
+    return _review(
+        actor=actor,
+        visit=visit,
+        state=Visit.State.APPROVED,
+        action=VisitEvent.Action.APPROVE,
+        comment=(comment or "").strip(),
+    )
+
+
+@transaction.atomic
+def workday_rule_set(
+    *, actor, required_days: int, period: str, effective_from: datetime.date, note: str = ""
+) -> WorkdayRule:
+    """A new rule from a date on (city admins). Periods already begun keep their rule."""
+    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只有市级管理员可以修改双十工作日规则。"))
+    rule = WorkdayRule.objects.filter(effective_from=effective_from).first() or WorkdayRule(
+        effective_from=effective_from
+    )
+    if rule.pk and effective_from <= timezone.localdate():
+        raise ValidationError({"effective_from": _("已经生效的规则不能修改，请设置新的生效日期。")})
+    rule.required_days, rule.period, rule.note = required_days, period, note
+    rule.full_clean()
+    rule._history_user = actor
+    rule.save()
+    return rule
+
+
+# ----- problems -----
+
+PROBLEM_TRANSITIONS = {
+    Problem.Status.PENDING: {
+        Problem.Status.IN_PROGRESS,
+        Problem.Status.RESOLVED,
+        Problem.Status.EXPLAINED,
+    },
+    Problem.Status.IN_PROGRESS: {Problem.Status.RESOLVED, Problem.Status.EXPLAINED},
+    Problem.Status.RESOLVED: set(),
+    Problem.Status.EXPLAINED: set(),
+}
+
+
+def _check_problem_writer(actor, village) -> None:
+    scope = scope_for_user(actor)
+    if scope.role in (None, UserRole.Role.CITY_VIEWER):
+        raise PermissionDenied(_("您的账号不能登记或办理问题。"))
+    if not village_list_for_user(user=actor).filter(pk=village.pk).exists():
+        raise ValidationError({"village": _("只能为自己辖区或联系点的村(社区)登记问题。")})
+
+
+@transaction.atomic
+def problem_create(
+    *, actor, village, category: str, description: str, visit: Visit | None = None, **fields
+) -> Problem:
+    _check_problem_writer(actor, village)
+    if visit is not None and visit.village_id != village.pk:
+        raise ValidationError({"visit": _("来源走访必须是同一村(社区)的记录。")})
+    problem = Problem(
+        village=village,
+        visit=visit,
+        category=category,
+        description=(description or "").strip(),
+        raised_by=(fields.get("raised_by") or "").strip(),
+        handler=(fields.get("handler") or "").strip(),
+        deadline=fields.get("deadline"),
+        created_by=actor,
+    )
+    problem.full_clean()
+    problem._history_user = actor
+    problem.save()
+    return problem
+
+
+@transaction.atomic
+def problem_update(
+    *,
+    actor,
+    problem: Problem,
+    status: str | None = None,
+    explanation: str | None = None,
+    resolved_on: datetime.date | None = None,
+    satisfaction: str | None = None,
+    handler: str | None = None,
+    deadline: datetime.date | None = None,
+) -> Problem:
+    """Move a problem along 待办 → 办理中 → 已办结 / 无法办结已解释."""
+    problem = (
+        Problem.objects.select_for_update(of=("self",)).select_related("village").get(pk=problem.pk)
+    )
+    _check_problem_writer(actor, problem.village)
+    if status and status != problem.status:
+        if status not in PROBLEM_TRANSITIONS[problem.status]:
+            raise ValidationError(
+                {
+                    "status": _("“%(old)s”不能改为“%(new)s”。")
+                    % {
+                        "old": problem.get_status_display(),
+                        "new": Problem.Status(status).label,
+                    }
+                }
+            )
+        problem.status = status
+        if status == Problem.Status.RESOLVED and not (resolved_on or problem.resolved_on):
+            resolved_on = timezone.localdate()
+    for name, value in (
+        ("explanation", explanation),
+        ("resolved_on", resolved_on),
+        ("satisfaction", satisfaction),
+        ("handler", handler),
+        ("deadline", deadline),
+    ):
+        if value is not None:
+            setattr(problem, name, value.strip() if isinstance(value, str) else value)
+    if problem.resolved_on and problem.resolved_on > timezone.localdate():
+        raise ValidationError({"resolved_on": _("办结日期不能晚于今天。")})
+    problem.full_clean()
+    problem._history_user = actor
+    problem.save()
+    return problem
