@@ -77,11 +77,16 @@ lint: venv
 	exit $$rc
 
 bench: venv
-	@if [ -f bench/run.py ]; then \
-		$(PY) bench/run.py; \
+	@rc=0; \
+	if [ -f bench/run.py ]; then \
+		$(PY) bench/run.py || rc=1; \
 	else \
 		echo "No benchmarks yet (bench/run.py does not exist)."; \
-	fi
+	fi; \
+	if [ -f bench/visits.py ]; then \
+		echo; $(PY) bench/visits.py || rc=1; \
+	fi; \
+	exit $$rc
 
 check-deploy: venv
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING

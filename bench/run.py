@@ -204,12 +204,22 @@ def count_writes(fn) -> int:
 # ----- drivers -----
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS. Not getrusage's ru_maxrss: Linux carries that across
+    execve, so a child would report its parent's peak from before the fork."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args) -> None:
     """One scale-10 pass in its own process, so its peak memory is its own."""
     setup_django(DB10)
     fn = our_validate if args.child == "validate" else our_commit
     seconds, plan = timed(lambda: fn(args.file), repeat=args.repeat)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     counts = plan.counts()
     print(
         json.dumps(

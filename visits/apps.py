@@ -5,3 +5,6 @@ class VisitsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "visits"
     verbose_name = "双十工作日"
+
+    def ready(self):
+        from visits import exports  # noqa: F401  (registers the export kinds)

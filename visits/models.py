@@ -161,6 +161,11 @@ class VisitPhoto(models.Model):
     def __str__(self) -> str:
         return self.image.name
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("visits:visit_photo", args=[self.visit_id, self.pk])
+
 
 class VisitEvent(models.Model):
     """The review exchange on a visit: submitted, returned with a comment, resubmitted,

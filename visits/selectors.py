@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villages.models import Assignment, Cadre
+from villages.models import Assignment, Cadre, Township, UserRole
 from villages.selectors import cadre_list_for_user, scope_for_user, village_list_for_user
 from visits.models import Problem, Visit, WorkdayRule
 
@@ -63,6 +63,70 @@ def problem_resolution_rate(problems: QuerySet[Problem]) -> dict:
     return agg
 
 
+def problem_resolution_by_township(problems: QuerySet[Problem]) -> list[dict]:
+    """`problem_resolution_rate` per township of `problems` (one query), in code order."""
+    rows = list(
+        problems.order_by()
+        .values(
+            "village__township_id", "village__township__name", "village__township__county__name"
+        )
+        .annotate(
+            total=Count("id"),
+            resolved=Count("id", filter=Q(status=Problem.Status.RESOLVED)),
+            explained=Count("id", filter=Q(status=Problem.Status.EXPLAINED)),
+            overdue=Count("id", filter=problems_overdue_q()),
+        )
+        .order_by("village__township__county__code", "village__township__code")
+    )
+    return [
+        {
+            "township_id": r["village__township_id"],
+            "township": r["village__township__name"],
+            "county": r["village__township__county__name"],
+            "total": r["total"],
+            "resolved": r["resolved"],
+            "explained": r["explained"],
+            "overdue": r["overdue"],
+            "rate": r["resolved"] / r["total"] if r["total"] else None,
+        }
+        for r in rows
+    ]
+
+
+def problem_can_write(*, user) -> bool:
+    """Everyone with a role except city viewers raises and handles problems (of the
+    villages they may see)."""
+    return scope_for_user(user).role not in (None, UserRole.Role.CITY_VIEWER)
+
+
+def problem_history(*, problem: Problem) -> list[dict]:
+    """The problem's history, newest first, each entry with its field changes."""
+    records = list(
+        problem.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    entries = []
+    for prev, record in zip([None, *records], records, strict=False):
+        changes = []
+        if prev is not None:
+            for change in record.diff_against(prev).changes:
+                field = Problem._meta.get_field(change.field)
+                choices = dict(field.choices or [])
+                changes.append(
+                    {
+                        "label": str(field.verbose_name),
+                        "old": choices.get(change.old, change.old),
+                        "new": choices.get(change.new, change.new),
+                    }
+                )
+        entries.append({"record": record, "changes": changes})
+    return entries[::-1]
+
+
+def workday_rule_list() -> QuerySet[WorkdayRule]:
+    """Every workday rule ever set (not area-bound), newest effective date first."""
+    return WorkdayRule.objects.order_by("-effective_from")
+
+
 # ----- what a cadre may log -----
 
 
@@ -94,7 +158,7 @@ def rule_for(day: datetime.date) -> WorkdayRule:
     for rule in rules:
         if rule.effective_from <= start:
             return rule
-    return rules[-1]
+    return DEFAULT_RULE  # no stored rule was in force when that period began
 
 
 def period_start(rule: WorkdayRule, day: datetime.date) -> datetime.date:
@@ -175,6 +239,8 @@ class ComplianceRow:
     township_name: str
     days: int
     required: int
+    township_id: int | None = None
+    county_name: str = ""
 
     @property
     def met(self) -> bool:
@@ -199,14 +265,14 @@ def compliance_for_user(*, user, day: datetime.date) -> dict:
             | Q(township__in=village_list_for_user(user=user).values("township_id"))
         )
     assignment_rows = list(
-        active.select_related("cadre__work_unit", "village__township", "township").order_by(
-            "cadre_id", "id"
-        )
+        active.select_related(
+            "cadre__work_unit", "village__township__county", "township__county"
+        ).order_by("cadre_id", "id")
     )
-    cadres: dict[int, tuple[Cadre, str]] = {}
+    cadres: dict[int, tuple[Cadre, Township]] = {}
     for a in assignment_rows:
         township = a.village.township if a.village_id else a.township
-        cadres.setdefault(a.cadre_id, (a.cadre, township.name))
+        cadres.setdefault(a.cadre_id, (a.cadre, township))
     days = dict(
         Visit.objects.filter(
             cadre_id__in=list(cadres), date__range=(start, end), state__in=COUNTED_STATES
@@ -216,7 +282,14 @@ def compliance_for_user(*, user, day: datetime.date) -> dict:
         .values_list("cadre_id", "n")
     )
     rows = [
-        ComplianceRow(cadre=c, township_name=t, days=days.get(pk, 0), required=rule.required_days)
+        ComplianceRow(
+            cadre=c,
+            township_name=t.name,
+            days=days.get(pk, 0),
+            required=rule.required_days,
+            township_id=t.pk,
+            county_name=t.county.name,
+        )
         for pk, (c, t) in cadres.items()
     ]
     rows.sort(key=lambda r: (r.met, r.township_name, r.cadre.work_unit.name, r.cadre.name))
@@ -246,9 +319,20 @@ def recent_periods(*, count: int = 6, today: datetime.date | None = None) -> lis
     return days
 
 
+REVIEWER_ROLES = (
+    UserRole.Role.CITY_ADMIN,
+    UserRole.Role.COUNTY_OFFICIAL,
+    UserRole.Role.TOWNSHIP_OFFICIAL,
+)
+
+
+def user_reviews_visits(*, user) -> bool:
+    """Township and county officials and city admins review visits (in their area)."""
+    return scope_for_user(user).role in REVIEWER_ROLES
+
+
 def visit_can_review(*, user, visit: Visit) -> bool:
     """Officials (and city admins) whose area holds the visit's village review it."""
-    scope = scope_for_user(user)
-    if scope.role not in ("city_admin", "county_official", "township_official"):
+    if not user_reviews_visits(user=user):
         return False
     return village_list_for_user(user=user).filter(pk=visit.village_id).exists()

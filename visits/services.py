@@ -19,12 +19,19 @@ from PIL import Image, UnidentifiedImageError
 from villages.models import UserRole
 from villages.selectors import scope_for_user, village_list_for_user
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
-from visits.selectors import cadre_assignment_for, visit_can_review, visit_editable
+from visits.selectors import (
+    cadre_assignment_for,
+    problem_can_write,
+    visit_can_review,
+    visit_editable,
+    visit_list_for_user,
+)
 
 FLAG_DISTANCE_KM = 5
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_SIDE = 1600
+MAX_PHOTO_PIXELS = 40_000_000
 
 VISIT_FIELDS = (
     "village",
@@ -101,17 +108,22 @@ def _photo_jpeg(upload) -> ContentFile:
             img.verify()
         upload.seek(0)
         with Image.open(upload) as img:
+            if img.width * img.height > MAX_PHOTO_PIXELS:
+                raise ValidationError({"photos": _("照片像素过大（超过 4000 万像素）。")})
+            img.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))  # JPEG: decode at reduced size
             img = img.convert("RGB")
             img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             out = io.BytesIO()
             img.save(out, format="JPEG", quality=82)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise ValidationError({"photos": _("“%s”不是有效的图片。") % upload.name}) from None
     return ContentFile(out.getvalue(), name="photo.jpg")
 
 
 def _save_photos(visit: Visit, photos) -> None:
     photos = list(photos or [])
+    if not photos:
+        return
     if len(photos) + visit.photos.count() > MAX_PHOTOS:
         raise ValidationError({"photos": _("每条记录最多 %d 张照片。") % MAX_PHOTOS})
     encoded = [_photo_jpeg(p) for p in photos]  # all checked before any is stored
@@ -136,7 +148,8 @@ def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, boo
     visit.activities = list(dict.fromkeys(visit.activities or []))
     _check_visit(visit, cadre_id=cadre_id, actor=actor)
     _locate(visit)
-    visit.full_clean(exclude=["client_uuid"])
+    # cadre, village and creator are known to exist (checked above): no lookups for them
+    visit.full_clean(exclude=["client_uuid", "cadre", "village", "created_by"])
     try:
         with transaction.atomic():
             visit._history_user = actor
@@ -174,7 +187,8 @@ def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
     visit.activities = list(dict.fromkeys(visit.activities or []))
     _check_visit(visit, cadre_id=cadre_id, actor=actor)
     _locate(visit)
-    visit.full_clean(exclude=["client_uuid"])
+    # cadre, village and creator are known to exist (checked above): no lookups for them
+    visit.full_clean(exclude=["client_uuid", "cadre", "village", "created_by"])
     action = VisitEvent.Action.EDIT
     if visit.state == Visit.State.RETURNED:
         visit.state = Visit.State.SUBMITTED
@@ -245,8 +259,11 @@ def workday_rule_set(
     rule = WorkdayRule.objects.filter(effective_from=effective_from).first() or WorkdayRule(
         effective_from=effective_from
     )
-    if rule.pk and effective_from <= timezone.localdate():
-        raise ValidationError({"effective_from": _("已经生效的规则不能修改，请设置新的生效日期。")})
+    if effective_from <= timezone.localdate():
+        # A rule from today or earlier could re-judge a period already begun or over.
+        raise ValidationError(
+            {"effective_from": _("生效日期须晚于今天：已开始的周期保持原来的规则。")}
+        )
     rule.required_days, rule.period, rule.note = required_days, period, note
     rule.full_clean()
     rule._history_user = actor
@@ -269,8 +286,7 @@ PROBLEM_TRANSITIONS = {
 
 
 def _check_problem_writer(actor, village) -> None:
-    scope = scope_for_user(actor)
-    if scope.role in (None, UserRole.Role.CITY_VIEWER):
+    if not problem_can_write(user=actor):
         raise PermissionDenied(_("您的账号不能登记或办理问题。"))
     if not village_list_for_user(user=actor).filter(pk=village.pk).exists():
         raise ValidationError({"village": _("只能为自己辖区或联系点的村(社区)登记问题。")})
@@ -281,8 +297,11 @@ def problem_create(
     *, actor, village, category: str, description: str, visit: Visit | None = None, **fields
 ) -> Problem:
     _check_problem_writer(actor, village)
-    if visit is not None and visit.village_id != village.pk:
-        raise ValidationError({"visit": _("来源走访必须是同一村(社区)的记录。")})
+    if visit is not None and (
+        visit.village_id != village.pk
+        or not visit_list_for_user(user=actor).filter(pk=visit.pk).exists()
+    ):
+        raise ValidationError({"visit": _("来源走访必须是您能查看的、同一村(社区)的记录。")})
     problem = Problem(
         village=village,
         visit=visit,
@@ -323,7 +342,7 @@ def problem_update(
                     "status": _("“%(old)s”不能改为“%(new)s”。")
                     % {
                         "old": problem.get_status_display(),
-                        "new": Problem.Status(status).label,
+                        "new": dict(Problem.Status.choices).get(status, status),
                     }
                 }
             )

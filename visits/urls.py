@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from visits import views
 
 app_name = "visits"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("visits/", views.VisitListView.as_view(), name="visit_list"),
+    path("visits/new/", views.VisitNewView.as_view(), name="visit_new"),
+    path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="visit_detail"),
+    path("visits/<int:pk>/edit/", views.VisitEditView.as_view(), name="visit_edit"),
+    path(
+        "visits/<int:pk>/photos/<int:photo_id>/",
+        views.VisitPhotoView.as_view(),
+        name="visit_photo",
+    ),
+]

@@ -14,6 +14,7 @@ from villages.selectors import (
     default_year,
     scope_for_user,
 )
+from visits.views import cadre_home_context
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -43,6 +44,8 @@ class HomeView(LoginRequiredMixin, TemplateView):
         ctx["year"] = year
         if scope.is_cadre:
             ctx["contact_points"] = cadre_contact_points(user=user)
+            if scope.cadre_id:
+                ctx.update(cadre_home_context(user=user, cadre_id=scope.cadre_id))
             return ctx
         if scope.role is None:
             return ctx

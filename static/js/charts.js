@@ -17,7 +17,34 @@
     });
     window.addEventListener("resize", function () { chart.resize(); });
   }
-  var kinds = { overview: overview };
+  // Stacked counts per area (data.series) with a rate in % on a second axis (data.rate).
+  function stackedRate(el, data) {
+    var chart = echarts.init(el);
+    var series = data.series.map(function (s) {
+      return { name: s.name, type: "bar", stack: "n", barMaxWidth: 56, data: s.data, itemStyle: { color: s.color } };
+    });
+    series.push({
+      name: data.rate.name, type: "line", yAxisIndex: 1, data: data.rate.data,
+      itemStyle: { color: "#37474f" }, label: { show: data.labels.length <= 12, formatter: "{c}%" }
+    });
+    var option = {
+      tooltip: { trigger: "axis" },
+      legend: { type: "scroll", data: series.map(function (s) { return s.name; }) },
+      grid: { left: 40, right: 40, top: 60, bottom: data.labels.length > 12 ? 70 : 50, containLabel: true },
+      xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 6 ? 45 : 0 } },
+      yAxis: [
+        { type: "value", name: data.unit, minInterval: 1 },
+        { type: "value", name: "%", min: 0, max: 100, splitLine: { show: false } }
+      ],
+      series: series
+    };
+    if (data.labels.length > 12) {
+      option.dataZoom = [{ type: "slider", start: 0, end: Math.round(1200 / data.labels.length), height: 16, bottom: 4 }, { type: "inside" }];
+    }
+    chart.setOption(option);
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+  var kinds = { overview: overview, stacked_rate: stackedRate };
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var source = document.getElementById(el.dataset.source);
     var draw = kinds[el.dataset.chart];

@@ -9,6 +9,7 @@ from villages.api.views import (
     TownshipViewSet,
     VillageViewSet,
 )
+from visits.api.views import ProblemViewSet, VisitViewSet
 
 router = DefaultRouter()
 router.register("counties", CountyViewSet, basename="county")
@@ -18,5 +19,7 @@ router.register("branches", BranchViewSet, basename="branch")
 router.register("cadres", CadreViewSet, basename="cadre")
 router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("exports", ExportJobViewSet, basename="export")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("problems", ProblemViewSet, basename="problem")
 
 urlpatterns = router.urls

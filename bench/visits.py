@@ -1,0 +1,539 @@
+"""Visit logging under load: POST /api/visits/ through gunicorn with the production settings,
+on PostgreSQL.
+
+    make bench            # bench/run.py, then this
+    .venv/bin/python bench/visits.py [--requests 3000] [--clients 8]
+
+It (re)creates a scratch database on the server named by BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/), seeds a small world (one township, four villages,
+eight cadres whose 帮村 assignments cover today, each with a login), and starts
+
+    gunicorn xuchang_portal.wsgi:application --workers 2 --bind 127.0.0.1:<port>
+             --no-control-socket
+
+with the production settings (SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false,
+DATABASE_URL to the scratch database, CONN_MAX_AGE=60 as in .env.example, no broker: tasks
+run eagerly). Every client signs in through the login form and posts with its session
+cookie and CSRF token, as the portal's own pages do. Only loopback is used.
+
+Measured:
+
+- ours: a fixed number of visit creations (JSON, a fresh client_uuid each, today's date) from
+  N client threads at once, each request on a new TCP connection (gunicorn's sync workers
+  close the connection after every response): requests/s and p50/p99 latency, against the
+  budget (≥ 250 req/s, p99 ≤ 100 ms);
+- the naive baseline, same run, same clients, same gunicorn settings: the endpoint as the
+  DRF tutorial would write it, a plain ModelViewSet create on the Visit model (a
+  ModelSerializer, `serializer.save(cadre=…)`). It skips what ours does on purpose —
+  the scope and assignment checks, the client_uuid idempotency, the review event, the
+  distance check — so the ratio is the price of those rules, not a speed-up;
+- the race: 20 clients post the same client_uuid at the same moment; exactly one visit
+  may exist afterwards, one answer 201 and the others 200.
+
+Figures are printed beside their budgets; the exit code is 1 when a budget is missed.
+Nothing here is a test: the suite never times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import SERVER, WORK, recreate_database, setup_django  # noqa: E402
+
+DB = "xuchang_bench_visits"
+SECRET_KEY = "bench-visits-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
+PASSWORD = "bench-pass-5931"
+CADRES = 8
+BUDGET = {"rps": 250.0, "p99_ms": 100.0}
+BASELINE_PATH = "/bench/plain-visits/"
+HEALTH = "/healthz/"
+TODAY = datetime.date.today()  # replaced by the server's local date once Django is set up
+
+# ----- the world -----
+
+
+def production_env(db_url: str, media: str) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL", "CELERY_RESULT_BACKEND")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="xuchang_portal.settings.production",
+        DJANGO_READ_DOT_ENV_FILE="false",
+        DEBUG="false",
+        SECRET_KEY=SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=db_url,
+        CONN_MAX_AGE="60",
+        MEDIA_ROOT=os.path.join(media, "media"),
+        STATIC_ROOT=os.path.join(media, "static"),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def seed_world() -> list[dict]:
+    """One county, one township, four villages, eight cadres (two per village) with logins
+    and 帮村 assignments for this whole year."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from villages.models import (
+        Assignment,
+        Cadre,
+        County,
+        Township,
+        UserRole,
+        Village,
+        WorkUnit,
+    )
+
+    call_command("migrate", verbosity=0)
+    today = timezone.localdate()
+    county = County.objects.create(code="419901", name="基准县", kind=County.Kind.COUNTY)
+    township = Township.objects.create(
+        code="419901001", name="基准镇", kind=Township.Kind.TOWN, county=county
+    )
+    villages = [
+        Village.objects.create(
+            code=f"419901001{i:03d}",
+            name=f"基准{i}村",
+            kind=Village.Kind.VILLAGE,
+            township=township,
+            latitude="34.020000",
+            longitude="113.820000",
+        )
+        for i in range(1, 5)
+    ]
+    unit = WorkUnit.objects.create(name="基准局", level=WorkUnit.Level.COUNTY, county=county)
+    User = get_user_model()
+    cadres = []
+    for i in range(CADRES):
+        user = User(username=f"bench_cadre_{i}", first_name=f"基准干部{i}")
+        user.set_password(PASSWORD)
+        user.save()
+        UserRole.objects.create(user=user, role=UserRole.Role.CADRE)
+        cadre = Cadre.objects.create(
+            name=f"基准干部{i}",
+            phone=f"1399990{i:04d}",
+            work_unit=unit,
+            level=Cadre.Level.COUNTY,
+            user=user,
+        )
+        village = villages[i % len(villages)]
+        Assignment.objects.create(
+            cadre=cadre,
+            kind=Assignment.Kind.VILLAGE,
+            village=village,
+            year=today.year,
+            start_date=datetime.date(today.year, 1, 1),
+            end_date=datetime.date(today.year, 12, 31),
+        )
+        cadres.append({"username": user.username, "village": village.pk})
+    return cadres
+
+
+# ----- the baseline app (gunicorn bench.visits:baseline_application) -----
+
+_baseline_app = None
+
+
+def baseline_application(environ, start_response):
+    """The production WSGI app plus BASELINE_PATH, served by the same gunicorn settings."""
+    global _baseline_app
+    if _baseline_app is None:
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+
+        _baseline_app = get_wsgi_application()
+        settings.ROOT_URLCONF = "bench.visits"
+    return _baseline_app(environ, start_response)
+
+
+def __getattr__(name):
+    # `urlpatterns` is built on first use, so that importing this module (as the script,
+    # or by gunicorn before Django is set up) touches no Django code.
+    if name != "urlpatterns":
+        raise AttributeError(name)
+    from django.urls import include, path
+    from rest_framework import mixins, serializers, viewsets
+
+    from visits.models import Visit
+
+    class PlainVisitSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Visit
+            fields = [
+                "id",
+                "client_uuid",
+                "village",
+                "date",
+                "day_part",
+                "activities",
+                "meetings",
+                "people_reached",
+                "households_visited",
+                "notes",
+                "latitude",
+                "longitude",
+                "state",
+                "created_at",
+            ]
+            read_only_fields = ["id", "state", "created_at"]
+
+    class PlainVisitViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
+        queryset = Visit.objects.all()
+        serializer_class = PlainVisitSerializer
+
+        def perform_create(self, serializer):
+            serializer.save(cadre=self.request.user.cadre, created_by=self.request.user)
+
+    patterns = [
+        path(BASELINE_PATH.strip("/") + "/", PlainVisitViewSet.as_view({"post": "create"})),
+        path("", include("xuchang_portal.urls")),
+    ]
+    globals()["urlpatterns"] = patterns
+    return patterns
+
+
+# ----- the server -----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, app: str, env: dict, log: Path):
+        self.port = free_port()
+        self.log = log
+        self.args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--no-control-socket",
+        ]
+        self.env = env
+
+    def __enter__(self):
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
+            try:
+                status, _, _ = request("GET", self.port, "/healthz/")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer: {self.log.read_text()[-2000:]}")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ----- the clients -----
+
+
+def request(method, port, path, *, body=None, headers=None):
+    """One request on a fresh loopback connection: (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+def cookies_from(headers) -> dict:
+    jar = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            jar[key.strip()] = rest.split(";", 1)[0]
+    return jar
+
+
+class Session:
+    """A signed-in cadre: session cookie plus CSRF token, obtained through the login form."""
+
+    def __init__(self, port: int, username: str, village: int):
+        self.port, self.village = port, village
+        status, headers, body = request("GET", port, "/accounts/login/")
+        jar = cookies_from(headers)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+        form = urlencode(
+            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.decode()}
+        )
+        status, headers, _ = request(
+            "POST",
+            port,
+            "/accounts/login/",
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={jar['csrftoken']}",
+            },
+        )
+        jar |= cookies_from(headers)
+        if status != 302 or "sessionid" not in jar:
+            raise RuntimeError(f"login of {username} failed: HTTP {status}")
+        self.cookie = f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
+        self.csrf = jar["csrftoken"]
+
+    def post_visit(self, path: str, client_uuid: str | None = None):
+        body = json.dumps(
+            {
+                "client_uuid": client_uuid or str(uuid.uuid4()),
+                "village": self.village,
+                "date": TODAY.isoformat(),
+                "day_part": "full",
+                "activities": ["meeting", "household"],
+                "meetings": 1,
+                "people_reached": 12,
+                "households_visited": 3,
+                "notes": "召开座谈会，入户走访。",
+                "latitude": "34.021000",
+                "longitude": "113.821000",
+            }
+        )
+        started = time.perf_counter()
+        status, _, data = request(
+            "POST",
+            self.port,
+            path,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "Cookie": self.cookie,
+                "X-CSRFToken": self.csrf,
+            },
+        )
+        return status, time.perf_counter() - started, data
+
+
+def load(sessions: list[Session], path: str, total: int, clients: int) -> dict:
+    """`total` creations from `clients` threads at once (each thread its own session); a
+    GET path (the health check) is fetched instead of posted."""
+    counter = iter(range(total))
+    lock = threading.Lock()
+    latencies, failures = [], []
+    start = threading.Barrier(clients + 1)
+    expected = 200 if path == HEALTH else 201
+
+    def one(session):
+        if path == HEALTH:
+            began = time.perf_counter()
+            status, _, data = request("GET", session.port, HEALTH)
+            return status, time.perf_counter() - began, data
+        return session.post_visit(path)
+
+    def worker(session):
+        start.wait()
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    return
+            status, seconds, data = one(session)
+            with lock:
+                latencies.append(seconds)
+                if status != expected:
+                    failures.append((status, data[:200]))
+
+    threads = [
+        threading.Thread(target=worker, args=(sessions[i % len(sessions)],)) for i in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "failures": len(failures),
+        "first_failure": repr(failures[0]) if failures else "",
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[max(0, int(len(latencies) * 0.99) - 1)],
+    }
+
+
+def race(sessions: list[Session], path: str, clients: int = 20) -> dict:
+    """`clients` threads post one client_uuid at the same moment."""
+    same = str(uuid.uuid4())
+    start = threading.Barrier(clients)
+    codes: list = []
+    lock = threading.Lock()
+
+    def worker(session):
+        start.wait()
+        status, _, _ = session.post_visit(path, client_uuid=same)
+        with lock:
+            codes.append(status)
+
+    owner = sessions[0]
+    threads = [threading.Thread(target=worker, args=(owner,)) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    from visits.models import Visit
+
+    return {
+        "uuid": same,
+        "codes": sorted(codes),
+        "rows": Visit.objects.filter(client_uuid=same).count(),
+    }
+
+
+# ----- driver -----
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    db_url = f"{SERVER}/{DB}"
+    media = tempfile.mkdtemp(prefix="bench-visits-")
+    env = production_env(db_url, media)
+    # This process reads and writes the same database with the same settings as the server
+    # (its password hashes and session checks must match gunicorn's).
+    os.environ.update({k: env[k] for k in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")})
+    os.environ["DJANGO_SETTINGS_MODULE"] = "xuchang_portal.settings.production"
+    recreate_database(DB)
+    setup_django(DB)
+    cadres = seed_world()
+    from django.utils import timezone
+
+    global TODAY
+    TODAY = timezone.localdate()
+    WORK.mkdir(parents=True, exist_ok=True)
+    print(f"PostgreSQL {SERVER}/{DB}, gunicorn: 2 sync workers, {os.cpu_count()} CPUs")
+
+    results: dict = {}
+    for name, app, path in (
+        ("baseline", "bench.visits:baseline_application", BASELINE_PATH),
+        ("ours", "xuchang_portal.wsgi:application", "/api/visits/"),
+    ):
+        with Gunicorn(app, env, WORK / f"gunicorn_{name}.log") as server:
+            sessions = [Session(server.port, c["username"], c["village"]) for c in cadres]
+            load(sessions, path, total=100, clients=args.clients)  # warm-up
+            results[name] = load(sessions, path, total=args.requests, clients=args.clients)
+            if name == "ours":
+                results["race"] = race(sessions, path)
+                results["health"] = load(
+                    sessions, HEALTH, total=args.requests, clients=args.clients
+                )
+    results["clients"] = args.clients
+    (WORK / "visits_latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    return report(results)
+
+
+def report(r: dict) -> int:
+    ours, base, race_ = r["ours"], r["baseline"], r["race"]
+    n, c = ours["requests"], r["clients"]
+    health = r["health"]
+    checks = [
+        (
+            f"GET /healthz/ (one query, no session), {health['requests']} × {c} clients",
+            f"{health['rps']:.0f} req/s",
+            "—",
+            health["failures"] == 0,
+        ),
+        (
+            f"plain ModelViewSet create, {base['requests']} POSTs × {c} clients (baseline)",
+            f"{base['rps']:.0f} req/s",
+            "—",
+            True,
+        ),
+        ("  … p50 / p99", f"{base['p50_ms']:.0f} / {base['p99_ms']:.0f} ms", "—", True),
+        (
+            f"POST /api/visits/, {n} creations × {c} clients",
+            f"{ours['rps']:.0f} req/s",
+            f"≥ {BUDGET['rps']:.0f}",
+            ours["rps"] >= BUDGET["rps"],
+        ),
+        ("  … p50", f"{ours['p50_ms']:.0f} ms", "—", True),
+        (
+            "  … p99",
+            f"{ours['p99_ms']:.0f} ms",
+            f"≤ {BUDGET['p99_ms']:.0f} ms",
+            ours["p99_ms"] <= BUDGET["p99_ms"],
+        ),
+        (
+            "  … failed requests (not 201)",
+            f"{ours['failures']} / {base['failures']}",
+            "0 / 0",
+            ours["failures"] == 0 and base["failures"] == 0,
+        ),
+        ("  … throughput vs baseline", f"{ours['rps'] / base['rps']:.2f}×", "—", True),
+        (
+            "20 clients, one client_uuid: visits stored",
+            f"{race_['rows']}",
+            "1",
+            race_["rows"] == 1,
+        ),
+        (
+            "  … answers",
+            f"{race_['codes'].count(201)}×201 {race_['codes'].count(200)}×200",
+            "1×201 19×200",
+            race_["codes"] == [200] * 19 + [201],
+        ),
+    ]
+    width = max(len(label) for label, *_ in checks)
+    ok = True
+    for label, value, budget, passed in checks:
+        ok &= passed
+        print(f"{label:<{width}}  {value:>16}  {budget:>14}  {'ok' if passed else 'MISSED'}")
+    if ours["first_failure"] or base["first_failure"]:
+        print("first failure:", ours["first_failure"] or base["first_failure"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,632 @@
+// 双十工作日：下沉记录的离线队列。
+//
+// A visit is first stored in this browser (IndexedDB), then sent to the API with its
+// client-made UUID; it leaves the queue only after the server answered 200/201. A
+// dropped connection keeps it queued; it is sent again on the `online` event, on every
+// page load, every 30 s while something waits, and by the "立即上传" button. The server
+// recognises a resent UUID, so a retry can never create a second visit.
+(function () {
+  "use strict";
+
+  var DB_NAME = "xuchang-visit-queue";
+  var STORE = "entries";
+  var LOCK = "xuchang-visit-queue";
+  var RETRY_MS = 30000;
+  var PHOTO_MAX_SIDE = 1600;
+  var LAST_VILLAGE_KEY = "xuchang-visit-last-village";
+
+  var status = document.querySelector("[data-visit-queue]");
+  var form = document.querySelector("form[data-offline-form]");
+  var anyForm = document.getElementById("visit-form");
+  var user = status ? status.dataset.user : null;
+  var api = status ? status.dataset.api : null;
+
+  // ----- ids -----
+
+  function newUuid() {
+    if (window.crypto && typeof crypto.randomUUID === "function") {
+      return crypto.randomUUID();
+    }
+    // crypto.randomUUID needs HTTPS; getRandomValues works on a plain-HTTP intranet too.
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // ----- storage (IndexedDB; photos kept as ArrayBuffers, which every browser stores) -----
+
+  var dbPromise = null;
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
+        var req = indexedDB.open(DB_NAME, 1);
+        req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "uuid" }); };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { reject(req.error); };
+      });
+      dbPromise.catch(function () { dbPromise = null; });
+    }
+    return dbPromise;
+  }
+
+  function tx(mode, work) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(STORE, mode);
+        var result;
+        var req = work(t.objectStore(STORE));
+        if (req) { req.onsuccess = function () { result = req.result; }; }
+        t.oncomplete = function () { resolve(result); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error || new Error("aborted")); };
+      });
+    });
+  }
+
+  var store = {
+    put: function (entry) { return tx("readwrite", function (s) { return s.put(entry); }); },
+    remove: function (uuid) { return tx("readwrite", function (s) { return s.delete(uuid); }); },
+    get: function (uuid) { return tx("readonly", function (s) { return s.get(uuid); }); },
+    mine: function () {
+      return tx("readonly", function (s) { return s.getAll(); }).then(function (all) {
+        return (all || []).filter(function (e) { return e.user === user; })
+          .sort(function (a, b) { return a.createdAt - b.createdAt; });
+      });
+    }
+  };
+
+  // ----- sending -----
+
+  function csrfToken() {
+    return status ? status.dataset.csrf : "";
+  }
+
+  function payloadBytes(entry) {
+    return entry.photos.reduce(function (n, p) { return n + p.data.byteLength; }, 0);
+  }
+
+  // -> {kind: "ok", visit} | {kind: "rejected", errors} | {kind: "auth"} | {kind: "retry"}
+  function send(entry) {
+    var body = new FormData();
+    body.append("client_uuid", entry.uuid);
+    Object.keys(entry.fields).forEach(function (name) {
+      var value = entry.fields[name];
+      if (Array.isArray(value)) {
+        value.forEach(function (v) { body.append(name, v); });
+      } else if (value !== "" && value !== null && value !== undefined) {
+        body.append(name, value);
+      }
+    });
+    entry.photos.forEach(function (p) {
+      body.append("photos", new Blob([p.data], { type: p.type }), p.name);
+    });
+    var controller = window.AbortController ? new AbortController() : null;
+    // A weak uplink needs time for photos; a time-out only means "send again later".
+    var timer = controller ? setTimeout(function () { controller.abort(); }, 20000 + payloadBytes(entry) / 10) : null;
+    return fetch(api, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
+      signal: controller ? controller.signal : undefined
+    }).then(function (resp) {
+      if (resp.status === 200 || resp.status === 201) {
+        return resp.json().catch(function () { return {}; }).then(function (visit) {
+          return { kind: "ok", visit: visit };
+        });
+      }
+      if (resp.status === 400) {
+        return resp.json().catch(function () { return { detail: ["提交的内容有误。"] }; }).then(function (errors) {
+          return { kind: "rejected", errors: errors };
+        });
+      }
+      if (resp.status === 401 || resp.status === 403) { return { kind: "auth" }; }
+      return { kind: "retry" };
+    }, function () {
+      return { kind: "retry" };
+    }).finally(function () {
+      if (timer) { clearTimeout(timer); }
+    });
+  }
+
+  // One sender at a time, also across tabs (Web Locks where the browser has them).
+  function locked(work) {
+    if (navigator.locks && navigator.locks.request) {
+      return navigator.locks.request(LOCK, work);
+    }
+    return work();
+  }
+
+  var flushing = null;
+  var lastProblem = "";
+
+  function flush() {
+    if (!status || !api) { return Promise.resolve(0); }
+    if (flushing) { return flushing; }
+    flushing = locked(function () {
+      return store.mine().then(function (entries) {
+        var uploaded = 0;
+        var waiting = entries.filter(function (e) { return !e.errors; });
+        function next(i) {
+          if (i >= waiting.length) { lastProblem = ""; return uploaded; }
+          var entry = waiting[i];
+          return send(entry).then(function (r) {
+            if (r.kind === "ok") {
+              uploaded += 1;
+              return store.remove(entry.uuid).then(function () { return next(i + 1); });
+            }
+            if (r.kind === "rejected") {
+              entry.errors = r.errors;
+              return store.put(entry).then(function () { return next(i + 1); });
+            }
+            lastProblem = r.kind;
+            return uploaded;
+          });
+        }
+        return next(0);
+      });
+    }).then(function (uploaded) {
+      if (uploaded) { showDone("已上传 " + uploaded + " 条暂存的下沉记录。"); }
+      return uploaded;
+    }, function () {
+      return 0;
+    }).finally(function () {
+      flushing = null;
+      return refresh();
+    });
+    return flushing;
+  }
+
+  // ----- the badge -----
+
+  function el(selector) { return status ? status.querySelector(selector) : null; }
+
+  function showDone(text) {
+    var done = el("[data-queue-done]");
+    if (!done) { return; }
+    el("[data-queue-done-text]").textContent = text;
+    done.hidden = false;
+  }
+
+  function errorText(errors) {
+    var parts = [];
+    Object.keys(errors || {}).forEach(function (k) {
+      var v = errors[k];
+      parts.push(Array.isArray(v) ? v.join("；") : String(v));
+    });
+    return parts.join("；") || "提交的内容有误。";
+  }
+
+  function refresh() {
+    if (!status) { return Promise.resolve(); }
+    return store.mine().then(function (entries) {
+      var waiting = entries.filter(function (e) { return !e.errors; });
+      var rejected = entries.filter(function (e) { return e.errors; });
+      el("[data-queue-count]").textContent = String(waiting.length);
+      el("[data-queue-pending]").hidden = waiting.length === 0;
+      var message = el("[data-queue-message]");
+      if (lastProblem === "auth") {
+        message.textContent = "登录已失效，请重新登录；记录已保存在本机，登录后会自动上传。";
+      } else if (navigator.onLine === false) {
+        message.textContent = "当前没有网络。记录已保存在本机，联网后会自动上传。";
+      } else {
+        message.textContent = "记录已保存在本机，网络恢复后会自动上传。";
+      }
+      renderRejected(rejected);
+    }, function () {});
+  }
+
+  function renderRejected(rejected) {
+    var box = el("[data-queue-rejected]");
+    var list = el("[data-queue-rejected-list]");
+    list.textContent = "";
+    box.hidden = rejected.length === 0;
+    rejected.forEach(function (entry) {
+      var li = document.createElement("li");
+      li.className = "mt-1";
+      var text = document.createElement("div");
+      text.textContent = entry.label + "：" + errorText(entry.errors);
+      li.appendChild(text);
+      var edit = document.createElement(form ? "button" : "a");
+      edit.className = "btn btn-sm btn-outline-danger me-2 mt-1";
+      edit.textContent = "修改";
+      if (form) {
+        edit.type = "button";
+        edit.addEventListener("click", function () { loadIntoForm(entry); });
+      } else {
+        edit.href = status.dataset.newUrl + "?load=" + encodeURIComponent(entry.uuid);
+      }
+      var drop = document.createElement("button");
+      drop.type = "button";
+      drop.className = "btn btn-sm btn-link text-danger mt-1";
+      drop.textContent = "放弃这条";
+      drop.addEventListener("click", function () {
+        if (window.confirm("放弃后这条记录将被删除，确定吗？")) {
+          store.remove(entry.uuid).then(refresh);
+        }
+      });
+      li.appendChild(edit);
+      li.appendChild(drop);
+      list.appendChild(li);
+    });
+  }
+
+  // ----- the form -----
+
+  var photos = [];
+  var sending = false;
+
+  function field(name) { return form.elements.namedItem(name); }
+
+  function clearErrors() {
+    form.querySelectorAll("[data-error-for]").forEach(function (e) { e.textContent = ""; });
+    form.querySelectorAll(".is-invalid").forEach(function (e) { e.classList.remove("is-invalid"); });
+    var top = form.querySelector("[data-form-errors]");
+    top.textContent = "";
+    top.hidden = true;
+  }
+
+  var FIELD_ALIASES = { longitude: "latitude" };
+
+  function showErrors(errors) {
+    var top = form.querySelector("[data-form-errors]");
+    var topMessages = [];
+    Object.keys(errors || {}).forEach(function (name) {
+      var messages = Array.isArray(errors[name]) ? errors[name] : [String(errors[name])];
+      var slot = form.querySelector('[data-error-for="' + (FIELD_ALIASES[name] || name) + '"]');
+      if (slot) {
+        slot.textContent = (slot.textContent ? slot.textContent + " " : "") + messages.join(" ");
+        var input = form.querySelector('[name="' + name + '"].form-control, [name="' + name + '"].form-select');
+        if (input) { input.classList.add("is-invalid"); }
+      } else {
+        topMessages = topMessages.concat(messages);
+      }
+    });
+    if (topMessages.length) {
+      topMessages.forEach(function (m) {
+        var d = document.createElement("div");
+        d.textContent = m;
+        top.appendChild(d);
+      });
+      top.hidden = false;
+    }
+    var first = form.querySelector(".field-error:not(:empty), [data-form-errors]:not([hidden])");
+    if (first) { first.scrollIntoView({ block: "center" }); }
+  }
+
+  function showResult(text, kind) {
+    var box = document.getElementById("visit-result");
+    box.className = "alert alert-" + (kind || "success");
+    box.textContent = "";
+    if (text.nodeType) { box.appendChild(text); } else { box.textContent = text; }
+    box.hidden = false;
+    box.scrollIntoView({ block: "start" });
+  }
+
+  function readFields() {
+    var data = new FormData(form);
+    var values = {};
+    ["village", "date", "day_part", "notes", "latitude", "longitude"].forEach(function (n) {
+      values[n] = (data.get(n) || "").toString();
+    });
+    ["meetings", "people_reached", "households_visited"].forEach(function (n) {
+      values[n] = (data.get(n) || "").toString().trim() || "0";
+    });
+    values.activities = data.getAll("activities").map(String);
+    return values;
+  }
+
+  function localChecks(values) {
+    var errors = {};
+    if (!values.village) { errors.village = ["请选择联系点。"]; }
+    if (!values.date) { errors.date = ["请填写日期。"]; }
+    var max = field("date").getAttribute("max");
+    if (values.date && max && values.date > max) { errors.date = ["日期不能晚于今天。"]; }
+    if (!values.activities.length) { errors.activities = ["请至少选择一项工作内容。"]; }
+    ["meetings", "people_reached", "households_visited"].forEach(function (n) {
+      if (!/^\d+$/.test(values[n])) { errors[n] = ["请填写 0 或正整数。"]; }
+    });
+    return errors;
+  }
+
+  function villageLabel(values) {
+    var select = field("village");
+    var option = select.options[select.selectedIndex];
+    var name = option ? option.textContent.replace(/（.*$/, "") : "";
+    var d = values.date.split("-");
+    return name + " " + (d.length === 3 ? Number(d[1]) + "月" + Number(d[2]) + "日" : values.date);
+  }
+
+  function resetForm() {
+    var village = field("village").value;
+    form.reset();
+    if (village) { field("village").value = village; }
+    field("client_uuid").value = newUuid();
+    field("latitude").value = "";
+    field("longitude").value = "";
+    photos = [];
+    renderPhotos();
+    setLocateStatus("可选：记录当前位置，便于审核核实");
+    clearErrors();
+  }
+
+  function setBusy(busy) {
+    sending = busy;
+    var button = form.querySelector("[data-submit]");
+    button.disabled = busy;
+    button.textContent = busy ? "正在保存…" : "提交";
+  }
+
+  function visitLink(text, visit) {
+    var span = document.createElement("span");
+    span.textContent = text + " ";
+    if (visit && visit.id) {
+      var a = document.createElement("a");
+      a.href = "/visits/" + encodeURIComponent(visit.id) + "/";
+      a.textContent = "查看";
+      span.appendChild(a);
+    }
+    return span;
+  }
+
+  function onSubmit(event) {
+    event.preventDefault();
+    if (sending) { return; }
+    clearErrors();
+    var values = readFields();
+    var problems = localChecks(values);
+    if (Object.keys(problems).length) { showErrors(problems); return; }
+    setBusy(true);
+    var entry = {
+      uuid: field("client_uuid").value,
+      user: user,
+      createdAt: Date.now(),
+      label: villageLabel(values),
+      fields: values,
+      photos: photos.map(function (p) { return { name: p.name, type: p.type, data: p.data }; }),
+      errors: null
+    };
+    try { localStorage.setItem(LAST_VILLAGE_KEY, values.village); } catch (e) { /* private mode */ }
+    var stored = false;
+    store.put(entry).then(function () { stored = true; }, function () { stored = false; })
+      .then(function () {
+        // Sent and, once answered, taken out of the queue under the lock, so a flush
+        // starting meanwhile does not send it a second time.
+        return locked(function () {
+          return send(entry).then(function (r) {
+            if (r.kind !== "ok" && r.kind !== "rejected") { return r; }
+            return store.remove(entry.uuid).catch(function () {}).then(function () { return r; });
+          });
+        });
+      })
+      .then(function (r) {
+        if (r.kind === "ok") {
+          resetForm();
+          showResult(visitLink("已保存：" + entry.label + " 的下沉记录已提交，等待审核。", r.visit));
+          return;
+        }
+        if (r.kind === "rejected") {
+          showErrors(r.errors);
+          return;
+        }
+        lastProblem = r.kind;
+        if (!stored) {
+          showResult("网络不通，且本浏览器无法暂存记录。请联网后再点“提交”。", "danger");
+          return;
+        }
+        resetForm();
+        showResult(
+          r.kind === "auth"
+            ? "登录已失效：记录已保存在本机，重新登录后会自动上传。"
+            : "网络不通：记录已保存在本机（" + entry.label + "），联网后会自动上传。",
+          "warning"
+        );
+      })
+      .finally(function () {
+        setBusy(false);
+        refresh();
+      });
+  }
+
+  function loadIntoForm(entry) {
+    clearErrors();
+    var f = entry.fields;
+    field("client_uuid").value = entry.uuid;
+    ["village", "date", "notes", "meetings", "people_reached", "households_visited", "latitude", "longitude"].forEach(function (n) {
+      if (field(n)) { field(n).value = f[n] || ""; }
+    });
+    form.querySelectorAll('[name="day_part"]').forEach(function (r) { r.checked = r.value === f.day_part; });
+    form.querySelectorAll('[name="activities"]').forEach(function (c) { c.checked = f.activities.indexOf(c.value) !== -1; });
+    if (f.latitude) { setLocateStatus("已定位：" + f.latitude + ", " + f.longitude); }
+    photos = entry.photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, thumb: null }; });
+    Promise.all(photos.map(function (p) {
+      return thumbnail(new Blob([p.data], { type: p.type })).then(function (t) { p.thumb = t; });
+    })).then(renderPhotos);
+    showErrors(entry.errors);
+  }
+
+  // ----- photos: shrunk in the browser so the queue stays small and uploads are quick -----
+
+  function drawScaled(source, width, height, maxSide) {
+    var scale = Math.min(1, maxSide / Math.max(width, height));
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(width * scale));
+    canvas.height = Math.max(1, Math.round(height * scale));
+    canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
+    return canvas;
+  }
+
+  function thumbnail(blob) {
+    if (!window.createImageBitmap) { return Promise.resolve(null); }
+    return createImageBitmap(blob).then(function (bmp) {
+      var url = drawScaled(bmp, bmp.width, bmp.height, 176).toDataURL("image/jpeg", 0.7);
+      if (bmp.close) { bmp.close(); }
+      return url;
+    }, function () { return null; });
+  }
+
+  function shrink(file) {
+    var original = function () {
+      return file.arrayBuffer().then(function (data) {
+        return { name: file.name || "photo.jpg", type: file.type || "application/octet-stream", data: data };
+      });
+    };
+    if (!window.createImageBitmap) { return original(); }
+    return createImageBitmap(file).then(function (bmp) {
+      var canvas = drawScaled(bmp, bmp.width, bmp.height, PHOTO_MAX_SIDE);
+      if (bmp.close) { bmp.close(); }
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.82); })
+        .then(function (blob) {
+          if (!blob) { return original(); }
+          return blob.arrayBuffer().then(function (data) {
+            return { name: "photo.jpg", type: "image/jpeg", data: data };
+          });
+        });
+    }, original);
+  }
+
+  function renderPhotos() {
+    var list = form.querySelector("[data-photo-list]");
+    if (!list) { return; }
+    list.textContent = "";
+    photos.forEach(function (p, i) {
+      var slot = document.createElement("div");
+      slot.className = "photo-slot";
+      if (p.thumb) {
+        var img = document.createElement("img");
+        img.src = p.thumb;
+        img.alt = "照片 " + (i + 1);
+        img.className = "photo-thumb";
+        slot.appendChild(img);
+      } else {
+        var ph = document.createElement("div");
+        ph.className = "photo-thumb d-flex align-items-center justify-content-center small text-muted";
+        ph.textContent = "照片 " + (i + 1);
+        slot.appendChild(ph);
+      }
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "btn btn-danger btn-sm photo-remove";
+      remove.setAttribute("aria-label", "删除照片 " + (i + 1));
+      remove.textContent = "×";
+      remove.addEventListener("click", function () { photos.splice(i, 1); renderPhotos(); });
+      slot.appendChild(remove);
+      list.appendChild(slot);
+    });
+    var max = Number(form.dataset.maxPhotos || 3);
+    form.querySelectorAll("[data-photo-input]").forEach(function (input) {
+      input.disabled = photos.length >= max;
+      input.closest("label").classList.toggle("disabled", photos.length >= max);
+    });
+  }
+
+  function onPhotosChosen(event) {
+    var input = event.target;
+    var max = Number(form.dataset.maxPhotos || 3);
+    var files = Array.prototype.slice.call(input.files || []);
+    input.value = "";
+    var slot = form.querySelector('[data-error-for="photos"]');
+    slot.textContent = "";
+    var room = max - photos.length;
+    if (files.length > room) {
+      slot.textContent = "每条记录最多 " + max + " 张照片，多出的没有加入。";
+      files = files.slice(0, Math.max(0, room));
+    }
+    files.reduce(function (chain, file) {
+      return chain.then(function () {
+        return shrink(file).then(function (p) {
+          return thumbnail(new Blob([p.data], { type: p.type })).then(function (t) {
+            p.thumb = t;
+            if (photos.length < max) { photos.push(p); }
+            renderPhotos();
+          });
+        });
+      });
+    }, Promise.resolve()).catch(function () {
+      slot.textContent = "有照片无法读取，请重新选择。";
+    });
+  }
+
+  // ----- location (any visit form) -----
+
+  function setLocateStatus(text) {
+    var s = anyForm && anyForm.querySelector("[data-locate-status]");
+    if (s) { s.textContent = text; }
+  }
+
+  function locate() {
+    var lat = anyForm.elements.namedItem("latitude");
+    var lon = anyForm.elements.namedItem("longitude");
+    if (!navigator.geolocation) {
+      setLocateStatus("此浏览器不支持定位（需要 HTTPS 访问）。定位是可选项，可以直接提交。");
+      return;
+    }
+    setLocateStatus("正在定位…");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      lat.value = pos.coords.latitude.toFixed(6);
+      lon.value = pos.coords.longitude.toFixed(6);
+      setLocateStatus("已定位：" + lat.value + ", " + lon.value + "（精度约 " + Math.round(pos.coords.accuracy) + " 米）");
+    }, function (err) {
+      var reasons = { 1: "未允许定位权限", 2: "暂时无法获取位置", 3: "定位超时" };
+      setLocateStatus((reasons[err.code] || "定位失败") + "。定位是可选项，可以直接提交。");
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  // ----- wiring -----
+
+  if (anyForm) {
+    var locateButton = anyForm.querySelector("[data-locate]");
+    if (locateButton) { locateButton.addEventListener("click", locate); }
+    anyForm.querySelectorAll('input[inputmode="numeric"]').forEach(function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
+  }
+
+  if (form) {
+    field("client_uuid").value = newUuid();
+    var villageSelect = field("village");
+    if (!villageSelect.value) {
+      try {
+        var last = localStorage.getItem(LAST_VILLAGE_KEY);
+        if (last && villageSelect.querySelector('option[value="' + CSS.escape(last) + '"]')) { villageSelect.value = last; }
+      } catch (e) { /* private mode */ }
+    }
+    form.addEventListener("submit", onSubmit);
+    form.querySelectorAll("[data-photo-input]").forEach(function (input) {
+      input.addEventListener("change", onPhotosChosen);
+    });
+    var load = new URLSearchParams(window.location.search).get("load");
+    if (load) {
+      store.get(load).then(function (entry) {
+        if (entry && entry.user === user) { loadIntoForm(entry); }
+      }, function () {});
+    }
+  }
+
+  if (status) {
+    var flushButton = status.querySelector("[data-queue-flush]");
+    flushButton.addEventListener("click", function () {
+      flushButton.disabled = true;
+      flush().finally(function () { flushButton.disabled = false; });
+    });
+    var refreshLink = status.querySelector("[data-queue-refresh]");
+    if (refreshLink) {
+      refreshLink.addEventListener("click", function (e) { e.preventDefault(); window.location.reload(); });
+    }
+    window.addEventListener("online", flush);
+    window.addEventListener("offline", refresh);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { flush(); }
+    });
+    window.addEventListener("pageshow", function (e) { if (e.persisted) { flush(); } });
+    refresh();
+    setInterval(function () {
+      if (navigator.onLine !== false && !el("[data-queue-pending]").hidden) { flush(); }
+    }, RETRY_MS);
+    flush();
+  }
+})();

@@ -1,0 +1,196 @@
+"""`seed_demo` adds a year (2023) of visits to the demo: the published totals exactly, a
+realistic spread (compliance, half days, activities, leaders), review work waiting for
+`township_zhangqiao` and `cadre_peizhuang`, and a second run that writes nothing.
+
+The command runs once for the module on a fresh database (it takes a while: 360,000
+visits); the data lives in an outer transaction rolled back when the module is done. No
+test times anything: the speed check reads the command's own report.
+"""
+
+import datetime
+import re
+import uuid
+from collections import Counter, defaultdict
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
+from django.test.utils import CaptureQueriesContext
+
+from tests.helpers import module_data
+from villages.models import Assignment
+from visits import selectors
+from visits.demo import NAMESPACE
+from visits.models import Problem, Visit, VisitEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """Run `seed_demo` once on the empty test database; returns its output."""
+    with module_data(django_db_blocker):
+        assert not Visit.objects.exists()
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        connection.check_constraints()
+        yield out.getvalue()
+
+
+def _user(username):
+    return get_user_model().objects.get(username=username)
+
+
+def test_the_year_adds_up_to_the_published_totals(seeded):
+    totals = Visit.objects.aggregate(meetings=Sum("meetings"), people=Sum("people_reached"))
+
+    assert totals == {"meetings": 45_214, "people": 457_968}
+    assert not Visit.objects.exclude(date__year=2023).exists()
+
+
+def test_problems(seeded):
+    by_status = dict(Problem.objects.values_list("status").annotate(n=Count("id")))
+
+    assert by_status[Problem.Status.RESOLVED] == 19_200
+    for status in (Problem.Status.PENDING, Problem.Status.IN_PROGRESS, Problem.Status.EXPLAINED):
+        assert 500 <= by_status[status] <= 2_000, by_status
+    rate = selectors.problem_resolution_rate(Problem.objects.all())["rate"]
+    assert 0.8 <= rate <= 0.9
+    # every problem came from a visit to its own village, and a resolved one has its date
+    assert not Problem.objects.filter(visit__isnull=True).exists()
+    assert not Problem.objects.exclude(visit__village=F("village")).exists()
+    assert not Problem.objects.filter(status="resolved", resolved_on__isnull=True).exists()
+    assert not Problem.objects.filter(status="explained", explanation="").exists()
+
+
+def test_township_zhangqiao_has_a_queue_to_review(seeded):
+    official = _user("township_zhangqiao")
+
+    queue = selectors.visit_list_for_user(user=official).filter(state=Visit.State.SUBMITTED)
+
+    assert 50 <= queue.count() <= 500
+    assert set(queue.values_list("village__township__name", flat=True)) == {"张桥镇"}
+    assert queue.earliest("date").date >= datetime.date(2023, 12, 1)
+    assert selectors.visit_can_review(user=_user("township_zhangqiao"), visit=queue.first())
+    # nowhere else is anything waiting
+    elsewhere = Visit.objects.filter(state="submitted").exclude(village__township__code="411024107")
+    assert not elsewhere.exists()
+
+
+def test_cadre_peizhuang_has_a_handful_returned_with_comments(seeded):
+    mine = selectors.visit_list_for_user(user=_user("cadre_peizhuang"))
+
+    returned = mine.filter(state=Visit.State.RETURNED)
+
+    assert 1 <= returned.count() <= 10
+    assert all(returned.values_list("review_comment", flat=True))
+    assert Visit.objects.filter(state="returned").count() == returned.count()
+    event = VisitEvent.objects.filter(visit__in=returned, action="return").first()
+    assert event.comment and event.actor.username == "township_zhangqiao"
+
+
+def test_every_visit_keeps_the_services_rules(seeded):
+    # inside an assignment of its cadre that covers its village (帮村) or township (联乡)
+    covering = Assignment.objects.filter(
+        cadre=OuterRef("cadre"), start_date__lte=OuterRef("date"), end_date__gte=OuterRef("date")
+    ).filter(Q(village=OuterRef("village")) | Q(township=OuterRef("village__township")))
+    assert not Visit.objects.exclude(Exists(covering)).exists()
+    assert not Visit.objects.filter(
+        Q(meetings__lt=0) | Q(people_reached__lt=0) | Q(households_visited__lt=0)
+    ).exists()
+    # a 座谈会 is listed exactly when one was held; everyone visited at home counts
+    for meetings, people, households, activities in Visit.objects.values_list(
+        "meetings", "people_reached", "households_visited", "activities"
+    ).iterator(chunk_size=20_000):
+        assert activities and set(activities) <= set(Visit.Activity.values)
+        assert (meetings > 0) == ("meeting" in activities)
+        assert (households > 0) == ("household" in activities)
+        assert people >= households
+
+
+def test_review_events_match_the_states(seeded):
+    visits = Visit.objects.count()
+    reviewed = Visit.objects.exclude(state=Visit.State.SUBMITTED).count()
+    actions = dict(VisitEvent.objects.values_list("action").annotate(n=Count("id")))
+
+    assert actions == {
+        "submit": visits,
+        "approve": Visit.objects.filter(state="approved").count(),
+        "return": Visit.objects.filter(state="returned").count(),
+    }
+    assert actions["approve"] + actions["return"] == reviewed
+    assert not Visit.objects.filter(state="approved", reviewed_at__isnull=True).exists()
+
+
+def test_it_looks_like_a_real_year(seeded):
+    admin = _user("admin")
+
+    # most cadres keep the 10-days-a-month rule, some fall short in some months
+    rates = [
+        selectors.compliance_for_user(user=admin, day=datetime.date(2023, month, 15))["rate"]
+        for month in (1, 4, 7, 10, 12)
+    ]
+    assert all(0.85 <= r <= 0.95 for r in rates), rates
+    # half days exist; activities vary
+    parts = Counter(Visit.objects.values_list("day_part", flat=True))
+    assert 0.05 <= parts["half"] / sum(parts.values()) <= 0.25
+    combos = Counter(tuple(a) for a in Visit.objects.values_list("activities", flat=True))
+    assert {a for combo in combos for a in combo} == set(Visit.Activity.values)
+    assert len(combos) >= 50
+    # the 联乡 leaders visit less than the 帮村 cadres
+    leaders = set(
+        Assignment.objects.filter(year=2023, kind="township").values_list("cadre_id", flat=True)
+    )
+    days = defaultdict(set)
+    for cadre_id, date in Visit.objects.values_list("cadre_id", "date").iterator(chunk_size=20_000):
+        days[cadre_id].add(date)
+    leader_avg = sum(len(days[c]) for c in leaders) / len(leaders)
+    others = [len(d) for c, d in days.items() if c not in leaders]
+    assert leader_avg < 100 < sum(others) / len(others)
+    assert len(days) == 2_654  # every 2023 cadre logged visits
+
+
+def test_client_uuids_are_derived_from_cadre_date_and_part(seeded):
+    visit = Visit.objects.select_related("cadre").order_by("id").first()
+
+    names = [f"{visit.cadre.phone}/{visit.date.isoformat()}/{part}" for part in (1, 2)]
+
+    assert visit.client_uuid in {uuid.uuid5(NAMESPACE, name) for name in names}
+
+
+def test_first_run_reports_what_it_created_and_stays_well_under_a_minute(seeded):
+    assert re.search(r"新建 下沉记录: \d{6}", seeded)
+    assert "新建 问题台账: 22560" in seeded
+    seconds = float(re.search(r"演示数据就绪（([\d.]+) 秒）", seeded).group(1))
+    assert seconds < 60  # the command's own report of its run (villages + visits)
+
+
+def _snapshot() -> dict:
+    return {
+        model.__name__: model._default_manager.aggregate(n=Count("id"), last=Max("id"))
+        for model in (Visit, VisitEvent, Problem)
+    } | Visit.objects.aggregate(Max("updated_at"), Sum("people_reached"))
+
+
+def test_second_run_changes_nothing(seeded):
+    # given
+    before = _snapshot()
+
+    # when
+    out = StringIO()
+    with CaptureQueriesContext(connection) as ctx:
+        call_command("seed_demo", stdout=out)
+
+    # then
+    assert "已是最新" in out.getvalue()
+    assert "新建" not in out.getvalue() and "更新" not in out.getvalue()
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == []
+    assert _snapshot() == before

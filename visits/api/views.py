@@ -1,0 +1,187 @@
+"""Visits and the problem ledger over REST. Every queryset comes from the visits selectors
+(out-of-area objects answer 404) and every write goes through visits.services."""
+
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from villages.selectors import scope_for_user
+from visits.api.filters import ProblemFilter, VisitFilter
+from visits.api.serializers import (
+    ProblemCreateSerializer,
+    ProblemSerializer,
+    ProblemUpdateSerializer,
+    ReviewSerializer,
+    VisitInputSerializer,
+    VisitSerializer,
+    VisitUpdateSerializer,
+)
+from visits.models import VisitEvent
+from visits.selectors import problem_list_for_user, problems_overdue_q, visit_list_for_user
+from visits.services import (
+    problem_create,
+    problem_update,
+    visit_approve,
+    visit_create,
+    visit_return,
+    visit_update,
+)
+
+NOT_FOUND = {404: OpenApiResponse(description="不存在，或不在您的管辖范围内")}
+BAD_INPUT = {400: OpenApiResponse(description="字段错误：{字段: [中文说明]}")}
+FORBIDDEN = {403: OpenApiResponse(description="无权进行此操作")}
+
+
+class CadresCreateVisits(permissions.BasePermission):
+    """Only a cadre with a cadre record logs visits; everyone else gets 403 before any
+    field is looked at (visit_create checks the same again)."""
+
+    message = "只有帮扶干部可以填报下沉记录。"
+
+    def has_permission(self, request, view):
+        if view.action != "create":
+            return True
+        scope = scope_for_user(request.user)
+        return scope.is_cadre and bool(scope.cadre_id)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="下沉记录列表（干部看自己的，审核人看辖区内的）"),
+    retrieve=extend_schema(summary="单条下沉记录", responses={200: VisitSerializer, **NOT_FOUND}),
+    create=extend_schema(
+        summary="填报下沉记录（同一 client_uuid 只保存一次）",
+        description=(
+            "接受 JSON 或 multipart/form-data（表单中 activities、photos 可重复）。"
+            "新建返回 201；该 client_uuid 已保存过则返回 200 和同一条记录。"
+        ),
+        request={
+            "application/json": VisitInputSerializer,
+            "multipart/form-data": VisitInputSerializer,
+        },
+        responses={
+            201: OpenApiResponse(VisitSerializer, description="已新建"),
+            200: OpenApiResponse(VisitSerializer, description="该编号已保存过，返回原记录"),
+            **BAD_INPUT,
+            **FORBIDDEN,
+        },
+    ),
+    partial_update=extend_schema(
+        summary="修改自己的下沉记录（7 天内、未通过审核；退回的记录修改即重新提交）",
+        request={
+            "application/json": VisitUpdateSerializer,
+            "multipart/form-data": VisitUpdateSerializer,
+        },
+        responses={200: VisitSerializer, **BAD_INPUT, **FORBIDDEN, **NOT_FOUND},
+    ),
+)
+class VisitViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = VisitSerializer
+    filterset_class = VisitFilter
+    permission_classes = [permissions.IsAuthenticated, CadresCreateVisits]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    ordering_fields = ["date", "created_at"]
+    ordering = ["-date", "-id"]
+
+    def get_queryset(self):
+        return visit_list_for_user(user=self.request.user).prefetch_related(
+            "photos", Prefetch("events", queryset=VisitEvent.objects.select_related("actor"))
+        )
+
+    def _answer(self, visit, *, code=status.HTTP_200_OK) -> Response:
+        visit = self.get_queryset().get(pk=visit.pk)
+        return Response(self.get_serializer(visit).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        incoming = VisitInputSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        fields = dict(incoming.validated_data)
+        photos = fields.pop("photos", [])
+        visit, created = visit_create(actor=request.user, photos=photos, **fields)
+        return self._answer(visit, code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def partial_update(self, request, *args, **kwargs):
+        visit = self.get_object()
+        incoming = VisitUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        fields = dict(incoming.validated_data)
+        photos = fields.pop("photos", [])
+        return self._answer(visit_update(actor=request.user, visit=visit, photos=photos, **fields))
+
+    @extend_schema(
+        summary="审核通过",
+        request=ReviewSerializer,
+        responses={200: VisitSerializer, **BAD_INPUT, **FORBIDDEN, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        visit = self.get_object()
+        incoming = ReviewSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        visit = visit_approve(actor=request.user, visit=visit, **incoming.validated_data)
+        return self._answer(visit)
+
+    @extend_schema(
+        summary="退回（须写明原因）",
+        request=ReviewSerializer,
+        responses={200: VisitSerializer, **BAD_INPUT, **FORBIDDEN, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_visit(self, request, pk=None):
+        visit = self.get_object()
+        incoming = ReviewSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        visit = visit_return(actor=request.user, visit=visit, **incoming.validated_data)
+        return self._answer(visit)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="问题台账（按管辖范围过滤）"),
+    retrieve=extend_schema(summary="单个问题", responses={200: ProblemSerializer, **NOT_FOUND}),
+    create=extend_schema(
+        summary="登记问题",
+        request=ProblemCreateSerializer,
+        responses={201: ProblemSerializer, **BAD_INPUT, **FORBIDDEN},
+    ),
+    partial_update=extend_schema(
+        summary="办理问题（待办 → 办理中 → 已办结 / 无法办结已解释）",
+        request=ProblemUpdateSerializer,
+        responses={200: ProblemSerializer, **BAD_INPUT, **FORBIDDEN, **NOT_FOUND},
+    ),
+)
+class ProblemViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ProblemSerializer
+    filterset_class = ProblemFilter
+    ordering_fields = ["created_at", "deadline", "status"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        overdue = ExpressionWrapper(problems_overdue_q(), output_field=BooleanField())
+        return problem_list_for_user(user=self.request.user).annotate(is_overdue=overdue)
+
+    def _answer(self, problem, *, code=status.HTTP_200_OK) -> Response:
+        problem = self.get_queryset().get(pk=problem.pk)
+        return Response(self.get_serializer(problem).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        incoming = ProblemCreateSerializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        problem = problem_create(actor=request.user, **incoming.validated_data)
+        return self._answer(problem, code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        problem = self.get_object()
+        incoming = ProblemUpdateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        problem = problem_update(actor=request.user, problem=problem, **incoming.validated_data)
+        return self._answer(problem)
