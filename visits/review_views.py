@@ -9,7 +9,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
@@ -24,6 +23,7 @@ from visits.selectors import (
     period_label,
     period_start,
     recent_periods,
+    reference_day,
     rule_for,
     user_reviews_visits,
     visit_get_for_user,
@@ -191,7 +191,7 @@ def _by_township(rows) -> list[dict]:
 
 def compliance_context(request, *, rule_form=None) -> dict:
     scope = _compliance_viewers_only(request)
-    today = timezone.localdate()
+    today = reference_day()
     day, day_error = today, None
     if request.GET.get("day"):
         try:

@@ -336,3 +336,22 @@ def visit_can_review(*, user, visit: Visit) -> bool:
     if not user_reviews_visits(user=user):
         return False
     return village_list_for_user(user=user).filter(pk=visit.village_id).exists()
+
+
+def reference_day(*, cadre_id: int | None = None) -> datetime.date:
+    """The day the pages open on: today while an assignment (the cadre's, or anyone's)
+    covers it; after the work year has ended, the last day of the newest assignment, so
+    officials and cadres land on the last period that was actually worked."""
+    today = timezone.localdate()
+    assignments = Assignment.objects.all()
+    if cadre_id is not None:
+        assignments = assignments.filter(cadre_id=cadre_id)
+    if assignments.filter(start_date__lte=today, end_date__gte=today).exists():
+        return today
+    last = (
+        assignments.filter(end_date__lt=today)
+        .order_by("-end_date")
+        .values_list("end_date", flat=True)
+        .first()
+    )
+    return last or today

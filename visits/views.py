@@ -25,6 +25,7 @@ from visits.selectors import (
     EDIT_WINDOW,
     cadre_progress,
     cadre_year_totals,
+    reference_day,
     visit_can_review,
     visit_editable,
     visit_get_for_user,
@@ -202,7 +203,7 @@ def cadre_home_context(*, user, cadre_id: int) -> dict:
     """The cadre's part of the home page: this period's workday progress, this year's
     totals and the visits waiting for review or returned. A fixed number of queries,
     whatever the number of visits."""
-    today = timezone.localdate()
+    today = reference_day(cadre_id=cadre_id)
     progress = cadre_progress(cadre_id=cadre_id, day=today)
     mine = visit_list_for_user(user=user).order_by("-date", "-id")
     waiting = mine.filter(state=Visit.State.SUBMITTED)

@@ -609,7 +609,27 @@ def test_compliance_with_a_bad_day_falls_back_to_the_current_period_with_a_messa
 
     assert response.status_code == 200
     assert "已显示本期情况" in response.content.decode()
-    assert response.context["day"] == timezone.localdate().replace(day=1)
+    # the period pages open on: today's, or the last worked one once the work year is over
+    from visits.selectors import reference_day
+
+    assert response.context["day"] == reference_day().replace(day=1)
+
+
+def test_compliance_opens_on_the_last_worked_period_after_the_work_year(client_as, area):
+    # given: the area's assignments ended before today (the demo's 2023 year seen in 2026)
+    from villages.models import Assignment
+    from visits.selectors import reference_day
+
+    last_day = Assignment.objects.order_by("-end_date").values_list("end_date", flat=True).first()
+    if last_day >= timezone.localdate():
+        pytest.skip("the fixture's assignments still cover today")
+
+    # when
+    response = client_as("county_official").get("/visits/compliance/")
+
+    # then
+    assert reference_day() == last_day
+    assert response.context["day"] == last_day.replace(day=1)
 
 
 def test_compliance_offers_the_recent_periods(client_as, area, today_is):
