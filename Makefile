@@ -4,7 +4,7 @@
 #   make test          pytest (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL /
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check
-#   make bench         bench/run.py when it exists
+#   make bench         bench/run.py (imports) and bench/visits.py (visit logging under load)
 #   make check-deploy  `check --deploy` against the production settings
 #
 # VENV can point elsewhere (CI uses a throwaway one): make test VENV=/tmp/ci/venv

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # native date and file pickers in Chinese, as on the cadres' phones
 ]
 BROWSER_FIXTURES = {"page", "context", "browser", "new_context"}
 

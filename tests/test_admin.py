@@ -140,15 +140,15 @@ def test_changelist_filters_do_not_list_other_counties(
 # ----- single objects: change and history pages -----
 
 
-@pytest.mark.parametrize("page", ["change", "history"])
-def test_out_of_scope_village_pages_are_404(county_admin_client, area, page):
+@pytest.mark.parametrize("view", ["change", "history"])
+def test_out_of_scope_village_pages_are_404(county_admin_client, area, view):
     # given
     inside = area.villages["a2v2"]
     outside = area.villages["b1v1"]
 
     # when
-    own = county_admin_client.get(f"/admin/villages/village/{inside.pk}/{page}/")
-    other = county_admin_client.get(f"/admin/villages/village/{outside.pk}/{page}/")
+    own = county_admin_client.get(f"/admin/villages/village/{inside.pk}/{view}/")
+    other = county_admin_client.get(f"/admin/villages/village/{outside.pk}/{view}/")
 
     # then
     assert own.status_code == 200
