@@ -1,7 +1,7 @@
 import importlib
 import time
 
-from django.apps import apps
+from django.apps import apps as django_apps
 from django.core.management.base import BaseCommand, CommandError
 
 from villages.demo import DEMO_PASSWORD, DEMO_USERS
@@ -15,15 +15,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scale", type=int, default=1, help="村(社区)与干部数量的倍数（基准测试用）"
         )
+        parser.add_argument(
+            "--apps", nargs="*", help="只生成这些应用的演示数据（默认全部，例如 --apps villages）"
+        )
 
-    def handle(self, *args, seed, scale, **options):
+    def handle(self, *args, seed, scale, apps=None, **options):
         if not 1 <= scale <= 20:
             raise CommandError("--scale 必须在 1 到 20 之间。")
         started = time.monotonic()
         # Each app may contribute demo data through `<app>.demo.seed_demo(seed=, scale=)`,
         # run in INSTALLED_APPS order (villages first).
         changed = 0
-        for config in apps.get_app_configs():
+        for config in django_apps.get_app_configs():
+            if apps and config.label not in apps:
+                continue
             try:
                 module = importlib.import_module(f"{config.name}.demo")
             except ModuleNotFoundError as exc:
