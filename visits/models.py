@@ -285,3 +285,10 @@ class Problem(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in (self.Status.RESOLVED, self.Status.EXPLAINED)
+
+    @property
+    def is_overdue(self) -> bool:
+        """Past its deadline and still open (the same rule as selectors.problems_overdue_q)."""
+        from django.utils import timezone
+
+        return bool(self.deadline and self.deadline < timezone.localdate() and not self.is_closed)

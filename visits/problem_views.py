@@ -5,7 +5,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
@@ -91,7 +90,6 @@ class ProblemListView(LoginRequiredMixin, ListView):
         f = self.filterset
         ctx["filter"] = f
         ctx["filter_errors"] = f.errors if f.is_bound else {}
-        ctx["today"] = timezone.localdate()
         ctx["can_write"] = problem_can_write(user=self.request.user)
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -199,11 +197,7 @@ class ProblemDetailView(LoginRequiredMixin, View):
             "form": (form or ProblemUpdateForm(problem=problem)) if can_write else None,
             "history": problem_history(problem=problem),
             "visit_visible": visit_visible,
-            "overdue": bool(
-                problem.deadline
-                and problem.deadline < timezone.localdate()
-                and not problem.is_closed
-            ),
+            "overdue": problem.is_overdue,
         }
         return render(request, self.template_name, context)
 

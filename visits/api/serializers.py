@@ -216,7 +216,7 @@ class ProblemSerializer(serializers.ModelSerializer):
     category_display = serializers.CharField(source="get_category_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     satisfaction_display = serializers.CharField(source="get_satisfaction_display", read_only=True)
-    overdue = serializers.BooleanField(source="is_overdue", read_only=True, default=False)
+    overdue = serializers.BooleanField(source="is_overdue", read_only=True)
 
     class Meta:
         model = Problem

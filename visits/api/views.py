@@ -1,7 +1,7 @@
 """Visits and the problem ledger over REST. Every queryset comes from the visits selectors
 (out-of-area objects answer 404) and every write goes through visits.services."""
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -20,7 +20,7 @@ from visits.api.serializers import (
     VisitUpdateSerializer,
 )
 from visits.models import VisitEvent
-from visits.selectors import problem_list_for_user, problems_overdue_q, visit_list_for_user
+from visits.selectors import problem_list_for_user, visit_list_for_user
 from visits.services import (
     problem_create,
     problem_update,
@@ -166,8 +166,7 @@ class ProblemViewSet(
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
-        overdue = ExpressionWrapper(problems_overdue_q(), output_field=BooleanField())
-        return problem_list_for_user(user=self.request.user).annotate(is_overdue=overdue)
+        return problem_list_for_user(user=self.request.user)
 
     def _answer(self, problem, *, code=status.HTTP_200_OK) -> Response:
         problem = self.get_queryset().get(pk=problem.pk)
