@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("visits.urls")),
     path("", include("visits.review_urls")),
     path("", include("visits.problem_urls")),
+    path("", include("stars.urls")),
+    path("", include("disputes.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("xuchang_portal.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api_token"),

@@ -9,6 +9,8 @@ from villages.api.views import (
     TownshipViewSet,
     VillageViewSet,
 )
+from disputes.api.routes import register as register_disputes
+from stars.api.routes import register as register_stars
 from visits.api.views import ProblemViewSet, VisitViewSet
 
 router = DefaultRouter()
@@ -21,5 +23,8 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("exports", ExportJobViewSet, basename="export")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("problems", ProblemViewSet, basename="problem")
+# Each later app registers its own viewsets.
+register_stars(router)
+register_disputes(router)
 
 urlpatterns = router.urls

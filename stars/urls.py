@@ -1,0 +1,3 @@
+app_name = "stars"
+
+urlpatterns: list = []
