@@ -1,5 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
+from disputes.api.routes import register as register_disputes
+from stars.api.routes import register as register_stars
 from villages.api.views import (
     AssignmentViewSet,
     BranchViewSet,
@@ -9,8 +11,6 @@ from villages.api.views import (
     TownshipViewSet,
     VillageViewSet,
 )
-from disputes.api.routes import register as register_disputes
-from stars.api.routes import register as register_stars
 from visits.api.views import ProblemViewSet, VisitViewSet
 
 router = DefaultRouter()
