@@ -5,3 +5,10 @@ class StarsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "stars"
     verbose_name = "五星支部"
+
+    def ready(self):
+        from stars import exports  # noqa: F401  (registers the export kinds)
+        from stars.importing import StarRatingSheet
+        from villages.importing.engine import register
+
+        register(StarRatingSheet())
