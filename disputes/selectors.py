@@ -544,7 +544,7 @@ def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met
             year=year, village_id__in=[v.pk for v in villages]
         ).select_related("override_by")
     }
-    rows = [{"village": v, "status": statuses.get(v.pk)} for v in villages]
+    rows = [{"village": v, "subject": v, "status": statuses.get(v.pk)} for v in villages]
     for row in rows:
         status = row["status"]
         row["met"] = status.met if status else True
@@ -564,7 +564,7 @@ def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=Fa
             year=year, unit_id__in=[u.pk for u in units]
         ).select_related("override_by")
     }
-    rows = [{"unit": u, "status": statuses.get(u.pk)} for u in units]
+    rows = [{"unit": u, "subject": u, "status": statuses.get(u.pk)} for u in units]
     for row in rows:
         status = row["status"]
         row["met"] = status.met if status else True
