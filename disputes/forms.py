@@ -210,6 +210,16 @@ class HandleForm(forms.Form):
     def __init__(self, *args, user=None, reveal=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        for name, field in self.fields.items():
+            # A field left out of the POST keeps its value (see views.posted_fields).
+            field.required = name == "status"
+
+    def posted_fields(self, data) -> dict:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in data or isinstance(self.fields[name], forms.BooleanField)
+        }
 
 
 DisputeHandleForm = _form(
@@ -329,7 +339,10 @@ class OverrideForm(forms.Form):
         required=False,
     )
     reason = forms.CharField(
-        label=_("理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("理由"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("人工认定（或撤销认定）必须填写理由。")},
     )
 
 

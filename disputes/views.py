@@ -328,7 +328,7 @@ class LedgerDetailView(LoginRequiredMixin, View):
         form = config.handle_form(request.POST, user=request.user)
         if form.is_valid():
             try:
-                config.update(actor=request.user, obj=obj, **form.cleaned_data)
+                config.update(actor=request.user, obj=obj, **form.posted_fields(request.POST))
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
