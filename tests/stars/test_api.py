@@ -224,3 +224,37 @@ def test_the_schema_lists_the_workflow_actions(users):
         "/api/weak-cases/{id}/accept/",
     ):
         assert path in schema
+
+
+def test_weak_case_actions_outside_the_area_are_404(users, area):
+    case = WeakCaseFactory(
+        branch=area.branches["b1v1"], status="rectifying", rectification_plan="x"
+    )
+    for who in ("county_official", "township_official", "cadre_user"):
+        client = api(users[who])
+        for action, body in (
+            ("rectify", {"plan": "x", "responsible_leader": "y", "first_secretary": "z"}),
+            ("accept", {"accepted_on": f"{YEAR}-05-01"}),
+            ("reopen", {"reason": "x"}),
+        ):
+            assert (
+                client.post(f"/api/weak-cases/{case.pk}/{action}/", body, format="json").status_code
+                == 404
+            )
+    case.refresh_from_db()
+    assert case.status == "rectifying"
+
+
+def test_scoped_figures_for_the_users_own_area(users, area):
+    from stars import selectors
+
+    hold(area.branches["a1v1"], "branch", "industry", "ecology")
+    WeakCaseFactory(branch=area.branches["a1v2"])
+    township = users["township_official"]
+    assert selectors.branches_rated_for_user(user=township, year=YEAR) == (1, 3)
+    assert selectors.weak_branch_open_for_user(user=township, year=YEAR) == (1, 1)
+    assert selectors.level_distribution_for_user(user=township, year=YEAR)[3] == 1
+    assert selectors.five_star_count_for_user(user=users["other_county_official"], year=YEAR) == (
+        0,
+        2,
+    )

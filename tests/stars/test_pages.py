@@ -310,3 +310,25 @@ def test_the_home_card_shows_the_figures(client, login, users, area):
     hold(area.branches["a1v1"], *("branch", "industry", "ecology", "safety", "civility"))
     html = login(client, users["county_official"]).get(reverse("home")).content.decode()
     assert "五星支部" in html and "五星 1 个" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "data"),
+    [
+        ("stars:apply", lambda a: [a.branches["b1v1"].pk], {"star_type": 1, "year": YEAR}),
+        ("stars:task_check", lambda a: [a.branches["b1v1"].pk, 1], {"year": YEAR}),
+        ("stars:award_step", lambda a: [a.award.pk, "withdraw"], {"reason": "x"}),
+        ("stars:weak_action", lambda a: [a.case.pk, "rectify"], {"plan": "x"}),
+        ("stars:weak_action", lambda a: [a.case.pk, "accept"], {"accepted_on": f"{YEAR}-05-01"}),
+    ],
+)
+def test_posts_on_another_areas_objects_are_404(client, login, users, area, name, args, data):
+    area.award = StarAwardFactory(branch=area.branches["b1v1"])
+    area.case = WeakCaseFactory(
+        branch=area.branches["b1v2"], status="rectifying", rectification_plan="x"
+    )
+    for who in ("county_official", "township_official", "cadre_user"):
+        response = login(client, users[who]).post(reverse(name, args=args(area)), data)
+        assert response.status_code == 404, who
+    assert StarAward.objects.get().state == "awarded"
+    assert WeakBranchCase.objects.get().status == "rectifying"
