@@ -134,6 +134,11 @@ PERSONAL_FIELDS = {"party_id_numbers", "party_phones", "petitioner_id_number", "
 def _model_fields(model, names, **overrides) -> dict:
     fields = fields_for_model(model, fields=names)
     for field in fields.values():
+        if isinstance(field, forms.ChoiceField) and field.choices and field.choices[0][0] == "":
+            field.choices = [
+                ("", _("请选择") if field.required else _("（未填）")),
+                *field.choices[1:],
+            ]
         if isinstance(field, forms.DateField):
             field.widget = DATE
             field.input_formats = ["%Y-%m-%d", "%Y/%m/%d"]

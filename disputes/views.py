@@ -247,7 +247,12 @@ class LedgerCreateView(LoginRequiredMixin, View):
     def get(self, request, ledger):
         _writers_only(request)
         config = _ledger(ledger)
-        initial = {}
+        today = timezone.localdate()
+        initial = {
+            name: today
+            for name in ("registered_on", "received_on", "occurred_on", "checked_on")
+            if name in config.form.base_fields
+        }
         if request.GET.get("village", "").isdigit():
             initial["village"] = request.GET["village"]
         form = config.form(user=request.user, initial=initial)
