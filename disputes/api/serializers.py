@@ -225,3 +225,13 @@ class OverrideSerializer(serializers.Serializer):
         label="人工认定",
     )
     reason = serializers.CharField(allow_blank=True, max_length=500, label="理由")
+
+
+class SubjectOverrideSerializer(OverrideSerializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100, label="年度")
+    village = serializers.PrimaryKeyRelatedField(
+        queryset=Village.objects.all(), required=False, allow_null=True, label="村(社区)"
+    )
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=ThreeZeroUnit.objects.all(), required=False, allow_null=True, label="企事业单位"
+    )

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from disputes import selectors, services
 from disputes.api import serializers as s
 from disputes.forms import DisputeFilter, HazardFilter, IncidentFilter, PetitionFilter, UnitFilter
+from villages.selectors import village_get_for_user
 
 
 class LedgerViewSet(viewsets.ModelViewSet):
@@ -189,5 +190,24 @@ class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             village=current.village,
             unit=current.unit,
             **incoming.validated_data,
+        )
+        return Response(self.get_serializer(updated).data)
+
+    @extend_schema(
+        summary="按年度和村(社区)或单位进行人工认定（尚无状态记录时也可用），须写明理由",
+        request=s.SubjectOverrideSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="set-override")
+    def set_override(self, request):
+        incoming = s.SubjectOverrideSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        village, unit = data.pop("village", None), data.pop("unit", None)
+        if village is not None:
+            village = village_get_for_user(user=request.user, village_id=village.pk)
+        if unit is not None:
+            unit = selectors.unit_get_for_user(user=request.user, pk=unit.pk)
+        updated = services.sanling_override_set(
+            actor=request.user, village=village, unit=unit, **data
         )
         return Response(self.get_serializer(updated).data)

@@ -219,3 +219,35 @@ def test_zero_reports_api(api, area):
         api("other_county_official").get(f"/api/zero-reports/{created.json()['id']}/").status_code
         == 404
     )
+
+
+def test_set_override_for_a_village_without_a_status_row(api, area):
+    client = api("county_official")
+    village = area.villages["a1v3"]
+    payload = {"year": 2024, "village": village.pk, "value": "not_met", "reason": "发生群体性事件"}
+    response = client.post("/api/sanling-statuses/set-override/", payload, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["derived_met"], response.json()["met"]) == (True, False)
+    outside = payload | {"village": area.villages["b1v1"].pk}
+    assert (
+        client.post("/api/sanling-statuses/set-override/", outside, format="json").status_code
+        == 404
+    )
+    none = client.post(
+        "/api/sanling-statuses/set-override/",
+        {"year": 2024, "value": "met", "reason": "x"},
+        format="json",
+    )
+    assert none.status_code == 400
+
+
+def test_recompute_command(area):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    PetitionFactory(village=area.villages["a1v1"], level_reached="city", is_skip_level=True)
+    out = StringIO()
+    call_command("sanling_recompute", "2024", stdout=out)
+    assert "2024 年度：新建 8 条" in out.getvalue()
+    assert SanlingStatus.objects.get(year=2024, village=area.villages["a1v1"]).met is False

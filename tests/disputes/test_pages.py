@@ -241,3 +241,10 @@ def test_list_query_count_does_not_grow(client_as, area, django_assert_max_num_q
         with django_assert_max_num_queries(len(few.captured_queries)):
             assert client.get(f"/disputes/{ledger}/").status_code == 200
     UnitFactory(village=area.villages["a1v1"])
+
+
+def test_home_card_for_officials(client_as, area):
+    DisputeFactory(village=area.villages["a1v1"], status="resolved", resolved_on=D(2024, 3, 9))
+    DisputeFactory(village=area.villages["a1v1"])
+    page = client_as("county_official").get("/").content.decode()
+    assert "disputes-home-card" in page and "纠纷化解率 50.0%（1/2）" in page
