@@ -106,4 +106,12 @@ def test_township_applies_and_county_awards_the_star(live_server, page, zhangqia
     expect(history).to_have_count(5)
     expect(history.first).to_contain_text("授星")
     page.screenshot(path=str(screenshot_dir / "stars-card-awarded.png"), full_page=True)
+
+    # the level distribution counts it, and its chart draws under the CSP
+    page.goto(f"{base}/stars/")
+    expect(page.locator(".level-table tbody tr")).to_have_count(1)
+    expect(page.locator(".level-table tbody tr")).to_contain_text("张桥镇")
+    expect(page.locator(".chart canvas")).to_have_count(1)
+    page.goto(f"{base}/stars/board/")
+    expect(page.locator(".star-board .cell-held")).to_have_count(1)
     assert violations == []
