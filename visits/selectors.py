@@ -355,3 +355,247 @@ def reference_day(*, cadre_id: int | None = None) -> datetime.date:
         .first()
     )
     return last or today
+
+
+# ----- per-area indicators for the dashboards -----
+#
+# Keyed like the other apps' `*_by_area` functions: ("city", None), ("county", id),
+# ("township", id), ("village", id). A visit and a problem belong to the area of their
+# village. Each function runs a fixed number of grouped queries, whatever the size.
+
+AreaKey = tuple[str, "int | None"]
+
+
+def _defaultdict(factory):
+    from collections import defaultdict
+
+    return defaultdict(factory)
+
+
+def _trunc_month(field: str):
+    from django.db.models.functions import TruncMonth
+
+    return TruncMonth(field)
+
+
+def _village_areas() -> dict[int, tuple[int, int]]:
+    """{village_id: (township_id, county_id)} in one query."""
+    from villages.models import Village
+
+    return {
+        v: (t, c)
+        for v, t, c in Village.objects.order_by().values_list(
+            "pk", "township_id", "township__county_id"
+        )
+    }
+
+
+def _area_keys_of(village_id, township_id, county_id) -> list[AreaKey]:
+    keys: list[AreaKey] = [("city", None), ("county", county_id), ("township", township_id)]
+    if village_id is not None:
+        keys.append(("village", village_id))
+    return keys
+
+
+def _rule_from(rules: list[WorkdayRule], day: datetime.date) -> WorkdayRule:
+    """`rule_for(day)` over rules already read (newest effective date first)."""
+    in_force = [r for r in rules if r.effective_from <= day]
+    if not in_force:
+        return DEFAULT_RULE
+    start = period_start(in_force[0], day)
+    for rule in in_force:
+        if rule.effective_from <= start:
+            return rule
+    return DEFAULT_RULE
+
+
+def year_periods(*, year: int) -> list[tuple[WorkdayRule, datetime.date, datetime.date]]:
+    """The workday periods (rule, start, end) that begin in `year`, in order. One query."""
+    rules = list(WorkdayRule.objects.order_by("-effective_from"))
+    periods = []
+    day = datetime.date(year, 1, 1)
+    while day.year == year:
+        rule = _rule_from(rules, day)
+        start, end = period_start(rule, day), period_end(rule, day)
+        periods.append((rule, start, end))
+        day = end + datetime.timedelta(days=1)
+    return periods
+
+
+def workday_compliance_by_period_by_area(
+    *, year: int
+) -> dict[AreaKey, dict[datetime.date, tuple[int, int]]]:
+    """Per area and per workday period starting in `year` (keyed by its first day):
+    (cadre-periods that met the rule, cadre-periods), judged as `compliance_for_user`
+    judges them: a cadre counts in a period when one of their assignments covers a day of
+    it, in the area of their first such assignment; their days are the distinct dates of
+    their submitted or approved visits in the period. Three queries."""
+    periods = year_periods(year=year)
+    first, last = periods[0][1], periods[-1][2]
+    assignments = list(
+        Assignment.objects.filter(start_date__lte=last, end_date__gte=first)
+        .order_by("cadre_id", "id")
+        .values_list(
+            "cadre_id",
+            "start_date",
+            "end_date",
+            "village_id",
+            "village__township_id",
+            "village__township__county_id",
+            "township_id",
+            "township__county_id",
+        )
+    )
+    month_days: dict[tuple[int, datetime.date], int] = {}
+    rows = (
+        Visit.objects.filter(date__range=(first, last), state__in=COUNTED_STATES)
+        .annotate(month=_trunc_month("date"))
+        .order_by()
+        .values("cadre_id", "month")
+        .annotate(n=Count("date", distinct=True))
+        .values_list("cadre_id", "month", "n")
+    )
+    for cadre_id, month, n in rows:
+        if isinstance(month, datetime.datetime):
+            month = month.date()
+        month_days[(cadre_id, month)] = n
+    result: dict[AreaKey, dict[datetime.date, list[int]]] = _defaultdict(dict)
+    result[("city", None)]
+    for rule, start, end in periods:
+        months = []
+        m = start
+        while m <= end:
+            months.append(m)
+            m = (m.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        placed: dict[int, tuple] = {}
+        for cadre_id, a_start, a_end, v, vt, vc, t, tc in assignments:
+            if a_start <= end and a_end >= start and cadre_id not in placed:
+                placed[cadre_id] = (v, vt, vc) if v is not None else (None, t, tc)
+        for cadre_id, (v, t, c) in placed.items():
+            days = sum(month_days.get((cadre_id, m), 0) for m in months)
+            met = 1 if days >= rule.required_days else 0
+            for key in _area_keys_of(v, t, c):
+                pair = result[key].setdefault(start, [0, 0])
+                pair[0] += met
+                pair[1] += 1
+    return {
+        key: {start: (p[0], p[1]) for start, p in by_period.items()}
+        for key, by_period in result.items()
+    }
+
+
+def workday_compliance_rate_by_area(
+    *, year: int, as_of: datetime.date | None = None
+) -> dict[AreaKey, tuple[int, int]]:
+    """双十工作日达标率: (cadre-periods that met the rule, cadre-periods) over the periods
+    of `year` that have ended by `as_of` (default today; a period still running is not
+    judged yet). Three queries."""
+    as_of = as_of or timezone.localdate()
+    ended = {start for _rule, start, end in year_periods(year=year) if end <= as_of}
+    out: dict[AreaKey, tuple[int, int]] = {("city", None): (0, 0)}
+    for key, by_period in workday_compliance_by_period_by_area(year=year).items():
+        met = sum(p[0] for s, p in by_period.items() if s in ended)
+        total = sum(p[1] for s, p in by_period.items() if s in ended)
+        out[key] = (met, total)
+    return out
+
+
+def _problem_counts(year: int) -> list[tuple]:
+    return list(
+        Problem.objects.filter(created_at__year=year)
+        .order_by()
+        .values("village_id", "village__township_id", "village__township__county_id")
+        .annotate(
+            total=Count("id"),
+            resolved=Count("id", filter=Q(status=Problem.Status.RESOLVED)),
+        )
+        .values_list(
+            "village_id",
+            "village__township_id",
+            "village__township__county_id",
+            "resolved",
+            "total",
+        )
+    )
+
+
+def _roll_up(rows) -> dict[AreaKey, tuple[int, int]]:
+    totals: dict[AreaKey, list[int]] = _defaultdict(lambda: [0, 0])
+    totals[("city", None)]
+    for v, t, c, num, den in rows:
+        for key in _area_keys_of(v, t, c):
+            totals[key][0] += num
+            totals[key][1] += den
+    return {key: (p[0], p[1]) for key, p in totals.items()}
+
+
+def problem_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """办结率 = 已办结 ÷ all, over the problems registered in `year` (the rule of
+    `problem_resolution_rate`). One query."""
+    return _roll_up(_problem_counts(year))
+
+
+def problems_solved_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(problems 已办结, problems registered) in `year`. One query."""
+    return _roll_up(_problem_counts(year))
+
+
+def visit_volumes_by_area(*, year: int) -> dict[AreaKey, dict[str, int]]:
+    """Per area: visits, 座谈会 held, people reached and households visited in `year`
+    (submitted or approved visits, as on the cadre's own totals). Two queries."""
+    areas = _village_areas()
+    totals: dict[AreaKey, dict[str, int]] = _defaultdict(
+        lambda: {"visits": 0, "meetings": 0, "people": 0, "households": 0}
+    )
+    totals[("city", None)]
+    rows = (
+        Visit.objects.filter(date__year=year, state__in=COUNTED_STATES)
+        .order_by()
+        .values("village_id")
+        .annotate(
+            visits=Count("id"),
+            meetings=Sum("meetings"),
+            people=Sum("people_reached"),
+            households=Sum("households_visited"),
+        )
+    )
+    for r in rows:
+        t, c = areas.get(r["village_id"], (None, None))
+        for key in _area_keys_of(r["village_id"], t, c):
+            item = totals[key]
+            for field in ("visits", "meetings", "people", "households"):
+                item[field] += r[field] or 0
+    return dict(totals)
+
+
+def meetings_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(座谈会 held, visits) in `year`."""
+    return {k: (v["meetings"], v["visits"]) for k, v in visit_volumes_by_area(year=year).items()}
+
+
+def people_visited_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(people reached, visits) in `year`."""
+    return {k: (v["people"], v["visits"]) for k, v in visit_volumes_by_area(year=year).items()}
+
+
+def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, int]]]:
+    """Per area and month (1–12) of `year`: visits and distinct cadre-days (a cadre's
+    two half days on one date count once). Two queries."""
+    areas = _village_areas()
+    out: dict[AreaKey, dict[int, dict[str, int]]] = _defaultdict(dict)
+    out[("city", None)]
+    rows = (
+        Visit.objects.filter(date__year=year, state__in=COUNTED_STATES)
+        .annotate(month=_trunc_month("date"))
+        .order_by()
+        .values("village_id", "month")
+        .annotate(visits=Count("id"), days=Count("date", distinct=True))
+        .values_list("village_id", "month", "visits", "days")
+    )
+    for village_id, month, visits, days in rows:
+        t, c = areas.get(village_id, (None, None))
+        for key in _area_keys_of(village_id, t, c):
+            item = out[key].setdefault(month.month, {"visits": 0, "days": 0})
+            item["visits"] += visits
+            item["days"] += days
+    return dict(out)

@@ -1,0 +1,394 @@
+"""Reads for the dashboards: which area a user may open, and everything a dashboard
+shows, from the snapshots only (a handful of queries, whatever the size of the city)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from dashboards.indicators import RANK_CODES, SPECS, TARGET_CODES, VOLUME_CODES, share_of, year_end
+from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, VillageSnapshot
+from dashboards.status import Figure, evaluate
+from disputes.models import Dispute
+from villages.models import County, Township, UserRole, Village
+from villages.selectors import roster_years, scope_for_user, village_list_for_user
+
+Role = UserRole.Role
+CHILD = {"city": "county", "county": "township", "township": "village"}
+LEVEL_NAMES = {
+    "city": "市",
+    "county": "县(市、区)",
+    "township": "乡镇(街道)",
+    "village": "村(社区)",
+}
+
+
+@dataclass
+class Area:
+    level: str
+    pk: int | None
+    name: str
+    code: str = ""
+    crumbs: list[tuple[str, int | None, str]] = field(default_factory=list)
+
+    @property
+    def child_level(self) -> str | None:
+        return CHILD.get(self.level)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.level, self.pk or 0
+
+
+def can_see_dashboards(*, user) -> bool:
+    scope = scope_for_user(user)
+    return scope.is_city or scope.is_official
+
+
+def home_area_for_user(*, user) -> tuple[str, int | None] | None:
+    """The dashboard a user lands on: their own area (a cadre: their first village)."""
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return "city", None
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return "county", scope.county_id
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return "township", scope.township_id
+    if scope.is_cadre:
+        first = village_list_for_user(user=user).order_by("code").values_list("pk", flat=True)
+        pk = first.first()
+        return ("village", pk) if pk else None
+    return None
+
+
+def area_for_user(*, user, level: str, pk: int | None) -> Area:
+    """The area `user` may open at `level`/`pk`, or 404: officials open their own area
+    and what lies below it, city users everything, cadres their villages."""
+    scope = scope_for_user(user)
+    city = ("city", None, "许昌市")
+    if level == "city":
+        if not scope.is_city:
+            raise Http404
+        return Area("city", None, "许昌市", "411000", [])
+    if level == "county":
+        if not (scope.is_city or (scope.role == Role.COUNTY_OFFICIAL and scope.county_id == pk)):
+            raise Http404
+        county = County.objects.filter(pk=pk).first()
+        if county is None:
+            raise Http404
+        crumbs = [city] if scope.is_city else []
+        return Area("county", county.pk, county.name, county.code, crumbs)
+    if level == "township":
+        allowed = scope.is_city or (
+            scope.role == Role.COUNTY_OFFICIAL
+            or (scope.role == Role.TOWNSHIP_OFFICIAL and scope.township_id == pk)
+        )
+        township = (
+            Township.objects.select_related("county").filter(pk=pk).first() if allowed else None
+        )
+        if township is None:
+            raise Http404
+        if scope.role == Role.COUNTY_OFFICIAL and township.county_id != scope.county_id:
+            raise Http404
+        crumbs = [city] if scope.is_city else []
+        if scope.is_city or scope.role == Role.COUNTY_OFFICIAL:
+            crumbs.append(("county", township.county_id, township.county.name))
+        return Area("township", township.pk, township.name, township.code, crumbs)
+    if level == "village":
+        village = village_list_for_user(user=user).filter(pk=pk).first()
+        if village is None:
+            raise Http404
+        crumbs = [city] if scope.is_city else []
+        township = village.township
+        if scope.is_city or scope.role == Role.COUNTY_OFFICIAL:
+            crumbs.append(("county", township.county_id, township.county.name))
+        if scope.is_city or scope.is_official:
+            crumbs.append(("township", township.pk, township.name))
+        return Area("village", village.pk, village.name, village.code, crumbs)
+    raise Http404
+
+
+def dashboard_years(today: datetime.date | None = None) -> list[int]:
+    today = today or timezone.localdate()
+    return sorted(set(roster_years()) | {today.year}, reverse=True)
+
+
+def default_dashboard_year() -> int:
+    """The newest year that has snapshots, else this year."""
+    latest = IndicatorSnapshot.objects.order_by("-year").values_list("year", flat=True).first()
+    return latest or timezone.localdate().year
+
+
+def _targets(year: int, level: str) -> dict[str, Target]:
+    """The target of each indicator at `level`: one set for that level, else for every
+    level. One query."""
+    out: dict[str, Target] = {}
+    for t in Target.objects.filter(year=year).order_by("area_level"):
+        if t.area_level == level or (t.area_level == "" and t.indicator not in out):
+            out[t.indicator] = t
+    return out
+
+
+def _previous_same_day(area: Area, year: int, as_of: datetime.date) -> dict[str, tuple]:
+    """Last year's values on (or just before) the same date, from the daily values."""
+    try:
+        day = as_of.replace(year=as_of.year - 1)
+    except ValueError:  # 29 February
+        day = as_of.replace(year=as_of.year - 1, day=28)
+    rows = (
+        SnapshotHistory.objects.filter(
+            year=year - 1, area_level=area.level, area_id=area.pk or 0, day__lte=day
+        )
+        .order_by("indicator", "-day")
+        .values_list("indicator", "numerator", "denominator", "day")
+    )
+    out: dict[str, tuple] = {}
+    for code, num, den, on in rows:
+        out.setdefault(code, (num, den, on))
+    return out
+
+
+def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) -> dict:
+    """Everything an area's dashboard shows for `year`, from the snapshots."""
+    today = today or timezone.localdate()
+    if area.level == "village":
+        return _village_dashboard(area=area, year=year, today=today)
+    child = area.child_level
+    own = Q(area_level=area.level, area_id=area.pk or 0)
+    if child == "village":
+        rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
+        children_rows = list(
+            VillageSnapshot.objects.filter(year__in=[year, year - 1], township_id_copy=area.pk)
+            .select_related("village")
+            .order_by("village__code")
+        )
+    else:
+        rows = list(
+            IndicatorSnapshot.objects.filter(
+                own | Q(area_level=child, parent_id=area.pk or 0), year__in=[year, year - 1]
+            ).order_by("area_code")
+        )
+        children_rows = []
+    current = {r.indicator: r for r in rows if r.year == year and r.area_level == area.level}
+    last = {r.indicator: r for r in rows if r.year == year - 1 and r.area_level == area.level}
+    if not current:
+        return {"empty": True, "year": year}
+    sample = next(iter(current.values()))
+    as_of = sample.as_of
+    closed = today > year_end(year)
+    targets = _targets(year, area.level)
+    if closed:
+        previous = {code: (r.numerator, r.denominator) for code, r in last.items()}
+        previous_label = f"{year - 1}年全年"
+        prev_labels = dict.fromkeys(previous, previous_label)
+    else:
+        same_day = _previous_same_day(area, year, as_of)
+        previous, prev_labels = {}, {}
+        for code in SPECS:
+            if code in same_day:
+                num, den, on = same_day[code]
+                previous[code] = (num, den)
+                prev_labels[code] = f"{on:%Y年%-m月%-d日}"
+            elif code in last:
+                previous[code] = (last[code].numerator, last[code].denominator)
+                prev_labels[code] = f"{year - 1}年全年"
+    figures: dict[str, Figure] = {}
+    for code in SPECS:
+        snap = current.get(code)
+        num, den = (snap.numerator, snap.denominator) if snap else (0, 0)
+        figures[code] = evaluate(
+            code=code,
+            num=num,
+            den=den,
+            year=year,
+            as_of=as_of,
+            today=today,
+            target=targets.get(code),
+            previous=previous.get(code),
+            previous_label=prev_labels.get(code, ""),
+        )
+    if child == "village":
+        children = _village_children(children_rows, year)
+    else:
+        children = _area_children([r for r in rows if r.area_level == child], year)
+    return {
+        "empty": False,
+        "year": year,
+        "as_of": as_of,
+        "closed": closed,
+        "computed_at": max(r.computed_at for r in current.values()),
+        "cards": [figures[c] for c in TARGET_CODES],
+        "volumes": [figures[c] for c in VOLUME_CODES],
+        "figures": figures,
+        "children": children,
+        "child_level": child,
+        "details": {code: snap.detail for code, snap in current.items()},
+    }
+
+
+def _area_children(rows: list[IndicatorSnapshot], year: int) -> list[dict]:
+    by_area: dict[int, dict] = {}
+    for r in rows:
+        item = by_area.setdefault(
+            r.area_id,
+            {"pk": r.area_id, "name": r.area_name, "code": r.area_code, "now": {}, "last": {}},
+        )
+        item["now" if r.year == year else "last"][r.indicator] = (r.numerator, r.denominator)
+    return _league(list(by_area.values()))
+
+
+def _village_children(rows: list[VillageSnapshot], year: int) -> list[dict]:
+    by_area: dict[int, dict] = {}
+    for r in rows:
+        item = by_area.setdefault(
+            r.village_id,
+            {
+                "pk": r.village_id,
+                "name": r.village.name,
+                "code": r.village.code,
+                "now": {},
+                "last": {},
+            },
+        )
+        values = {k: tuple(v) for k, v in r.values.items() if isinstance(v, list)}
+        item["now" if r.year == year else "last"] = values
+    return _league([item for item in by_area.values() if item["now"]])
+
+
+def _league(items: list[dict]) -> list[dict]:
+    """Per sub-area: each rank indicator normalised by size (a rate, or a count as a
+    share of its denominator), with its rank this year and last year."""
+    for item in items:
+        item["shares"] = {}
+        item["last_shares"] = {}
+        for code in RANK_CODES:
+            spec = SPECS[code]
+            item["shares"][code] = share_of(spec, *item["now"].get(code, (0, 0)))
+            item["last_shares"][code] = share_of(spec, *item["last"].get(code, (0, 0)))
+        item["weak_open"] = item["now"].get("weak_branch_open", (0, 0))[0]
+        item["values"] = {code: item["now"].get(code, (0, 0)) for code in SPECS}
+    for code in RANK_CODES:
+        for key, out in (("shares", "ranks"), ("last_shares", "last_ranks")):
+            ranked = sorted(
+                (i for i in items if i[key][code] is not None), key=lambda i: -i[key][code]
+            )
+            position, previous = 0, None
+            for n, item in enumerate(ranked, start=1):
+                if item[key][code] != previous:
+                    position, previous = n, item[key][code]
+                item.setdefault(out, {})[code] = position
+    for item in items:
+        item.setdefault("ranks", {})
+        item.setdefault("last_ranks", {})
+        item["rank_change"] = {
+            code: (item["last_ranks"][code] - item["ranks"][code])
+            if code in item["ranks"] and code in item["last_ranks"]
+            else None
+            for code in RANK_CODES
+        }
+    return items
+
+
+def _village_dashboard(*, area: Area, year: int, today: datetime.date) -> dict:
+    rows = {
+        r.year: r
+        for r in VillageSnapshot.objects.filter(village_id=area.pk, year__in=[year, year - 1])
+    }
+    snap = rows.get(year)
+    if snap is None:
+        return {"empty": True, "year": year}
+    last = rows.get(year - 1)
+    closed = today > year_end(year)
+    as_of = min(today, year_end(year))
+    targets = _targets(year, "village")
+    figures = {}
+    for code in SPECS:
+        num, den = snap.values.get(code, [0, 0])
+        prev = last.values.get(code) if last else None
+        figures[code] = evaluate(
+            code=code,
+            num=num,
+            den=den,
+            year=year,
+            as_of=as_of,
+            today=today,
+            target=targets.get(code),
+            previous=tuple(prev) if prev else None,
+            previous_label=f"{year - 1}年全年" if prev else "",
+        )
+    return {
+        "empty": False,
+        "year": year,
+        "as_of": as_of,
+        "closed": closed,
+        "computed_at": snap.computed_at,
+        "cards": [figures[c] for c in TARGET_CODES],
+        "volumes": [figures[c] for c in VOLUME_CODES],
+        "figures": figures,
+        "children": [],
+        "child_level": None,
+        "details": {},
+        "level": snap.values.get("level"),
+    }
+
+
+def chart_data(*, area: Area, board: dict, rank_code: str) -> dict:
+    """The JSON the page's charts draw."""
+    spec = SPECS[rank_code]
+    children = board.get("children", [])
+    details = board.get("details", {})
+    dist = details.get("three_star_plus_rate") or {}
+    monthly = details.get("visits") or {}
+    workday = details.get("workday_compliance_rate") or {}
+    types = details.get("dispute_resolution_rate") or {}
+    type_labels = dict(Dispute.Type.choices)
+    months = list(range(1, 13))
+    return {
+        "bars": {
+            "title": f"{spec.label}（按{LEVEL_NAMES.get(board.get('child_level') or '', '')}）",
+            "unit": "%",
+            "labels": [c["name"] for c in children],
+            "ids": [c["pk"] for c in children],
+            "level": board.get("child_level"),
+            "values": [c["shares"].get(rank_code) for c in children],
+        },
+        "levels": {
+            "labels": ["未评星", "一星", "二星", "三星", "四星", "五星"],
+            "values": [dist.get(str(lv), 0) for lv in range(6)],
+        },
+        "trend": {
+            "labels": [f"{m}月" for m in months],
+            "visits": [monthly.get(str(m), [0, 0])[0] for m in months],
+            "days": [monthly.get(str(m), [0, 0])[1] for m in months],
+            "workday_labels": [
+                f"{datetime.date.fromisoformat(s).month}月" for s in sorted(workday)
+            ],
+            "workday": [
+                round(v[0] * 100 / v[1], 1) if v[1] else None for _s, v in sorted(workday.items())
+            ],
+        },
+        "types": [
+            {"name": str(type_labels.get(k, k)), "value": v[1], "resolved": v[0]}
+            for k, v in sorted(types.items(), key=lambda kv: -kv[1][1])
+        ],
+    }
+
+
+def map_data(*, board: dict, rank_code: str) -> dict:
+    """County values of the chosen indicator for the city map; counties the map has no
+    outline for (经开区) are listed beside it."""
+    return {
+        "indicator": SPECS[rank_code].label,
+        "counties": [
+            {"name": c["name"], "id": c["pk"], "value": c["shares"].get(rank_code)}
+            for c in board.get("children", [])
+        ],
+    }
+
+
+def village_name_map(township_id: int) -> dict[int, str]:
+    return dict(Village.objects.filter(township_id=township_id).values_list("pk", "name"))

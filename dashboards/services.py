@@ -1,0 +1,286 @@
+"""Writes of the dashboards app: snapshot computation, targets, and the change watcher.
+
+`compute_snapshots(year=)` is idempotent: it replaces the year's snapshots in one
+transaction (readers see the old set until it commits) and records the day's values for
+the year-on-year comparison.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from dashboards.indicators import SPECS, as_of_for, gather, value_of
+from dashboards.models import (
+    AreaLevel,
+    ChangeCursor,
+    IndicatorSnapshot,
+    SnapshotHistory,
+    Target,
+    VillageSnapshot,
+)
+from villages.models import County, Roster, RosterEntry, Township, UserRole, Village
+from villages.selectors import scope_for_user
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ComputeResult:
+    year: int
+    as_of: datetime.date
+    snapshots: int
+    villages: int
+    city: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def compute_snapshots(*, year: int, today: datetime.date | None = None) -> ComputeResult:
+    """Compute every indicator of `year` for the city, each county and each township
+    (and each roster village), and store them. A constant number of grouped queries."""
+    today = today or timezone.localdate()
+    as_of = as_of_for(year, today)
+    now = timezone.now()
+    figures, details = gather(year=year, as_of=as_of)
+    counties = list(County.objects.order_by("code").values_list("pk", "name", "code"))
+    townships = list(
+        Township.objects.order_by("code").values_list("pk", "name", "code", "county_id")
+    )
+    areas = [(AreaLevel.CITY, None, 0, "许昌市", "411000")]
+    areas += [(AreaLevel.COUNTY, pk, 0, name, code) for pk, name, code in counties]
+    areas += [(AreaLevel.TOWNSHIP, pk, c, name, code) for pk, name, code, c in townships]
+    snapshots, history = [], []
+    for code, spec in SPECS.items():
+        values = figures[code]
+        for level, pk, parent, name, area_code in areas:
+            key = (str(level), pk)
+            num, den = values.get(key, (0, 0))
+            value = value_of(spec, num, den)
+            snapshots.append(
+                IndicatorSnapshot(
+                    indicator=code,
+                    year=year,
+                    area_level=level,
+                    area_id=pk or 0,
+                    parent_id=parent,
+                    area_name=name,
+                    area_code=area_code,
+                    numerator=num,
+                    denominator=den,
+                    value=value,
+                    detail=details.get(code, {}).get(key, {}),
+                    as_of=as_of,
+                    computed_at=now,
+                )
+            )
+            history.append(
+                SnapshotHistory(
+                    indicator=code,
+                    year=year,
+                    area_level=level,
+                    area_id=pk or 0,
+                    day=as_of,
+                    numerator=num,
+                    denominator=den,
+                    value=value,
+                )
+            )
+    village_ids = list(
+        RosterEntry.objects.filter(roster__year=year).values_list(
+            "village_id", "village__township_id"
+        )
+    )
+    if not village_ids and not Roster.objects.filter(year=year).exists():
+        village_ids = list(Village.objects.values_list("pk", "township_id"))
+    village_rows = []
+    for vid, tid in village_ids:
+        key = ("village", vid)
+        values = {code: list(figures[code].get(key, (0, 0))) for code in SPECS}
+        dist = details.get("three_star_plus_rate", {}).get(key)
+        if dist:
+            values["level"] = max((int(lv) for lv, n in dist.items() if n), default=0)
+        village_rows.append(
+            VillageSnapshot(
+                year=year, village_id=vid, township_id_copy=tid, values=values, computed_at=now
+            )
+        )
+    with transaction.atomic():
+        IndicatorSnapshot.objects.filter(year=year).delete()
+        IndicatorSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+        VillageSnapshot.objects.filter(year=year).delete()
+        VillageSnapshot.objects.bulk_create(village_rows, batch_size=2000)
+        SnapshotHistory.objects.filter(year=year, day=as_of).delete()
+        SnapshotHistory.objects.bulk_create(history, batch_size=1000)
+    city = {code: figures[code].get(("city", None), (0, 0)) for code in SPECS}
+    return ComputeResult(
+        year=year, as_of=as_of, snapshots=len(snapshots), villages=len(village_rows), city=city
+    )
+
+
+def live_years(today: datetime.date | None = None) -> list[int]:
+    """The years kept up to date: every roster year and the current year."""
+    today = today or timezone.localdate()
+    years = set(Roster.objects.values_list("year", flat=True)) | {today.year}
+    return sorted(years)
+
+
+def compute_years_for_user(*, actor, year: int) -> ComputeResult:
+    """The 刷新 button: city admins only."""
+    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied("只有市级管理员可以刷新看板数据。")
+    return compute_snapshots(year=year)
+
+
+# ----- targets -----
+
+TARGET_FIELDS = ("comparison", "threshold", "area_level", "is_reference", "note")
+
+
+@transaction.atomic
+def target_save(*, actor, target: Target) -> Target:
+    """Create or change a target (city admins only), validated and audited."""
+    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied("只有市级管理员可以修改年度目标。")
+    target.full_clean()
+    target._history_user = actor
+    target.save()
+    return target
+
+
+@transaction.atomic
+def target_delete(*, actor, target: Target) -> None:
+    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied("只有市级管理员可以删除年度目标。")
+    target._history_user = actor
+    target.delete()
+
+
+# 2023 plan (DESIGN.md §1): (indicator, comparison, threshold, level, reference, note)
+PLAN_2023 = [
+    (
+        "sanling_village_rate",
+        "gte",
+        80,
+        "",
+        False,
+        "全市 2,529 个村(社区)的 80% 以上达到“三零”标准",
+    ),
+    ("sanling_unit_rate", "gte", 90, "", False, "省定目标：企事业单位 90% 以上达到“三零”标准"),
+    ("three_star_plus_rate", "gte", 50, "", False, "三星及以上党组织占比达到 50% 以上"),
+    ("five_star_count", "about", 60, "city", False, "创成五星支部 60 个左右"),
+    ("weak_branch_open", "eq", 0, "", False, "65 个软弱涣散村党组织年底前全部销号"),
+    ("branches_rated", "gte", 2462, "city", False, "2,462 个村(社区)党组织全部完成一至五星创建"),
+    ("dispute_resolution_rate", "gte", 97, "", True, "参考 2022 年化解率 97%"),
+    ("workday_compliance_rate", "gte", 100, "", False, "帮扶干部每月到联系点工作不少于规定天数"),
+]
+
+
+def seed_plan_targets(*, year: int = 2023) -> int:
+    """Create the plan's targets for `year` where missing (never overwrites an edit)."""
+    created = 0
+    for code, comparison, threshold, level, reference, note in PLAN_2023:
+        _obj, made = Target.objects.get_or_create(
+            year=year,
+            indicator=code,
+            area_level=level,
+            defaults={
+                "comparison": comparison,
+                "threshold": threshold,
+                "is_reference": reference,
+                "note": note,
+            },
+        )
+        created += made
+    return created
+
+
+# ----- the change watcher (debounced recomputation) -----
+#
+# Every write the portal makes to a record the dashboards count goes through
+# django-simple-history (saves, deletes, the services' bulk writes and the imports all
+# write a history row). The beat task reads, every 30 seconds, the history rows added
+# since its last look (one indexed query per table), works out which years they touch,
+# and recomputes those years once. Nothing in visits, stars, disputes or villages
+# imports dashboards, and dashboards reads only their models.
+
+# model label -> how a history row names its year: a year field, a date field, or None
+# (the change may touch every live year: areas, rosters, rules, units).
+WATCHED = {
+    "visits.Visit": "date",
+    "visits.Problem": "created_at",
+    "visits.WorkdayRule": None,
+    "stars.StarAward": "year",
+    "stars.WeakBranchCase": "year",
+    "disputes.Dispute": "registered_on",
+    "disputes.Petition": "received_on",
+    "disputes.Incident": "occurred_on",
+    "disputes.HazardCheck": "checked_on",
+    "disputes.SanlingStatus": "year",
+    "disputes.ThreeZeroUnit": None,
+    "villages.Roster": "year",
+    "villages.RosterEntry": None,
+    "villages.Village": None,
+    "villages.Township": None,
+    "villages.County": None,
+    "villages.Assignment": "year",
+}
+
+
+def _history_model(label: str):
+    try:
+        model = apps.get_model(label)
+    except LookupError:
+        return None
+    manager = getattr(model, "history", None)
+    return getattr(manager, "model", None)
+
+
+def _year_of(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).year if timezone.is_aware(value) else value.year
+    return value.year
+
+
+@transaction.atomic
+def changed_years(*, today: datetime.date | None = None) -> set[int]:
+    """The years touched by history rows written since the last call (and move the
+    cursors past them). The first call only sets the cursors."""
+    live = set(live_years(today))
+    years: set[int] = set()
+    cursors = {c.label: c for c in ChangeCursor.objects.select_for_update()}
+    for label, year_field in WATCHED.items():
+        history = _history_model(label)
+        if history is None:
+            continue
+        cursor = cursors.get(label)
+        if cursor is None:
+            top = history.objects.aggregate(m=Max("history_id"))["m"] or 0
+            ChangeCursor.objects.create(label=label, last_id=top)
+            continue
+        fields = ["history_id"] + ([year_field] if year_field else [])
+        rows = list(
+            history.objects.filter(history_id__gt=cursor.last_id)
+            .order_by("history_id")
+            .values_list(*fields)[:50000]
+        )
+        if not rows:
+            continue
+        for row in rows:
+            year = _year_of(row[1]) if year_field else None
+            if year is None:
+                years |= live
+            else:
+                years.add(year)
+        cursor.last_id = rows[-1][0]
+        cursor.save(update_fields=["last_id", "updated_at"])
+    return years
