@@ -175,6 +175,16 @@ def _paginate(request, qs):
     return paginator.get_page(request.GET.get("page"))
 
 
+def _village_filter_options(request, filterset, valid):
+    """Villages to pick from in a list's filter: a cadre's own, or those of the chosen
+    township (a city or county list would be thousands long)."""
+    villages = selectors.village_choices_for_user(user=request.user)
+    township = filterset.form.cleaned_data.get("township") if filterset.is_bound and valid else None
+    if township is not None:
+        return villages.filter(township=township)
+    return villages if scope_for_user(request.user).is_cadre else villages.none()
+
+
 class LedgerListView(LoginRequiredMixin, View):
     def get(self, request, ledger):
         _roles_only(request)
@@ -195,6 +205,7 @@ class LedgerListView(LoginRequiredMixin, View):
             "townships": township_list_for_user(user=request.user).order_by("county__code", "code"),
             "years": selectors.sanling_years(),
             "reveal": selectors.can_see_personal(user=request.user),
+            "village_options": _village_filter_options(request, filterset, valid),
         }
         if config.key == "disputes":
             area = rows
@@ -255,6 +266,14 @@ class LedgerCreateView(LoginRequiredMixin, View):
         }
         if request.GET.get("village", "").isdigit():
             initial["village"] = request.GET["village"]
+        else:
+            own = list(
+                selectors.village_choices_for_user(user=request.user).values_list("pk", flat=True)[
+                    :2
+                ]
+            )
+            if len(own) == 1:  # a cadre with one 联系点: nothing to pick
+                initial["village"] = own[0]
         form = config.form(user=request.user, initial=initial)
         return self._render(request, config, form)
 

@@ -189,7 +189,8 @@ class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             year=current.year,
             village=current.village,
             unit=current.unit,
-            **incoming.validated_data,
+            value=incoming.validated_data["override"],
+            reason=incoming.validated_data["reason"],
         )
         return Response(self.get_serializer(updated).data)
 
@@ -203,6 +204,7 @@ class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         village, unit = data.pop("village", None), data.pop("unit", None)
+        data["value"] = data.pop("override")
         if village is not None:
             village = village_get_for_user(user=request.user, village_id=village.pk)
         if unit is not None:

@@ -176,21 +176,21 @@ def test_petition_create_delete_and_status(api, area, django_capture_on_commit_c
 def test_override_action(api, world):
     status = world["a1v1"]["sanling-statuses"]
     url = f"/api/sanling-statuses/{status.pk}/override/"
-    no_reason = api("county_official").post(url, {"value": "met", "reason": ""}, format="json")
+    no_reason = api("county_official").post(url, {"override": "met", "reason": ""}, format="json")
     assert no_reason.status_code == 400 and "理由" in str(no_reason.json())
     assert (
         api("township_official")
-        .post(url, {"value": "met", "reason": "核查"}, format="json")
+        .post(url, {"override": "met", "reason": "核查"}, format="json")
         .status_code
         == 403
     )
     assert (
         api("other_county_official")
-        .post(url, {"value": "met", "reason": "核查"}, format="json")
+        .post(url, {"override": "met", "reason": "核查"}, format="json")
         .status_code
         == 404
     )
-    ok = api("county_official").post(url, {"value": "met", "reason": "核查"}, format="json")
+    ok = api("county_official").post(url, {"override": "met", "reason": "核查"}, format="json")
     assert ok.status_code == 200
     assert (ok.json()["derived_met"], ok.json()["override"], ok.json()["met"]) == (
         False,
@@ -224,7 +224,12 @@ def test_zero_reports_api(api, area):
 def test_set_override_for_a_village_without_a_status_row(api, area):
     client = api("county_official")
     village = area.villages["a1v3"]
-    payload = {"year": 2024, "village": village.pk, "value": "not_met", "reason": "发生群体性事件"}
+    payload = {
+        "year": 2024,
+        "village": village.pk,
+        "override": "not_met",
+        "reason": "发生群体性事件",
+    }
     response = client.post("/api/sanling-statuses/set-override/", payload, format="json")
     assert response.status_code == 200, response.json()
     assert (response.json()["derived_met"], response.json()["met"]) == (True, False)
@@ -235,7 +240,7 @@ def test_set_override_for_a_village_without_a_status_row(api, area):
     )
     none = client.post(
         "/api/sanling-statuses/set-override/",
-        {"year": 2024, "value": "met", "reason": "x"},
+        {"year": 2024, "override": "met", "reason": "x"},
         format="json",
     )
     assert none.status_code == 400

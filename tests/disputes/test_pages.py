@@ -248,3 +248,28 @@ def test_home_card_for_officials(client_as, area):
     DisputeFactory(village=area.villages["a1v1"])
     page = client_as("county_official").get("/").content.decode()
     assert "disputes-home-card" in page and "纠纷化解率 50.0%（1/2）" in page
+
+
+def test_list_filters_by_village_type_status_and_month(client_as, area):
+    a1v1, a1v2 = area.villages["a1v1"], area.villages["a1v2"]
+    DisputeFactory(village=a1v1, dispute_type="marriage", registered_on=D(2024, 3, 2))
+    DisputeFactory(village=a1v2, dispute_type="marriage", registered_on=D(2024, 4, 2))
+    DisputeFactory(
+        village=a1v2, status="resolved", resolved_on=D(2024, 4, 9), registered_on=D(2024, 4, 3)
+    )
+    client = client_as("county_official")
+
+    def count(query):
+        return (
+            client.get(f"/disputes/disputes/?{query}").content.decode().count('class="dispute-row"')
+        )
+
+    township = area.townships["A1"].pk
+    assert count(f"township={township}") == 3
+    assert count(f"township={township}&village={a1v2.pk}") == 2
+    assert count("dispute_type=marriage") == 2
+    assert count("status=resolved") == 1
+    assert count("month=2024-04") == 2
+    assert count(f"village={area.villages['b1v1'].pk}") == 0  # another county: invalid choice
+    page = client.get(f"/disputes/disputes/?township={township}").content.decode()
+    assert 'id="f_village"' in page and "a1v3村" in page
