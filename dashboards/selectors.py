@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -15,7 +16,7 @@ from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, Villag
 from dashboards.status import Figure, evaluate
 from disputes.models import Dispute
 from villages.models import County, Township, UserRole, Village
-from villages.selectors import roster_years, scope_for_user, village_list_for_user
+from villages.selectors import scope_for_user, village_list_for_user
 
 Role = UserRole.Role
 CHILD = {"city": "county", "county": "township", "township": "village"}
@@ -112,22 +113,45 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
     raise Http404
 
 
+YEARS_KEY = "dashboards:snapshot-years"
+TARGETS_KEY = "dashboards:targets:{year}"
+
+
+def snapshot_years() -> list[int]:
+    """Years that have snapshots (cached; compute_snapshots clears it)."""
+    years = cache.get(YEARS_KEY)
+    if years is None:
+        years = sorted(set(IndicatorSnapshot.objects.values_list("year", flat=True).distinct()))
+        cache.set(YEARS_KEY, years, 3600)
+    return years
+
+
 def dashboard_years(today: datetime.date | None = None) -> list[int]:
     today = today or timezone.localdate()
-    return sorted(set(roster_years()) | {today.year}, reverse=True)
+    return sorted(set(snapshot_years()) | {today.year}, reverse=True)
 
 
 def default_dashboard_year() -> int:
     """The newest year that has snapshots, else this year."""
-    latest = IndicatorSnapshot.objects.order_by("-year").values_list("year", flat=True).first()
-    return latest or timezone.localdate().year
+    years = snapshot_years()
+    return years[-1] if years else timezone.localdate().year
+
+
+def year_targets(year: int) -> list[Target]:
+    """The targets of `year` (cached; the target services clear it)."""
+    key = TARGETS_KEY.format(year=year)
+    targets = cache.get(key)
+    if targets is None:
+        targets = list(Target.objects.filter(year=year).order_by("area_level"))
+        cache.set(key, targets, 3600)
+    return targets
 
 
 def _targets(year: int, level: str) -> dict[str, Target]:
     """The target of each indicator at `level`: one set for that level, else for every
-    level. One query."""
+    level."""
     out: dict[str, Target] = {}
-    for t in Target.objects.filter(year=year).order_by("area_level"):
+    for t in year_targets(year):
         if t.area_level == level or (t.area_level == "" and t.indicator not in out):
             out[t.indicator] = t
     return out

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
@@ -26,6 +27,7 @@ from dashboards.models import (
     Target,
     VillageSnapshot,
 )
+from dashboards.selectors import TARGETS_KEY, YEARS_KEY
 from villages.models import County, Roster, RosterEntry, Township, UserRole, Village
 from villages.selectors import scope_for_user
 
@@ -117,6 +119,7 @@ def compute_snapshots(*, year: int, today: datetime.date | None = None) -> Compu
         VillageSnapshot.objects.bulk_create(village_rows, batch_size=2000)
         SnapshotHistory.objects.filter(year=year, day=as_of).delete()
         SnapshotHistory.objects.bulk_create(history, batch_size=1000)
+        transaction.on_commit(lambda: cache.delete(YEARS_KEY))
     city = {code: figures[code].get(("city", None), (0, 0)) for code in SPECS}
     return ComputeResult(
         year=year, as_of=as_of, snapshots=len(snapshots), villages=len(village_rows), city=city
@@ -150,7 +153,12 @@ def target_save(*, actor, target: Target) -> Target:
     target.full_clean()
     target._history_user = actor
     target.save()
+    _forget_targets(target.year)
     return target
+
+
+def _forget_targets(year: int) -> None:
+    transaction.on_commit(lambda: cache.delete(TARGETS_KEY.format(year=year)))
 
 
 @transaction.atomic
@@ -159,6 +167,7 @@ def target_delete(*, actor, target: Target) -> None:
         raise PermissionDenied("只有市级管理员可以删除年度目标。")
     target._history_user = actor
     target.delete()
+    _forget_targets(target.year)
 
 
 # 2023 plan (DESIGN.md §1): (indicator, comparison, threshold, level, reference, note)
@@ -183,6 +192,7 @@ PLAN_2023 = [
 
 def seed_plan_targets(*, year: int = 2023) -> int:
     """Create the plan's targets for `year` where missing (never overwrites an edit)."""
+    cache.delete(TARGETS_KEY.format(year=year))
     created = 0
     for code, comparison, threshold, level, reference, note in PLAN_2023:
         _obj, made = Target.objects.get_or_create(

@@ -1,0 +1,178 @@
+"""Dashboard pages: thin. Scope → area (404 outside it), snapshots → context."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from dashboards import selectors
+from dashboards.exports import dashboard_workbook
+from dashboards.forms import TargetForm
+from dashboards.indicators import PROJECTION_TEXT, RANK_CODES, SPECS
+from dashboards.models import Target
+from dashboards.services import target_save
+from dashboards.tasks import compute_snapshots as compute_snapshots_task
+from villages.models import UserRole
+from villages.selectors import scope_for_user
+
+
+def _year(request) -> int:
+    raw = request.GET.get("year", "")
+    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+        return int(raw)
+    return selectors.default_dashboard_year()
+
+
+def _rank_code(request) -> str:
+    code = request.GET.get("rank", "")
+    return code if code in RANK_CODES else RANK_CODES[0]
+
+
+def area_url(level: str, pk) -> str:
+    if level == "city":
+        return reverse("dashboards:city")
+    return reverse(f"dashboards:{level}", args=[pk])
+
+
+@login_required
+def home(request):
+    target = selectors.home_area_for_user(user=request.user)
+    if target is None:
+        raise Http404
+    return redirect(area_url(*target))
+
+
+def _context(request, level: str, pk) -> dict:
+    area = selectors.area_for_user(user=request.user, level=level, pk=pk)
+    year = _year(request)
+    rank = _rank_code(request)
+    board = selectors.dashboard_for(area=area, year=year)
+    scope = scope_for_user(request.user)
+    context = {
+        "area": area,
+        "board": board,
+        "year": year,
+        "years": selectors.dashboard_years(),
+        "rank": rank,
+        "rank_spec": SPECS[rank],
+        "rank_choices": [(c, SPECS[c].label) for c in RANK_CODES],
+        "can_refresh": scope.role == UserRole.Role.CITY_ADMIN,
+        "crumbs": [(name, area_url(lv, p)) for lv, p, name in area.crumbs],
+        "child_name": selectors.LEVEL_NAMES.get(area.child_level or "", ""),
+        "methods": PROJECTION_TEXT,
+        "child_base": (
+            reverse(f"dashboards:{area.child_level}", args=[0]).rsplit("0/", 1)[0]
+            if area.child_level
+            else ""
+        ),
+    }
+    if not board.get("empty"):
+        for c in board["children"]:
+            c["rank_now"] = c["ranks"].get(rank)
+            c["rank_delta"] = c["rank_change"].get(rank)
+            c["rank_drop"] = -c["rank_delta"] if c["rank_delta"] else None
+            c["cells"] = [c["shares"].get(code) for code in RANK_CODES]
+        board["children"].sort(key=lambda c: (c["rank_now"] is None, c["rank_now"] or 0, c["code"]))
+        context["charts"] = selectors.chart_data(area=area, board=board, rank_code=rank)
+        if level == "city":
+            context["map"] = selectors.map_data(board=board, rank_code=rank)
+    return context
+
+
+@login_required
+def city(request):
+    return render(request, "dashboards/dashboard.html", _context(request, "city", None))
+
+
+@login_required
+def county(request, pk: int):
+    return render(request, "dashboards/dashboard.html", _context(request, "county", pk))
+
+
+@login_required
+def township(request, pk: int):
+    return render(request, "dashboards/dashboard.html", _context(request, "township", pk))
+
+
+@login_required
+def village(request, pk: int):
+    return render(request, "dashboards/village.html", _context(request, "village", pk))
+
+
+@login_required
+def export(request, level: str, pk: int = 0):
+    if level not in ("city", "county", "township", "village"):
+        raise Http404
+    area = selectors.area_for_user(user=request.user, level=level, pk=pk or None)
+    year = _year(request)
+    board = selectors.dashboard_for(area=area, year=year)
+    if board.get("empty"):
+        raise Http404
+    content = dashboard_workbook(area=area, board=board)
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    filename = f"{year}年{area.name}目标看板.xlsx"
+    from urllib.parse import quote
+
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@login_required
+@require_POST
+def refresh(request):
+    if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied
+    year = _year(request) if request.POST.get("year") is None else int(request.POST["year"])
+    compute_snapshots_task.delay(year)
+    messages.success(
+        request, f"已提交 {year} 年度看板数据的重新计算，完成后刷新页面即可看到最新数据。"
+    )
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith("/dashboards/"):
+        next_url = reverse("dashboards:home")
+    return redirect(next_url)
+
+
+def _city_admin_only(request) -> None:
+    if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+        raise Http404
+
+
+@login_required
+def target_list(request):
+    scope = scope_for_user(request.user)
+    if not (scope.is_city or scope.is_official):
+        raise Http404
+    targets = Target.objects.order_by("-year", "indicator", "area_level")
+    return render(
+        request,
+        "dashboards/targets.html",
+        {
+            "targets": targets,
+            "can_edit": scope.role == UserRole.Role.CITY_ADMIN,
+        },
+    )
+
+
+@login_required
+def target_edit(request, pk: int | None = None):
+    _city_admin_only(request)
+    target = get_object_or_404(Target, pk=pk) if pk else Target()
+    form = TargetForm(request.POST or None, instance=target)
+    if request.method == "POST" and form.is_valid():
+        try:
+            target_save(actor=request.user, target=form.instance)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "年度目标已保存。看板的完成情况按新目标显示。")
+            return redirect("dashboards:targets")
+    return render(request, "dashboards/target_form.html", {"form": form, "target": target})
