@@ -119,6 +119,7 @@ def compute_snapshots(*, year: int, today: datetime.date | None = None) -> Compu
         VillageSnapshot.objects.bulk_create(village_rows, batch_size=2000)
         SnapshotHistory.objects.filter(year=year, day=as_of).delete()
         SnapshotHistory.objects.bulk_create(history, batch_size=1000)
+        cache.delete(YEARS_KEY)
         transaction.on_commit(lambda: cache.delete(YEARS_KEY))
     city = {code: figures[code].get(("city", None), (0, 0)) for code in SPECS}
     return ComputeResult(
@@ -158,7 +159,9 @@ def target_save(*, actor, target: Target) -> Target:
 
 
 def _forget_targets(year: int) -> None:
-    transaction.on_commit(lambda: cache.delete(TARGETS_KEY.format(year=year)))
+    key = TARGETS_KEY.format(year=year)
+    cache.delete(key)  # now, and again once committed (a reader may refill it meanwhile)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 @transaction.atomic
