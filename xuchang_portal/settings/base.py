@@ -153,6 +153,15 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 12 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# dashboards: every snapshot nightly, and the years touched by recent changes every 30 s.
+CELERY_BEAT_SCHEDULE["dashboards-nightly"] = {
+    "task": "dashboards.tasks.compute_live_years",
+    "schedule": crontab(hour=2, minute=15),
+}
+CELERY_BEAT_SCHEDULE["dashboards-changes"] = {
+    "task": "dashboards.tasks.refresh_changed",
+    "schedule": 30.0,
+}
 
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
