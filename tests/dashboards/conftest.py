@@ -63,6 +63,7 @@ def world(area):
     ProblemFactory(village=v["a1v1"], status=Problem.Status.RESOLVED, resolved_on=D(YEAR, 3, 5))
     ProblemFactory(village=v["a1v2"])
     ProblemFactory(village=v["b1v1"], status=Problem.Status.RESOLVED, resolved_on=D(YEAR, 3, 5))
+    Problem.objects.update(created_at=datetime.datetime(YEAR, 3, 5, 10, tzinfo=datetime.UTC))
     from disputes.services import sanling_recompute
 
     sanling_recompute(year=YEAR)

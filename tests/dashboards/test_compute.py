@@ -63,7 +63,11 @@ def test_snapshots_equal_the_app_selectors_for_several_areas(world):
     assert snap("dispute_resolution_rate", "county", world.county_a.pk) == (1, 2)
     assert snap("weak_branch_open", "township", world.townships["A2"].pk) == (1, 1)
     assert snap("sanling_village_rate", "township", world.townships["A2"].pk) == (2, 3)
-    assert snap("meetings", "city", None) == (10, 11)  # the returned visit does not count
+    assert snap("meetings", "city", None) == (10, 11)
+    assert snap("problem_resolution_rate", "county", world.county_a.pk) == (
+        1,
+        2,
+    )  # the returned visit does not count
 
 
 def test_workday_compliance_agrees_with_the_compliance_page(world, county_official, city_admin):
