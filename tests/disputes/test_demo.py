@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Max, Min
+from django.test.utils import CaptureQueriesContext
 
 from disputes import sanling, selectors
 from disputes.demo import UNTIL_2023
@@ -69,6 +70,13 @@ def test_second_run_writes_nothing(seeded):
         for m in (Dispute, Petition, Incident, HazardCheck, ZeroReport, SanlingStatus)
     }
     out = StringIO()
-    call_command("seed_demo", "--apps", "disputes", stdout=out)
+    with CaptureQueriesContext(connection) as ctx:
+        call_command("seed_demo", "--apps", "disputes", stdout=out)
     assert "演示数据已是最新" in out.getvalue()
+    writes = [
+        q["sql"][:80]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == []
     assert counts == {m: m.objects.count() for m in counts}

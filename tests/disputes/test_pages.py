@@ -273,3 +273,45 @@ def test_list_filters_by_village_type_status_and_month(client_as, area):
     assert count(f"village={area.villages['b1v1'].pk}") == 0  # another county: invalid choice
     page = client.get(f"/disputes/disputes/?township={township}").content.decode()
     assert 'id="f_village"' in page and "a1v3村" in page
+
+
+def test_unit_edit_and_sanling_pages_are_404_outside_the_area(client_as, area):
+    unit = UnitFactory(village=area.villages["b1v1"])
+    client = client_as("county_official")
+    assert client.get(f"/disputes/units/{unit.pk}/edit/").status_code == 404
+    assert client.post(f"/disputes/units/{unit.pk}/edit/", {"name": "x"}).status_code == 404
+    assert client.get(f"/disputes/sanling/unit/{unit.pk}/2024/").status_code == 404
+    assert (
+        client.get(f"/disputes/sanling/village/{area.villages['b1v1'].pk}/2024/").status_code == 404
+    )
+    assert client.get("/disputes/sanling/other/1/2024/").status_code == 404
+    assert (
+        client_as("other_county_official").get(f"/disputes/units/{unit.pk}/edit/").status_code
+        == 200
+    )
+
+
+def test_recompute_button_is_for_officials(client_as, area):
+    PetitionFactory(village=area.villages["a1v1"], level_reached="county", is_skip_level=True)
+    assert (
+        client_as("cadre_user").post("/disputes/sanling/recompute/", {"year": "2024"}).status_code
+        == 403
+    )
+    assert (
+        client_as("city_viewer").post("/disputes/sanling/recompute/", {"year": "2024"}).status_code
+        == 403
+    )
+    assert (
+        client_as("township_official")
+        .post("/disputes/sanling/recompute/", {"year": "2024"})
+        .status_code
+        == 302
+    )
+    assert SanlingStatus.objects.get(village=area.villages["a1v1"]).met is False
+    assert not SanlingStatus.objects.filter(village=area.villages["a2v1"]).exists()  # not theirs
+    assert (
+        client_as("county_official")
+        .post("/disputes/sanling/recompute/", {"year": "1999"})
+        .status_code
+        == 404
+    )
