@@ -130,7 +130,11 @@ def export(request, level: str, pk: int = 0):
 def refresh(request):
     if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
         raise PermissionDenied
-    year = _year(request) if request.POST.get("year") is None else int(request.POST["year"])
+    raw = request.POST.get("year", "")
+    if not (raw.isdigit() and 2000 <= int(raw) <= 2100):
+        messages.error(request, "请选择有效的年度。")
+        return redirect("dashboards:home")
+    year = int(raw)
     compute_snapshots_task.delay(year)
     messages.success(
         request, f"已提交 {year} 年度看板数据的重新计算，完成后刷新页面即可看到最新数据。"

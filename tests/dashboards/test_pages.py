@@ -234,3 +234,9 @@ def test_api_returns_snapshots_with_statuses(computed, county_official, client, 
     assert {c["name"] for c in data["children"]} == {"甲一镇", "甲二街道"}
     assert client.get("/api/indicators/?area=county:x").status_code == 400
     assert client.get("/api/indicators/?year=abc").status_code == 400
+
+
+def test_refresh_refuses_a_bad_year(computed, city_admin, client, login):
+    login(client, city_admin)
+    response = client.post("/dashboards/refresh/", {"year": "20x4"}, follow=True)
+    assert "请选择有效的年度。" in response.content.decode()
