@@ -212,12 +212,18 @@ DisputeForm = _form(
 class HandleForm(forms.Form):
     """The 办理 form of a record (no place fields)."""
 
-    def __init__(self, *args, user=None, reveal=True, **kwargs):
+    def __init__(self, *args, user=None, reveal=True, current=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         for name, field in self.fields.items():
-            # A field left out of the POST keeps its value (see views.posted_fields).
+            # A field left out of the POST keeps its value (see posted_fields).
             field.required = name == "status"
+        if isinstance(current, Dispute):
+            # Offer only the steps the flow allows from here (the service checks again).
+            from disputes.services import DISPUTE_TRANSITIONS
+
+            allowed = {current.status, *DISPUTE_TRANSITIONS[Dispute.Status(current.status)]}
+            self.fields["status"].choices = [c for c in Dispute.Status.choices if c[0] in allowed]
 
     def posted_fields(self, data) -> dict:
         return {

@@ -312,7 +312,9 @@ class LedgerDetailView(LoginRequiredMixin, View):
         )
         reveal = selectors.can_see_personal(user=user)
         if can_write and config.handle_form is not None and handle is None:
-            handle = config.handle_form(initial=_initial(obj, config.handle_form), user=user)
+            handle = config.handle_form(
+                initial=_initial(obj, config.handle_form), user=user, current=obj
+            )
         context = {
             "ledger": config,
             "obj": obj,
@@ -349,7 +351,7 @@ class LedgerDetailView(LoginRequiredMixin, View):
         _writers_only(request)
         if config.handle_form is None:
             raise Http404("该台账没有办理表单。")
-        form = config.handle_form(request.POST, user=request.user)
+        form = config.handle_form(request.POST, user=request.user, current=obj)
         if form.is_valid():
             try:
                 config.update(actor=request.user, obj=obj, **form.posted_fields(request.POST))
@@ -610,9 +612,8 @@ class SanlingView(LoginRequiredMixin, View):
 
 class SanlingRecomputeView(LoginRequiredMixin, View):
     def post(self, request):
-        year = (
-            _year_param(request) if request.GET.get("year") else int(request.POST.get("year") or 0)
-        )
+        text = request.POST.get("year", "")
+        year = int(text) if text.isdigit() else None
         if year not in selectors.sanling_years():
             raise Http404("没有这个年度。")
         result = services.sanling_recompute_for_user(actor=request.user, year=year)

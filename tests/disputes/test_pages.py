@@ -315,3 +315,18 @@ def test_recompute_button_is_for_officials(client_as, area):
         .status_code
         == 404
     )
+
+
+def test_handle_form_offers_only_allowed_steps(client_as, area):
+    dispute = DisputeFactory(
+        village=area.villages["a1v1"], status="resolved", resolved_on=D(2024, 3, 9)
+    )
+    page = client_as("county_official").get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    status_select = page.split('name="status"')[1].split("</select>")[0]
+    assert "已化解" in status_select and "化解中" not in status_select
+    assert (
+        client_as("county_official")
+        .post("/disputes/sanling/recompute/", {"year": "abc"})
+        .status_code
+        == 404
+    )
