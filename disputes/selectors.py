@@ -323,6 +323,40 @@ def sanling_unit_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     return _roll_up((v, t, c, 0 if u in not_met else 1, 1) for u, v, t, c in units.order_by())
 
 
+def _split_by_area(*, year: int, field: str) -> dict[AreaKey, dict]:
+    rows = (
+        Dispute.objects.filter(registered_on__year=year)
+        .annotate(month=TruncMonth("registered_on"))
+        .order_by()
+        .values("village_id", "township_id", "township__county_id", field)
+        .annotate(num=Count("id", filter=Q(status=Dispute.Status.RESOLVED)), den=Count("id"))
+    )
+    out: dict[AreaKey, dict] = defaultdict(dict)
+    for r in rows:
+        part = r[field] if field != "month" else r[field].month
+        keys = [
+            ("city", None),
+            ("county", r["township__county_id"]),
+            ("township", r["township_id"]),
+        ]
+        if r["village_id"] is not None:
+            keys.append(("village", r["village_id"]))
+        for key in keys:
+            num, den = out[key].get(part, (0, 0))
+            out[key][part] = (num + r["num"], den + r["den"])
+    return dict(out)
+
+
+def dispute_resolution_by_type_by_area(*, year: int) -> dict[AreaKey, dict[str, tuple[int, int]]]:
+    """化解率 per 纠纷类型: {area: {dispute type: (resolved, found)}}. One grouped query."""
+    return _split_by_area(year=year, field="dispute_type")
+
+
+def dispute_resolution_by_month_by_area(*, year: int) -> dict[AreaKey, dict[int, tuple[int, int]]]:
+    """化解率 per month of 排查: {area: {month 1–12: (resolved, found)}}. One grouped query."""
+    return _split_by_area(year=year, field="month")
+
+
 INDICATORS = {
     "dispute_resolution_rate": dispute_resolution_rate_by_area,
     "sanling_village_rate": sanling_village_rate_by_area,

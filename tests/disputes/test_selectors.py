@@ -171,3 +171,13 @@ def test_masking():
     assert selectors.mask_id_number("411024199001011234") == "411024********1234"
     assert selectors.mask_phone("13812345678，13900001111") == "138****5678，139****1111"
     assert selectors.mask_phone("") == ""
+
+
+def test_breakdowns_by_area(area, records, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        by_type = selectors.dispute_resolution_by_type_by_area(year=YEAR)
+    assert by_type[("city", None)] == {"neighbour": (2, 5), "marriage": (1, 1)}
+    assert by_type[("village", area.villages["a2v1"].pk)] == {"marriage": (1, 1)}
+    with django_assert_max_num_queries(1):
+        by_month = selectors.dispute_resolution_by_month_by_area(year=YEAR)
+    assert by_month[("county", area.county_a.pk)] == {3: (2, 3), 4: (1, 1)}
