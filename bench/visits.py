@@ -87,6 +87,9 @@ def production_env(db_url: str, media: str) -> dict:
         CONN_MAX_AGE="60",
         MEDIA_ROOT=os.path.join(media, "media"),
         STATIC_ROOT=os.path.join(media, "static"),
+        # As in docker-compose: Redis as the shared cache (sessions read from it). No broker:
+        # creating a visit enqueues nothing, and Celery stays eager.
+        CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/14"),
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

@@ -87,7 +87,13 @@ class VisitInputSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField(
         label="客户端编号", help_text="客户端生成的 UUID；同一编号重复提交只保存一次。"
     )
-    village = ScopedVillageField(label="村(社区)")
+    # Only the shape here: whether the village is one of the cadre's 联系点, and whether
+    # the date falls in that assignment, is one query in visits.services.
+    village = serializers.IntegerField(
+        label="村(社区)",
+        min_value=1,
+        error_messages={"invalid": "村(社区)编号必须是整数。"},
+    )
     date = serializers.DateField(label="日期")
     day_part = serializers.ChoiceField(
         choices=Visit.DayPart.choices, default=Visit.DayPart.FULL, label="时长"
