@@ -265,6 +265,20 @@ class Gunicorn:
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn did not answer: {self.log.read_text()[-2000:]}")
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the gunicorn workers: what a request costs
+        in the workers themselves, whatever else the machine is doing."""
+        tick = os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        total = 0
+        for pid in children.split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def __exit__(self, *exc):
         self.proc.terminate()
         try:
@@ -466,7 +480,11 @@ def main() -> int:
         with Gunicorn(app, env, WORK / f"gunicorn_{name}.log") as server:
             sessions = [Session(server.port, c["username"], c["village"]) for c in cadres]
             load(sessions, path, total=100, clients=args.clients)  # warm-up
+            cpu_before = server.worker_cpu_seconds()
             results[name] = load(sessions, path, total=args.requests, clients=args.clients)
+            results[name]["worker_cpu_ms"] = (
+                1000 * (server.worker_cpu_seconds() - cpu_before) / results[name]["requests"]
+            )
             if name == "ours":
                 results["race"] = race(sessions, path)
                 results["health"] = load(
@@ -495,6 +513,7 @@ def report(r: dict) -> int:
             True,
         ),
         ("  … p50 / p99", f"{base['p50_ms']:.0f} / {base['p99_ms']:.0f} ms", "—", True),
+        ("  … worker CPU per request", f"{base['worker_cpu_ms']:.1f} ms", "—", True),
         (
             f"POST /api/visits/, {n} creations × {c} clients",
             f"{ours['rps']:.0f} req/s",
@@ -502,6 +521,7 @@ def report(r: dict) -> int:
             ours["rps"] >= BUDGET["rps"],
         ),
         ("  … p50", f"{ours['p50_ms']:.0f} ms", "—", True),
+        ("  … worker CPU per request", f"{ours['worker_cpu_ms']:.1f} ms", "—", True),
         (
             "  … p99",
             f"{ours['p99_ms']:.0f} ms",
