@@ -23,13 +23,23 @@ class ShallowFieldCopies:
     (lists, nested serializers) still get their own deep copy."""
 
     def get_fields(self):
-        return {
-            name: copy.deepcopy(field) if isinstance(field, HOLDERS) else copy.copy(field)
-            for name, field in self._declared_fields.items()
-        }
+        return {name: _field_copy(field) for name, field in self._declared_fields.items()}
 
 
-HOLDERS = (serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+def _field_copy(field):
+    if isinstance(field, serializers.ListField) and not isinstance(
+        field.child, serializers.BaseSerializer
+    ):
+        # a list of plain values: the list and its child field, each copied shallowly
+        copied = copy.copy(field)
+        copied.child = copy.copy(field.child)
+        copied.child.parent = copied  # already bound as "" by the original list field
+        return copied
+    if isinstance(
+        field, (serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+    ):
+        return copy.deepcopy(field)
+    return copy.copy(field)
 
 
 class CoordinateField(serializers.DecimalField):
