@@ -403,10 +403,11 @@ def load(sessions: list[Session], path: str, total: int, clients: int) -> dict:
     for t in threads:
         t.start()
     start.wait()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    client_cpu = time.process_time() - cpu_began
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -415,6 +416,7 @@ def load(sessions: list[Session], path: str, total: int, clients: int) -> dict:
         "rps": len(latencies) / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[max(0, int(len(latencies) * 0.99) - 1)],
+        "client_cpu_ms": 1000 * client_cpu / max(1, len(latencies)),
     }
 
 
@@ -522,6 +524,7 @@ def report(r: dict) -> int:
         ),
         ("  … p50", f"{ours['p50_ms']:.0f} ms", "—", True),
         ("  … worker CPU per request", f"{ours['worker_cpu_ms']:.1f} ms", "—", True),
+        ("  … client CPU per request", f"{ours['client_cpu_ms']:.1f} ms", "—", True),
         (
             "  … p99",
             f"{ours['p99_ms']:.0f} ms",
