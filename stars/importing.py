@@ -56,7 +56,7 @@ def star_names() -> list[str]:
     """Every star name, in scheme order (rural first), each once."""
     try:
         names = list(
-            StarType.objects.order_by("-scheme", "order", "id").values_list("name", flat=True)
+            StarType.objects.order_by("scheme", "order", "id").values_list("name", flat=True)
         )
     except Exception:  # no database yet (e.g. building docs): the names first loaded
         names = []

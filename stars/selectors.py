@@ -604,6 +604,22 @@ def five_star_count_for_user(*, user, year: int) -> tuple[int, int]:
     return total["five"], total["total"]
 
 
+def branches_rated_for_user(*, user, year: int) -> tuple[int, int]:
+    total = level_overview_for_user(user=user, year=year)["total"]
+    return total["rated"], total["total"]
+
+
+def weak_branch_open_for_user(*, user, year: int) -> tuple[int, int]:
+    """The user's own area: (open cases, cases identified in the year)."""
+    total = level_overview_for_user(user=user, year=year)["total"]
+    return total["weak_open"], total["weak_total"]
+
+
+def level_distribution_for_user(*, user, year: int) -> dict[int, int]:
+    counts = level_overview_for_user(user=user, year=year)["total"]["counts"]
+    return dict(zip(LEVELS, counts, strict=True))
+
+
 def weak_case_days_open(case: WeakBranchCase, *, today: datetime.date | None = None) -> int:
     end = case.accepted_on if case.status == WeakBranchCase.Status.ACCEPTED else None
     end = end or today or timezone.localdate()

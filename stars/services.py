@@ -101,7 +101,9 @@ def rating_year_lock(*, actor, year: int, note: str = "") -> RatingYear:
         raise PermissionDenied(_("只有市级管理员可以锁定年度评定。"))
     if not Roster.objects.filter(year=year).exists():
         raise ValidationError({"year": _("%(year)s年度没有名册。") % {"year": year}})
-    record, _created = RatingYear.objects.select_for_update().get_or_create(year=year)
+    record = RatingYear.objects.select_for_update().filter(year=year).first() or RatingYear(
+        year=year
+    )
     if record.locked:
         raise ValidationError(_("%(year)s年度评定已经锁定。") % {"year": year})
     record.locked, record.locked_at, record.locked_by = True, timezone.now(), actor

@@ -1,0 +1,213 @@
+"""The 三零 ledgers, units, 零报告 and yearly statuses over REST. Every queryset comes from
+the disputes selectors (out-of-area objects answer 404) and every write goes through
+disputes.services."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from disputes import selectors, services
+from disputes.api import serializers as s
+from disputes.forms import DisputeFilter, HazardFilter, IncidentFilter, PetitionFilter, UnitFilter
+from villages.selectors import village_get_for_user
+
+
+class LedgerViewSet(viewsets.ModelViewSet):
+    """List, read, create, change (PUT/PATCH) and delete one ledger's rows."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    selector = None
+    input_serializer = None
+    create_service = None
+    update_service = None
+    delete_service = None
+
+    def get_queryset(self):
+        return type(self).selector(user=self.request.user)
+
+    def _answer(self, obj, code=status.HTTP_200_OK):
+        obj = self.get_queryset().get(pk=obj.pk)
+        return Response(self.get_serializer(obj).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        incoming = self.input_serializer(data=request.data, context=self.get_serializer_context())
+        incoming.is_valid(raise_exception=True)
+        obj = type(self).create_service(actor=request.user, **incoming.validated_data)
+        return self._answer(obj, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        obj = self.get_object()
+        incoming = self.input_serializer(
+            data=request.data,
+            partial=kwargs.get("partial", False),
+            context=self.get_serializer_context(),
+        )
+        incoming.is_valid(raise_exception=True)
+        fields = dict(incoming.validated_data)
+        obj = type(self).update_service(request.user, obj, fields)
+        return self._answer(obj)
+
+    def destroy(self, request, *args, **kwargs):
+        obj = self.get_object()
+        type(self).delete_service(request.user, obj)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["三零·矛盾纠纷"])
+class DisputeViewSet(LedgerViewSet):
+    serializer_class = s.DisputeSerializer
+    input_serializer = s.DisputeInputSerializer
+    filterset_class = DisputeFilter
+    ordering = ["-registered_on", "-id"]
+    selector = staticmethod(selectors.dispute_list_for_user)
+    create_service = staticmethod(services.dispute_create)
+    update_service = staticmethod(lambda u, o, f: services.dispute_update(actor=u, dispute=o, **f))
+    delete_service = staticmethod(lambda u, o: services.dispute_delete(actor=u, dispute=o))
+
+
+@extend_schema(tags=["三零·信访"])
+class PetitionViewSet(LedgerViewSet):
+    serializer_class = s.PetitionSerializer
+    input_serializer = s.PetitionInputSerializer
+    filterset_class = PetitionFilter
+    ordering = ["-received_on", "-id"]
+    selector = staticmethod(selectors.petition_list_for_user)
+    create_service = staticmethod(services.petition_create)
+    update_service = staticmethod(
+        lambda u, o, f: services.petition_update(actor=u, petition=o, **f)
+    )
+    delete_service = staticmethod(lambda u, o: services.petition_delete(actor=u, petition=o))
+
+
+@extend_schema(tags=["三零·事故和案件"])
+class IncidentViewSet(LedgerViewSet):
+    serializer_class = s.IncidentSerializer
+    input_serializer = s.IncidentInputSerializer
+    filterset_class = IncidentFilter
+    ordering = ["-occurred_on", "-id"]
+    selector = staticmethod(selectors.incident_list_for_user)
+    create_service = staticmethod(services.incident_create)
+    update_service = staticmethod(
+        lambda u, o, f: services.incident_update(actor=u, incident=o, **f)
+    )
+    delete_service = staticmethod(lambda u, o: services.incident_delete(actor=u, incident=o))
+
+
+@extend_schema(tags=["三零·隐患排查"])
+class HazardViewSet(LedgerViewSet):
+    serializer_class = s.HazardSerializer
+    input_serializer = s.HazardInputSerializer
+    filterset_class = HazardFilter
+    ordering = ["-checked_on", "-id"]
+    selector = staticmethod(selectors.hazard_list_for_user)
+    create_service = staticmethod(services.hazard_create)
+    update_service = staticmethod(lambda u, o, f: services.hazard_update(actor=u, hazard=o, **f))
+    delete_service = staticmethod(lambda u, o: services.hazard_delete(actor=u, hazard=o))
+
+
+@extend_schema(tags=["三零·企事业单位"])
+class UnitViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.UnitSerializer
+    filterset_class = UnitFilter
+    ordering = ["township__code", "name"]
+
+    def get_queryset(self):
+        return selectors.unit_list_for_user(user=self.request.user)
+
+    def _answer(self, unit, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=unit.pk)).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        incoming = s.UnitInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return self._answer(
+            services.unit_create(actor=request.user, **incoming.validated_data),
+            status.HTTP_201_CREATED,
+        )
+
+    def update(self, request, *args, **kwargs):
+        unit = self.get_object()
+        incoming = s.UnitInputSerializer(data=request.data, partial=kwargs.get("partial", False))
+        incoming.is_valid(raise_exception=True)
+        return self._answer(
+            services.unit_update(actor=request.user, unit=unit, **incoming.validated_data)
+        )
+
+
+@extend_schema(tags=["三零·零报告"])
+class ZeroReportViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.ZeroReportSerializer
+    ordering = ["-month", "village__code"]
+
+    def get_queryset(self):
+        return selectors.zero_report_list_for_user(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        incoming = self.get_serializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        report = services.zero_report_create(actor=request.user, **incoming.validated_data)
+        return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        services.zero_report_delete(actor=request.user, report=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["三零·年度状态"])
+class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Yearly 三零 statuses (rows exist for subjects that were computed; a roster village
+    with no row is 达标). `override` sets or lifts the manual 认定 (reason required)."""
+
+    serializer_class = s.StatusSerializer
+    filterset_fields = ["year", "village", "unit", "derived_met", "override"]
+    ordering = ["-year", "id"]
+
+    def get_queryset(self):
+        return selectors.status_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="人工认定（达标/不达标/撤销），须写明理由", request=s.OverrideSerializer)
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        current = self.get_object()
+        incoming = s.OverrideSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        updated = services.sanling_override_set(
+            actor=request.user,
+            year=current.year,
+            village=current.village,
+            unit=current.unit,
+            **incoming.validated_data,
+        )
+        return Response(self.get_serializer(updated).data)
+
+    @extend_schema(
+        summary="按年度和村(社区)或单位进行人工认定（尚无状态记录时也可用），须写明理由",
+        request=s.SubjectOverrideSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="set-override")
+    def set_override(self, request):
+        incoming = s.SubjectOverrideSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        village, unit = data.pop("village", None), data.pop("unit", None)
+        if village is not None:
+            village = village_get_for_user(user=request.user, village_id=village.pk)
+        if unit is not None:
+            unit = selectors.unit_get_for_user(user=request.user, pk=unit.pk)
+        updated = services.sanling_override_set(
+            actor=request.user, village=village, unit=unit, **data
+        )
+        return Response(self.get_serializer(updated).data)

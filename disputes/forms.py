@@ -1,0 +1,362 @@
+"""Shapes for the 三零 pages and exports: filters and forms, no saves.
+
+Village and unit fields accept any id and the services decide: a place outside the
+user's area answers 404 like everywhere else; the pages offer only the user's own places.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.core.validators import RegexValidator
+from django.forms.models import fields_for_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
+from disputes.selectors import petitions_overdue_q
+from villages.models import Township, Village
+from villages.selectors import township_list_for_user, village_list_for_user
+
+MONTH_VALIDATOR = RegexValidator(
+    r"^\d{4}-(0[1-9]|1[0-2])$", _("月份格式应为“年-月”，例如 2023-05。")
+)
+
+
+def month_bounds(value: str) -> tuple[datetime.date, datetime.date]:
+    year, month = (int(part) for part in value.split("-"))
+    start = datetime.date(year, month, 1)
+    return start, datetime.date(year + month // 12, month % 12 + 1, 1)
+
+
+def _townships(request):
+    return township_list_for_user(user=request.user) if request else Township.objects.none()
+
+
+def _villages(request):
+    return village_list_for_user(user=request.user) if request else Village.objects.none()
+
+
+class LedgerFilter(django_filters.FilterSet):
+    """Area, year and month filters shared by every ledger; `date_field` names the
+    ledger's own date (排查日期, 登记日期, 发生日期)."""
+
+    date_field = "created_at"
+
+    township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
+    village = django_filters.ModelChoiceFilter(queryset=_villages, label=_("村(社区)"))
+    year = django_filters.NumberFilter(method="in_year", label=_("年度"))
+    month = django_filters.CharFilter(
+        method="in_month", label=_("月份"), validators=[MONTH_VALIDATOR]
+    )
+
+    def in_year(self, queryset, name, value):
+        return queryset.filter(**{f"{self.date_field}__year": int(value)})
+
+    def in_month(self, queryset, name, value):
+        start, following = month_bounds(value)
+        return queryset.filter(
+            **{f"{self.date_field}__gte": start, f"{self.date_field}__lt": following}
+        )
+
+
+class DisputeFilter(LedgerFilter):
+    date_field = "registered_on"
+    dispute_type = django_filters.ChoiceFilter(choices=Dispute.Type.choices, label=_("纠纷类型"))
+    status = django_filters.ChoiceFilter(choices=Dispute.Status.choices, label=_("化解状态"))
+    risk_level = django_filters.ChoiceFilter(choices=Dispute.Risk.choices, label=_("风险等级"))
+    source = django_filters.ChoiceFilter(choices=Dispute.Source.choices, label=_("来源"))
+
+    class Meta:
+        model = Dispute
+        fields = ["township", "village", "year", "month", "dispute_type", "status", "risk_level"]
+
+
+class PetitionFilter(LedgerFilter):
+    date_field = "received_on"
+    channel = django_filters.ChoiceFilter(choices=Petition.Channel.choices, label=_("信访渠道"))
+    status = django_filters.ChoiceFilter(choices=Petition.Status.choices, label=_("办理状态"))
+    level_reached = django_filters.ChoiceFilter(choices=Petition.Level.choices, label=_("信访层级"))
+    overdue = django_filters.BooleanFilter(method="only_overdue", label=_("仅看超期"))
+
+    class Meta:
+        model = Petition
+        fields = ["township", "village", "year", "month", "channel", "status", "level_reached"]
+
+    def only_overdue(self, queryset, name, value):
+        return queryset.filter(petitions_overdue_q()) if value else queryset
+
+
+class IncidentFilter(LedgerFilter):
+    date_field = "occurred_on"
+    kind = django_filters.ChoiceFilter(choices=Incident.Kind.choices, label=_("类别"))
+
+    class Meta:
+        model = Incident
+        fields = ["township", "village", "year", "month", "kind"]
+
+
+class HazardFilter(LedgerFilter):
+    date_field = "checked_on"
+    site_type = django_filters.ChoiceFilter(
+        choices=HazardCheck.SiteType.choices, label=_("场所类型")
+    )
+    status = django_filters.ChoiceFilter(choices=HazardCheck.Status.choices, label=_("整改状态"))
+
+    class Meta:
+        model = HazardCheck
+        fields = ["township", "village", "year", "month", "site_type", "status"]
+
+
+class UnitFilter(django_filters.FilterSet):
+    township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
+    unit_type = django_filters.ChoiceFilter(choices=ThreeZeroUnit.Type.choices, label=_("单位类型"))
+    year = django_filters.NumberFilter(method="active_in", label=_("年度"))
+    name = django_filters.CharFilter(lookup_expr="icontains", label=_("名称"))
+
+    class Meta:
+        model = ThreeZeroUnit
+        fields = ["township", "unit_type", "year", "name"]
+
+    def active_in(self, queryset, name, value):
+        year = int(value)
+        return queryset.filter(year_from__lte=year).exclude(year_to__lt=year)
+
+
+# ----- forms -----
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+PERSONAL_FIELDS = {"party_id_numbers", "party_phones", "petitioner_id_number", "petitioner_phone"}
+
+
+def _model_fields(model, names, **overrides) -> dict:
+    fields = fields_for_model(model, fields=names)
+    for field in fields.values():
+        if isinstance(field, forms.ChoiceField) and field.choices and field.choices[0][0] == "":
+            field.choices = [
+                ("", _("请选择") if field.required else _("（未填）")),
+                *field.choices[1:],
+            ]
+        if isinstance(field, forms.DateField):
+            field.widget = DATE
+            field.input_formats = ["%Y-%m-%d", "%Y/%m/%d"]
+        if isinstance(field, forms.CharField) and isinstance(field.widget, forms.Textarea):
+            field.widget.attrs["rows"] = 3
+    fields.update(overrides)
+    return fields
+
+
+class PlaceForm(forms.Form):
+    """Village and unit of a record. Choices shown are the user's own; the services check
+    the submitted ids (out of the user's area: 404)."""
+
+    place_fields = ("village", "unit")
+
+    village = forms.ModelChoiceField(
+        queryset=Village.objects.all(), label=_("村(社区)"), required=False, empty_label=_("请选择")
+    )
+    unit = forms.ModelChoiceField(
+        queryset=ThreeZeroUnit.objects.all(),
+        label=_("企事业单位"),
+        required=False,
+        empty_label=_("（不涉及单位）"),
+        help_text=_("发生在企事业单位的，选择该单位。"),
+    )
+
+    def __init__(self, *args, user=None, reveal=True, with_place=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not with_place:
+            for name in self.place_fields:
+                self.fields.pop(name, None)
+        if not reveal:
+            for name in PERSONAL_FIELDS & set(self.fields):
+                del self.fields[name]
+
+    def clean(self):
+        data = super().clean()
+        if "village" in self.fields and not data.get("village") and not data.get("unit"):
+            self.add_error("village", _("请选择村(社区)或企事业单位。"))
+        return data
+
+
+def _form(name: str, model, field_names, base=PlaceForm, **overrides) -> type[forms.Form]:
+    return type(name, (base,), _model_fields(model, field_names, **overrides))
+
+
+NON_NEGATIVE = {"min_value": _("不能为负数。")}
+
+DisputeForm = _form(
+    "DisputeForm",
+    Dispute,
+    [
+        "dispute_type",
+        "source",
+        "registered_on",
+        "summary",
+        "claim",
+        "parties",
+        "party_id_numbers",
+        "party_phones",
+        "people_involved",
+        "risk_level",
+        "responsible",
+        "deadline",
+        "method",
+    ],
+)
+
+
+class HandleForm(forms.Form):
+    """The 办理 form of a record (no place fields)."""
+
+    def __init__(self, *args, user=None, reveal=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for name, field in self.fields.items():
+            # A field left out of the POST keeps its value (see views.posted_fields).
+            field.required = name == "status"
+
+    def posted_fields(self, data) -> dict:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in data or isinstance(self.fields[name], forms.BooleanField)
+        }
+
+
+DisputeHandleForm = _form(
+    "DisputeHandleForm",
+    Dispute,
+    [
+        "status",
+        "method",
+        "measures",
+        "responsible",
+        "deadline",
+        "started_on",
+        "resolved_on",
+        "reported_on",
+        "reported_to",
+        "agreement_amount",
+        "follow_up_on",
+        "follow_up_note",
+        "satisfaction",
+    ],
+    base=HandleForm,
+)
+
+PetitionForm = _form(
+    "PetitionForm",
+    Petition,
+    [
+        "channel",
+        "received_on",
+        "petitioner_name",
+        "is_anonymous",
+        "petitioner_id_number",
+        "petitioner_phone",
+        "people_involved",
+        "subject",
+        "level_reached",
+        "is_skip_level",
+        "is_collective",
+        "is_repeat",
+        "handler",
+    ],
+)
+
+PetitionHandleForm = _form(
+    "PetitionHandleForm",
+    Petition,
+    ["status", "accepted_on", "extended", "concluded_on", "handler", "result", "satisfaction"],
+    base=HandleForm,
+)
+
+IncidentForm = _form(
+    "IncidentForm",
+    Incident,
+    ["kind", "occurred_on", "place", "summary", "source", "handling"],
+    deaths=forms.IntegerField(
+        label=_("死亡人数"), min_value=0, initial=0, error_messages=NON_NEGATIVE
+    ),
+    injuries=forms.IntegerField(
+        label=_("受伤人数"), min_value=0, initial=0, error_messages=NON_NEGATIVE
+    ),
+)
+
+HazardForm = _form(
+    "HazardForm",
+    HazardCheck,
+    ["site_type", "site_name", "checked_on", "hazard", "responsible", "deadline"],
+    regulated_items=forms.MultipleChoiceField(
+        label=_("涉及管控物品"),
+        choices=HazardCheck.Regulated.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    ),
+)
+
+HazardHandleForm = _form(
+    "HazardHandleForm",
+    HazardCheck,
+    ["status", "rectified_on", "responsible", "deadline", "note"],
+    base=HandleForm,
+)
+
+
+class UnitForm(forms.Form):
+    township = forms.ModelChoiceField(
+        queryset=Township.objects.all(), label=_("所在乡镇(街道)"), empty_label=_("请选择")
+    )
+    village = forms.ModelChoiceField(
+        queryset=Village.objects.all(),
+        label=_("所在村(社区)"),
+        required=False,
+        empty_label=_("（位于乡镇(街道)，不属于某村）"),
+    )
+
+    def __init__(self, *args, user=None, reveal=True, with_place=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(
+            _model_fields(
+                ThreeZeroUnit,
+                [
+                    "name",
+                    "unit_type",
+                    "credit_code",
+                    "contact_name",
+                    "contact_phone",
+                    "year_from",
+                    "year_to",
+                ],
+            )
+        )
+        self.fields["year_from"].initial = timezone.localdate().year
+
+
+class OverrideForm(forms.Form):
+    value = forms.ChoiceField(
+        label=_("人工认定"),
+        choices=[("met", _("达标")), ("not_met", _("不达标")), ("", _("撤销人工认定，按记录认定"))],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("理由"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("人工认定（或撤销认定）必须填写理由。")},
+    )
+
+
+class ZeroReportForm(forms.Form):
+    village = forms.ModelChoiceField(
+        queryset=Village.objects.all(), label=_("村(社区)"), empty_label=_("请选择")
+    )
+    month = forms.CharField(label=_("月份"), validators=[MONTH_VALIDATOR])
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+    def clean_month(self):
+        return month_bounds(self.cleaned_data["month"])[0]

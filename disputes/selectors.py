@@ -1,0 +1,612 @@
+"""Reads for 三零创建, all scoped through villages.selectors.
+
+- ledgers (纠纷, 信访, 事故和案件, 隐患): city-wide users see everything; a county or
+  township official sees the rows of their area (by the row's township); a cadre sees the
+  rows of the villages they may see;
+- units: like the ledgers (a cadre: units in their villages or 联乡 townships);
+- yearly statuses: those of the visible villages and units;
+- the per-area indicators for the dashboards (`*_by_area`), each a constant number of
+  grouped queries, and their scoped versions for this app's pages (`*_for_user`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from disputes.models import (
+    Dispute,
+    HazardCheck,
+    Incident,
+    Petition,
+    SanlingStatus,
+    ThreeZeroUnit,
+    ZeroReport,
+)
+from disputes.sanling import high_risk_levels, petition_deadlines
+from villages.models import Assignment, RosterEntry, UserRole, Village
+from villages.selectors import scope_for_user, village_list_for_user
+
+Role = UserRole.Role
+AreaKey = tuple[str, "int | None"]
+
+LEDGER_RELATED = ("township__county", "village", "unit")
+
+# ----- scoping -----
+
+
+def _area_q(user) -> Q | None:
+    """Which ledger rows `user` sees, as a filter on (township, village); None: nothing."""
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return Q()
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return Q(township__county_id=scope.county_id)
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return Q(township_id=scope.township_id)
+    if scope.is_cadre and scope.cadre_id:
+        return Q(village__in=village_list_for_user(user=user).values("pk"))
+    return None
+
+
+def _scoped(qs: QuerySet, user) -> QuerySet:
+    q = _area_q(user)
+    return qs.none() if q is None else qs.filter(q)
+
+
+def dispute_list_for_user(*, user) -> QuerySet[Dispute]:
+    return _scoped(Dispute.objects.select_related(*LEDGER_RELATED), user)
+
+
+def petition_list_for_user(*, user) -> QuerySet[Petition]:
+    return _scoped(Petition.objects.select_related(*LEDGER_RELATED), user)
+
+
+def incident_list_for_user(*, user) -> QuerySet[Incident]:
+    return _scoped(Incident.objects.select_related(*LEDGER_RELATED), user)
+
+
+def hazard_list_for_user(*, user) -> QuerySet[HazardCheck]:
+    return _scoped(HazardCheck.objects.select_related(*LEDGER_RELATED), user)
+
+
+def unit_list_for_user(*, user) -> QuerySet[ThreeZeroUnit]:
+    units = ThreeZeroUnit.objects.select_related("township__county", "village")
+    scope = scope_for_user(user)
+    if scope.is_cadre and scope.cadre_id:
+        linked = Assignment.objects.filter(
+            cadre_id=scope.cadre_id, kind=Assignment.Kind.TOWNSHIP
+        ).values("township_id")
+        return units.filter(
+            Q(village__in=village_list_for_user(user=user).values("pk")) | Q(township_id__in=linked)
+        )
+    return _scoped(units, user)
+
+
+def zero_report_list_for_user(*, user) -> QuerySet[ZeroReport]:
+    return ZeroReport.objects.select_related("village__township__county", "reported_by").filter(
+        village__in=village_list_for_user(user=user).values("pk")
+    )
+
+
+def status_list_for_user(*, user) -> QuerySet[SanlingStatus]:
+    return SanlingStatus.objects.select_related(
+        "village__township__county", "unit__township__county", "override_by"
+    ).filter(
+        Q(village__in=village_list_for_user(user=user).values("pk"))
+        | Q(unit__in=unit_list_for_user(user=user).values("pk"))
+    )
+
+
+def dispute_get_for_user(*, user, pk) -> Dispute:
+    return get_object_or_404(dispute_list_for_user(user=user), pk=pk)
+
+
+def petition_get_for_user(*, user, pk) -> Petition:
+    return get_object_or_404(petition_list_for_user(user=user), pk=pk)
+
+
+def incident_get_for_user(*, user, pk) -> Incident:
+    return get_object_or_404(incident_list_for_user(user=user), pk=pk)
+
+
+def hazard_get_for_user(*, user, pk) -> HazardCheck:
+    return get_object_or_404(hazard_list_for_user(user=user), pk=pk)
+
+
+def unit_get_for_user(*, user, pk) -> ThreeZeroUnit:
+    return get_object_or_404(unit_list_for_user(user=user), pk=pk)
+
+
+def status_get_for_user(*, user, pk) -> SanlingStatus:
+    return get_object_or_404(status_list_for_user(user=user), pk=pk)
+
+
+# ----- what a user may do -----
+
+WRITER_ROLES = (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL, Role.CADRE)
+PERSONAL_DATA_ROLES = (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL)
+
+
+def ledger_writer(*, user) -> bool:
+    """Officials, city admins and cadres register records; city viewers only look."""
+    return scope_for_user(user).role in WRITER_ROLES
+
+
+def ledger_can_write(*, user, township, village=None) -> bool:
+    """May `user` write a record placed in `township` (and `village`)? City admins
+    anywhere, officials in their area, cadres in the villages they may see."""
+    scope = scope_for_user(user)
+    if scope.role == Role.CITY_ADMIN:
+        return True
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return township.county_id == scope.county_id
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return township.pk == scope.township_id
+    if scope.is_cadre and village is not None:
+        return village_list_for_user(user=user).filter(pk=village.pk).exists()
+    return False
+
+
+def sanling_can_override(*, user, township) -> bool:
+    """Overrides (审核认定) are made by city admins and by county officials in their county."""
+    scope = scope_for_user(user)
+    if scope.role == Role.CITY_ADMIN:
+        return True
+    return scope.role == Role.COUNTY_OFFICIAL and township.county_id == scope.county_id
+
+
+def units_can_manage(*, user) -> bool:
+    return scope_for_user(user).role in (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL)
+
+
+def can_see_personal(*, user) -> bool:
+    """ID numbers and phone numbers of parties and petitioners: officials of the area and
+    city admins (every row they can open is in their area). Others see them masked."""
+    return scope_for_user(user).role in PERSONAL_DATA_ROLES
+
+
+def mask_id_number(value: str) -> str:
+    """411024199001011234 → 411024********1234 (several numbers: each one)."""
+    return _mask_each(value, keep_head=6, keep_tail=4)
+
+
+def mask_phone(value: str) -> str:
+    """13812345678 → 138****5678."""
+    return _mask_each(value, keep_head=3, keep_tail=4)
+
+
+def _mask_each(value: str, *, keep_head: int, keep_tail: int) -> str:
+    if not value:
+        return ""
+    parts = [p for p in value.replace("，", ",").replace("、", ",").split(",")]
+    out = []
+    for part in parts:
+        p = part.strip()
+        if len(p) <= keep_head + keep_tail:
+            out.append("*" * len(p))
+        else:
+            out.append(p[:keep_head] + "*" * (len(p) - keep_head - keep_tail) + p[-keep_tail:])
+    return "，".join(out)
+
+
+def personal(value: str, *, kind: str, reveal: bool) -> str:
+    if reveal:
+        return value
+    return mask_id_number(value) if kind == "id" else mask_phone(value)
+
+
+# ----- ledger conditions -----
+
+
+def disputes_open_q() -> Q:
+    return Q(status__in=[Dispute.Status.REGISTERED, Dispute.Status.IN_PROGRESS])
+
+
+def petitions_overdue_q(today: datetime.date | None = None) -> Q:
+    """Open petitions past their statutory deadline (same rule as Petition.clock)."""
+    today = today or timezone.localdate()
+    accept, handle, extension = petition_deadlines()
+    day = datetime.timedelta(days=1)
+    return (
+        Q(status=Petition.Status.REGISTERED, received_on__lt=today - accept * day)
+        | Q(
+            status=Petition.Status.ACCEPTED,
+            extended=False,
+            accepted_on__lt=today - handle * day,
+        )
+        | Q(
+            status=Petition.Status.ACCEPTED,
+            extended=True,
+            accepted_on__lt=today - (handle + extension) * day,
+        )
+    )
+
+
+def hazards_open_q() -> Q:
+    return ~Q(status=HazardCheck.Status.RECTIFIED)
+
+
+def status_not_met_q() -> Q:
+    return Q(override=SanlingStatus.Override.NOT_MET) | Q(override="", derived_met=False)
+
+
+# ----- per-area indicators for the dashboards -----
+
+
+def _roll_up(rows) -> dict[AreaKey, tuple[int, int]]:
+    """(village_id, township_id, county_id, numerator, denominator) rows → per-area sums
+    keyed ("city", None), ("county", id), ("township", id), ("village", id)."""
+    totals: dict[AreaKey, list[int]] = defaultdict(lambda: [0, 0])
+    totals[("city", None)]
+    for village_id, township_id, county_id, num, den in rows:
+        keys = [("city", None), ("county", county_id), ("township", township_id)]
+        if village_id is not None:
+            keys.append(("village", village_id))
+        for key in keys:
+            totals[key][0] += num
+            totals[key][1] += den
+    return {key: (value[0], value[1]) for key, value in totals.items()}
+
+
+def _grouped(qs: QuerySet, numerator: Q) -> list[tuple]:
+    return [
+        (r["village_id"], r["township_id"], r["township__county_id"], r["num"], r["den"])
+        for r in qs.order_by()
+        .values("village_id", "township_id", "township__county_id")
+        .annotate(num=Count("id", filter=numerator), den=Count("id"))
+    ]
+
+
+def dispute_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """化解率 = 化解 ÷ 排查: (resolved, found) over the disputes found in `year`."""
+    disputes = Dispute.objects.filter(registered_on__year=year)
+    return _roll_up(_grouped(disputes, Q(status=Dispute.Status.RESOLVED)))
+
+
+def open_high_risk_disputes_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(still open, all) high-risk disputes found in `year` (levels: DISPUTE_HIGH_RISK_LEVELS)."""
+    disputes = Dispute.objects.filter(registered_on__year=year, risk_level__in=high_risk_levels())
+    return _roll_up(_grouped(disputes, disputes_open_q()))
+
+
+def overdue_petitions_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(overdue today, all) petitions registered in `year`."""
+    petitions = Petition.objects.filter(received_on__year=year)
+    return _roll_up(_grouped(petitions, petitions_overdue_q()))
+
+
+def unrectified_hazards_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(not yet rectified, all) hazards found in `year`."""
+    hazards = HazardCheck.objects.filter(checked_on__year=year)
+    return _roll_up(_grouped(hazards, hazards_open_q()))
+
+
+def sanling_village_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(达标, all) villages and communities of `year`'s roster. A roster village with no
+    status row yet is 达标 (nothing has broken it). Two queries."""
+    not_met = set(
+        SanlingStatus.objects.filter(year=year, village__isnull=False)
+        .filter(status_not_met_q())
+        .values_list("village_id", flat=True)
+    )
+    entries = RosterEntry.objects.filter(roster__year=year).values_list(
+        "village_id", "village__township_id", "village__township__county_id"
+    )
+    return _roll_up(
+        (v, t, c, 0 if v in not_met else 1, 1) for v, t, c in entries.order_by().iterator()
+    )
+
+
+def units_of_year(year: int) -> QuerySet[ThreeZeroUnit]:
+    return ThreeZeroUnit.objects.filter(year_from__lte=year).filter(
+        Q(year_to__isnull=True) | Q(year_to__gte=year)
+    )
+
+
+def sanling_unit_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """(达标, all) enterprises and institutions taking part in `year`, located by their
+    village or (when they have none) their township. Two queries."""
+    not_met = set(
+        SanlingStatus.objects.filter(year=year, unit__isnull=False)
+        .filter(status_not_met_q())
+        .values_list("unit_id", flat=True)
+    )
+    units = units_of_year(year).values_list(
+        "pk", "village_id", "township_id", "township__county_id"
+    )
+    return _roll_up((v, t, c, 0 if u in not_met else 1, 1) for u, v, t, c in units.order_by())
+
+
+INDICATORS = {
+    "dispute_resolution_rate": dispute_resolution_rate_by_area,
+    "sanling_village_rate": sanling_village_rate_by_area,
+    "sanling_unit_rate": sanling_unit_rate_by_area,
+    "open_high_risk_disputes": open_high_risk_disputes_by_area,
+    "overdue_petitions": overdue_petitions_by_area,
+    "unrectified_hazards": unrectified_hazards_by_area,
+}
+
+
+def _visible_keys(values: dict[AreaKey, tuple[int, int]], user) -> dict:
+    """The entries of a per-area result that `user` may see."""
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return values
+    if scope.role is None:
+        return {}
+    villages = village_list_for_user(user=user).values_list(
+        "pk", "township_id", "township__county_id"
+    )
+    village_ids, township_ids = set(), set()
+    for v, t, _c in villages:
+        village_ids.add(v)
+        township_ids.add(t)
+    allowed: set = {("village", v) for v in village_ids}
+    if scope.role == Role.COUNTY_OFFICIAL:
+        allowed |= {("township", t) for t in township_ids} | {("county", scope.county_id)}
+    elif scope.role == Role.TOWNSHIP_OFFICIAL:
+        allowed.add(("township", scope.township_id))
+    return {k: v for k, v in values.items() if k in allowed}
+
+
+def indicator_for_user(*, user, indicator: str, year: int) -> dict[AreaKey, tuple[int, int]]:
+    """A per-area indicator narrowed to the areas `user` may see."""
+    return _visible_keys(INDICATORS[indicator](year=year), user)
+
+
+def dispute_resolution_rate_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="dispute_resolution_rate", year=year)
+
+
+def sanling_village_rate_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="sanling_village_rate", year=year)
+
+
+def sanling_unit_rate_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="sanling_unit_rate", year=year)
+
+
+def open_high_risk_disputes_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="open_high_risk_disputes", year=year)
+
+
+def overdue_petitions_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="overdue_petitions", year=year)
+
+
+def unrectified_hazards_for_user(*, user, year: int) -> dict:
+    return indicator_for_user(user=user, indicator="unrectified_hazards", year=year)
+
+
+def own_area_key(*, user) -> AreaKey | None:
+    """The widest area key a user covers (cadres: none, they cover villages)."""
+    scope = scope_for_user(user)
+    if scope.is_city:
+        return ("city", None)
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return ("county", scope.county_id)
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return ("township", scope.township_id)
+    return None
+
+
+def summary_for_user(*, user, year: int) -> dict:
+    """The six indicators of `year` for the user's own area (cadres: summed over their
+    villages), as {indicator: (numerator, denominator, percent)}."""
+    key = own_area_key(user=user)
+    out = {}
+    for name in INDICATORS:
+        values = indicator_for_user(user=user, indicator=name, year=year)
+        if key is not None:
+            num, den = values.get(key, (0, 0))
+        else:
+            pairs = [v for k, v in values.items() if k[0] == "village"]
+            num, den = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+        out[name] = (num, den, percent(num, den))
+    return out
+
+
+def percent(num: int, den: int) -> float | None:
+    return round(num * 100 / den, 1) if den else None
+
+
+# ----- breakdowns for the pages -----
+
+
+def dispute_stats(disputes: QuerySet[Dispute]) -> dict:
+    agg = disputes.aggregate(
+        total=Count("id"),
+        resolved=Count("id", filter=Q(status=Dispute.Status.RESOLVED)),
+        reported=Count("id", filter=Q(status=Dispute.Status.REPORTED)),
+        open=Count("id", filter=disputes_open_q()),
+        high_risk_open=Count("id", filter=disputes_open_q() & Q(risk_level__in=high_risk_levels())),
+    )
+    agg["percent"] = percent(agg["resolved"], agg["total"])
+    return agg
+
+
+def _breakdown(disputes: QuerySet[Dispute], field: str) -> list[dict]:
+    rows = (
+        disputes.order_by()
+        .values(field)
+        .annotate(total=Count("id"), resolved=Count("id", filter=Q(status=Dispute.Status.RESOLVED)))
+        .order_by(field)
+    )
+    return [
+        {
+            "key": r[field],
+            "total": r["total"],
+            "resolved": r["resolved"],
+            "percent": percent(r["resolved"], r["total"]),
+        }
+        for r in rows
+    ]
+
+
+def dispute_rate_by_type(disputes: QuerySet[Dispute]) -> list[dict]:
+    """化解率 per 纠纷类型 (one query)."""
+    labels = dict(Dispute.Type.choices)
+    rows = _breakdown(disputes, "dispute_type")
+    for r in rows:
+        r["label"] = str(labels.get(r["key"], r["key"]))
+    return sorted(rows, key=lambda r: -r["total"])
+
+
+def dispute_rate_by_month(disputes: QuerySet[Dispute]) -> list[dict]:
+    """化解率 per month of 排查 (one query)."""
+    rows = _breakdown(disputes.annotate(month=TruncMonth("registered_on")), "month")
+    for r in rows:
+        r["label"] = f"{r['key']:%Y-%m}"
+    return rows
+
+
+def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
+    rows = (
+        disputes.order_by()
+        .values("township_id", "township__name", "township__county__name")
+        .annotate(total=Count("id"), resolved=Count("id", filter=Q(status=Dispute.Status.RESOLVED)))
+        .order_by("township__county__code", "township__code")
+    )
+    return [
+        {
+            "township_id": r["township_id"],
+            "label": r["township__name"],
+            "county": r["township__county__name"],
+            "total": r["total"],
+            "resolved": r["resolved"],
+            "percent": percent(r["resolved"], r["total"]),
+        }
+        for r in rows
+    ]
+
+
+def record_history(*, obj) -> list[dict]:
+    """A record's history, newest first, each entry with its field changes (labels and
+    choice labels in Chinese)."""
+    model = type(obj)
+    records = list(
+        obj.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    entries = []
+    for prev, record in zip([None, *records], records, strict=False):
+        changes = []
+        if prev is not None:
+            for change in record.diff_against(prev).changes:
+                field = model._meta.get_field(change.field)
+                choices = dict(field.choices or [])
+                old, new = change.old, change.new
+                if field.is_relation:
+                    old = "" if old is None else old
+                    new = "" if new is None else new
+                changes.append(
+                    {
+                        "label": str(field.verbose_name),
+                        "old": choices.get(old, old) if not isinstance(old, list) else old,
+                        "new": choices.get(new, new) if not isinstance(new, list) else new,
+                    }
+                )
+        entries.append({"record": record, "changes": changes})
+    return entries[::-1]
+
+
+# ----- yearly statuses -----
+
+
+def sanling_years() -> list[int]:
+    """Years a status page can show: the roster years."""
+    from villages.selectors import roster_years
+
+    years = roster_years()
+    return years or [timezone.localdate().year]
+
+
+def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
+    """Every visible village of `year`'s roster with its status row (or None: 达标, no
+    record has broken it). Two queries."""
+    entries = (
+        RosterEntry.objects.filter(roster__year=year)
+        .filter(village__in=village_list_for_user(user=user).values("pk"))
+        .select_related("village__township__county")
+        .order_by("village__code")
+    )
+    if township_id:
+        entries = entries.filter(village__township_id=township_id)
+    villages = [e.village for e in entries]
+    statuses = {
+        s.village_id: s
+        for s in SanlingStatus.objects.filter(
+            year=year, village_id__in=[v.pk for v in villages]
+        ).select_related("override_by")
+    }
+    rows = [{"village": v, "subject": v, "status": statuses.get(v.pk)} for v in villages]
+    for row in rows:
+        status = row["status"]
+        row["met"] = status.met if status else True
+    if only_not_met:
+        rows = [r for r in rows if not r["met"]]
+    return rows
+
+
+def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
+    units = unit_list_for_user(user=user).filter(pk__in=units_of_year(year).values("pk"))
+    if township_id:
+        units = units.filter(township_id=township_id)
+    units = list(units.order_by("township__code", "name"))
+    statuses = {
+        s.unit_id: s
+        for s in SanlingStatus.objects.filter(
+            year=year, unit_id__in=[u.pk for u in units]
+        ).select_related("override_by")
+    }
+    rows = [{"unit": u, "subject": u, "status": statuses.get(u.pk)} for u in units]
+    for row in rows:
+        status = row["status"]
+        row["met"] = status.met if status else True
+    if only_not_met:
+        rows = [r for r in rows if not r["met"]]
+    return rows
+
+
+def zero_report_month_for_user(*, user, month: datetime.date, township_id=None) -> list[dict]:
+    """Per visible village for one month: disputes found, 零报告 or neither (未报告).
+    Three queries."""
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    villages = village_list_for_user(user=user).order_by("township__code", "code")
+    if township_id:
+        villages = villages.filter(township_id=township_id)
+    villages = list(villages)
+    ids = [v.pk for v in villages]
+    found = dict(
+        Dispute.objects.filter(
+            village_id__in=ids, registered_on__gte=month, registered_on__lt=following
+        )
+        .order_by()
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    reports = {
+        r.village_id: r
+        for r in ZeroReport.objects.filter(village_id__in=ids, month=month).select_related(
+            "reported_by"
+        )
+    }
+    rows = []
+    for v in villages:
+        n = found.get(v.pk, 0)
+        report = reports.get(v.pk)
+        state = "found" if n else ("zero" if report else "missing")
+        rows.append({"village": v, "found": n, "report": report, "state": state})
+    return rows
+
+
+def village_choices_for_user(*, user) -> QuerySet[Village]:
+    return village_list_for_user(user=user).order_by(
+        "township__county__code", "township__code", "code"
+    )

@@ -1,0 +1,760 @@
+"""Writes for 三零创建: keyword-only, `actor=` first, atomic, audited (history rows).
+
+Every write of a record the 三零 rule reads (信访, 事故和案件) schedules a recomputation
+of the yearly status of the villages and units it touches, old place and year as well as
+new, once the transaction has committed (`transaction.on_commit`). The recomputation runs
+in a Celery task; if the broker cannot be reached the record is still saved, the failure
+is logged, and the status is brought up to date by the next recomputation (any later
+change there, the 重新计算 button, or `manage.py sanling_recompute`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from disputes import sanling
+from disputes.models import (
+    Dispute,
+    HazardCheck,
+    Incident,
+    Petition,
+    SanlingStatus,
+    ThreeZeroUnit,
+    ZeroReport,
+)
+from disputes.selectors import (
+    ledger_can_write,
+    ledger_writer,
+    sanling_can_override,
+    units_can_manage,
+    units_of_year,
+)
+from disputes.tasks import sanling_recompute as sanling_recompute_task
+from villages.importing.bulk import create_with_history, update_with_history
+from villages.models import RosterEntry, UserRole
+from villages.selectors import scope_for_user, village_list_for_user
+
+logger = logging.getLogger(__name__)
+NOT_IN_SCOPE = "不存在，或不在您的管辖范围内。"
+
+# ----- the yearly status: scheduling and recomputing -----
+
+
+def _queue_name() -> str | None:
+    return getattr(settings, "SANLING_TASK_QUEUE", None) or None
+
+
+def enqueue_sanling_recompute(*, year: int, village_ids=(), unit_ids=()) -> bool:
+    """Send one recomputation to the workers. Never raises: a broker that is down is
+    logged (the caller's record is already saved). Returns whether it was sent."""
+    try:
+        sanling_recompute_task.apply_async(
+            kwargs={"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)},
+            queue=_queue_name(),
+            retry=False,
+        )
+    except Exception:  # the broker, the network, or (eager mode) the task itself
+        logger.exception(
+            "三零状态重新计算未能排队：year=%s villages=%s units=%s",
+            year,
+            sorted(village_ids),
+            sorted(unit_ids),
+        )
+        return False
+    return True
+
+
+def _schedule(targets: set[tuple[int, str, int]]) -> None:
+    """After commit, recompute (year, "village"|"unit", id) targets, one task per year."""
+    by_year: dict[int, tuple[set, set]] = defaultdict(lambda: (set(), set()))
+    for year, kind, pk in targets:
+        if pk is None:
+            continue
+        by_year[year][0 if kind == "village" else 1].add(pk)
+    for year, (villages, units) in by_year.items():
+        transaction.on_commit(
+            lambda y=year, v=frozenset(villages), u=frozenset(units): enqueue_sanling_recompute(
+                year=y, village_ids=v, unit_ids=u
+            )
+        )
+
+
+def _targets(record, year: int) -> set[tuple[int, str, int]]:
+    out = set()
+    if record.village_id:
+        out.add((year, "village", record.village_id))
+    if record.unit_id:
+        out.add((year, "unit", record.unit_id))
+    return out
+
+
+def sanling_recompute(*, year: int, village_ids=None, unit_ids=None) -> dict:
+    """Derive the 三零 status of `year` for the given villages and units (both None: every
+    roster village, every village with a record and every unit of the year) and store it.
+    Idempotent; overrides are never touched. Returns {"changed": n, "created": n}."""
+    try:
+        return _recompute(year=year, village_ids=village_ids, unit_ids=unit_ids)
+    except IntegrityError:
+        # A concurrent recomputation created some of the same rows first: redo with them.
+        return _recompute(year=year, village_ids=village_ids, unit_ids=unit_ids)
+
+
+@transaction.atomic
+def _recompute(*, year: int, village_ids, unit_ids) -> dict:
+    full = village_ids is None and unit_ids is None
+    if full:
+        village_ids = set(
+            RosterEntry.objects.filter(roster__year=year).values_list("village_id", flat=True)
+        )
+        village_ids |= set(
+            Petition.objects.filter(received_on__year=year, village__isnull=False).values_list(
+                "village_id", flat=True
+            )
+        )
+        village_ids |= set(
+            Incident.objects.filter(occurred_on__year=year, village__isnull=False).values_list(
+                "village_id", flat=True
+            )
+        )
+        unit_ids = set(units_of_year(year).values_list("pk", flat=True))
+    village_ids, unit_ids = set(village_ids or ()), set(unit_ids or ())
+    broken_villages, broken_units = sanling.derive(
+        year=year, village_ids=village_ids, unit_ids=unit_ids
+    )
+    rows = SanlingStatus.objects.select_for_update().filter(year=year)
+    if not full:
+        rows = rows.filter(Q(village_id__in=village_ids) | Q(unit_id__in=unit_ids))
+    existing = {("village", s.village_id) if s.village_id else ("unit", s.unit_id): s for s in rows}
+    now = timezone.now()
+    to_create, to_update = [], []
+    wanted = [("village", pk, broken_villages.get(pk, [])) for pk in village_ids]
+    wanted += [("unit", pk, broken_units.get(pk, [])) for pk in unit_ids]
+    for kind, pk, reasons in wanted:
+        met = not reasons
+        status = existing.get((kind, pk))
+        if status is None:
+            to_create.append(
+                SanlingStatus(
+                    year=year,
+                    village_id=pk if kind == "village" else None,
+                    unit_id=pk if kind == "unit" else None,
+                    derived_met=met,
+                    derived_reasons=reasons,
+                    computed_at=now,
+                )
+            )
+        elif status.derived_met != met or status.derived_reasons != reasons:
+            status.derived_met, status.derived_reasons, status.computed_at = met, reasons, now
+            to_update.append(status)
+    create_with_history(SanlingStatus, to_create, actor=None, reason="按记录计算")
+    update_with_history(
+        SanlingStatus,
+        to_update,
+        ["derived_met", "derived_reasons", "computed_at"],
+        actor=None,
+        reason="按记录重新计算",
+    )
+    return {"created": len(to_create), "changed": len(to_update)}
+
+
+def sanling_recompute_for_user(*, actor, year: int) -> dict:
+    """Recompute now (synchronously) the statuses of `year` the actor may see: the
+    officials' button for when a recomputation could not be queued."""
+    if not ledger_writer(user=actor) or scope_for_user(actor).is_cadre:
+        raise PermissionDenied(_("只有市级管理员和县、乡干部可以重新计算。"))
+    from disputes.selectors import unit_list_for_user
+
+    villages = set(village_list_for_user(user=actor).values_list("pk", flat=True))
+    units = set(
+        unit_list_for_user(user=actor)
+        .filter(pk__in=units_of_year(year).values("pk"))
+        .values_list("pk", flat=True)
+    )
+    return sanling_recompute(year=year, village_ids=villages, unit_ids=units)
+
+
+@transaction.atomic
+def sanling_override_set(
+    *, actor, year: int, value: str, reason: str, village=None, unit=None
+) -> SanlingStatus:
+    """Set (达标/不达标) or clear ("") the override of one village's or unit's year. A
+    reason is required either way; the derived value is kept and shown beside it."""
+    reason = (reason or "").strip()
+    subject = village or unit
+    if subject is None or (village is not None and unit is not None):
+        raise ValidationError(_("请指定一个村(社区)或一个单位。"))
+    township = subject.township
+    if not sanling_can_override(user=actor, township=township):
+        raise PermissionDenied(_("只有市级管理员和本县(市、区)干部可以人工认定三零状态。"))
+    if value not in ("", *SanlingStatus.Override.values):
+        raise ValidationError({"value": _("认定结果只能是“达标”或“不达标”。")})
+    if not reason:
+        raise ValidationError({"reason": _("人工认定（或撤销认定）必须填写理由。")})
+    lookup = {"year": year, "village": village} if village else {"year": year, "unit": unit}
+    status = SanlingStatus.objects.select_for_update().filter(**lookup).first()
+    if status is None:
+        broken_v, broken_u = sanling.derive(
+            year=year,
+            village_ids=[village.pk] if village else [],
+            unit_ids=[unit.pk] if unit else [],
+        )
+        reasons = (broken_v if village else broken_u).get(subject.pk, [])
+        status = SanlingStatus(
+            **lookup, derived_met=not reasons, derived_reasons=reasons, computed_at=timezone.now()
+        )
+    status.override = value
+    status.override_reason = reason
+    status.override_by = actor if value else None
+    status.override_at = timezone.now() if value else None
+    if not value:
+        # The reason for lifting the override lives in the history row.
+        status.override_reason = ""
+        status._change_reason = reason
+    else:
+        status._change_reason = reason
+    status._history_user = actor
+    status.full_clean(exclude=["village", "unit", "override_by"])
+    status.save()
+    return status
+
+
+# ----- places -----
+
+
+def _place(*, actor, village=None, unit=None, township=None):
+    """The township of a record placed in `village` and/or `unit` (or directly in
+    `township`), after checking the actor may write there. Out of scope: 404."""
+    if village is None and unit is None and township is None:
+        raise ValidationError({"village": _("请选择村(社区)或企事业单位。")})
+    if unit is not None:
+        from disputes.selectors import unit_list_for_user
+
+        if not unit_list_for_user(user=actor).filter(pk=unit.pk).exists():
+            raise Http404(NOT_IN_SCOPE)
+        if village is not None and unit.village_id and unit.village_id != village.pk:
+            raise ValidationError({"unit": _("该单位不在所选村(社区)。")})
+        if village is not None and unit.township_id != village.township_id:
+            raise ValidationError({"unit": _("该单位不在所选村(社区)所在乡镇(街道)。")})
+        township = unit.township
+        village = village or unit.village
+    if village is not None:
+        if not village_list_for_user(user=actor).filter(pk=village.pk).exists():
+            raise Http404(NOT_IN_SCOPE)
+        if township is not None and township.pk != village.township_id:
+            raise ValidationError({"village": _("村(社区)不在所选乡镇(街道)。")})
+        township = village.township
+    if not ledger_can_write(user=actor, township=township, village=village):
+        if scope_for_user(actor).role is None:
+            raise Http404(NOT_IN_SCOPE)
+        raise PermissionDenied(_("您的账号不能在这里登记或修改记录。"))
+    return township, village, unit
+
+
+def _check_writer(actor) -> None:
+    if not ledger_writer(user=actor):
+        raise PermissionDenied(_("您的账号只能查看，不能登记或修改记录。"))
+
+
+def _check_deleter(actor, record) -> None:
+    scope = scope_for_user(actor)
+    if scope.role not in (
+        UserRole.Role.CITY_ADMIN,
+        UserRole.Role.COUNTY_OFFICIAL,
+        UserRole.Role.TOWNSHIP_OFFICIAL,
+    ) or not ledger_can_write(user=actor, township=record.township, village=record.village):
+        raise PermissionDenied(_("只有市级管理员和本辖区的县、乡干部可以删除记录。"))
+
+
+def _not_future(errors: dict, field: str, value, label: str) -> None:
+    if value and value > timezone.localdate():
+        errors.setdefault(field, []).append(_("%s不能晚于今天。") % label)
+
+
+def _apply(instance, fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unexpected fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(instance, name, value)
+
+
+def _save(instance, actor, exclude=("township", "village", "unit", "created_by")) -> None:
+    instance.full_clean(exclude=list(exclude))
+    instance._history_user = actor
+    instance.save()
+
+
+def _located(instance, actor, place: dict) -> None:
+    """Place `instance` where `place` says (village/unit/township keys), if it says so."""
+    if not place:
+        return
+    township, village, unit = _place(
+        actor=actor,
+        village=place.get("village", instance.village if instance.pk else None),
+        unit=place.get("unit", instance.unit if instance.pk else None),
+        township=place.get("township"),
+    )
+    instance.township, instance.village, instance.unit = township, village, unit
+
+
+def _split_place(fields: dict) -> dict:
+    return {k: fields.pop(k) for k in ("village", "unit", "township") if k in fields}
+
+
+# ----- 矛盾纠纷 -----
+
+DISPUTE_FIELDS = (
+    "dispute_type",
+    "source",
+    "registered_on",
+    "summary",
+    "claim",
+    "parties",
+    "party_id_numbers",
+    "party_phones",
+    "people_involved",
+    "risk_level",
+    "responsible",
+    "deadline",
+    "method",
+    "measures",
+    "status",
+    "started_on",
+    "resolved_on",
+    "reported_on",
+    "reported_to",
+    "agreement_amount",
+    "follow_up_on",
+    "follow_up_note",
+    "satisfaction",
+)
+S = Dispute.Status
+DISPUTE_TRANSITIONS = {
+    S.REGISTERED: {S.IN_PROGRESS, S.RESOLVED, S.REPORTED},
+    S.IN_PROGRESS: {S.RESOLVED, S.REPORTED},
+    S.REPORTED: {S.IN_PROGRESS, S.RESOLVED},
+    S.RESOLVED: set(),
+}
+
+
+def _check_dispute(d: Dispute, old_status: str | None) -> None:
+    errors: dict[str, list] = {}
+    today = timezone.localdate()
+    if old_status is not None and d.status != old_status:
+        if d.status not in DISPUTE_TRANSITIONS[S(old_status)]:
+            errors.setdefault("status", []).append(
+                _("“%(old)s”不能改为“%(new)s”。")
+                % {
+                    "old": S(old_status).label,
+                    "new": dict(S.choices).get(d.status, d.status),
+                }
+            )
+    if d.status == S.IN_PROGRESS and not d.started_on:
+        d.started_on = today
+    if d.status == S.RESOLVED and not d.resolved_on:
+        d.resolved_on = today
+    if d.status == S.REPORTED and not d.reported_on:
+        d.reported_on = today
+    if d.status == S.REPORTED and not d.reported_to:
+        errors.setdefault("reported_to", []).append(_("未化解上报时请填写上报/移交单位。"))
+    if d.status != S.RESOLVED and d.resolved_on:
+        errors.setdefault("resolved_on", []).append(_("尚未化解的纠纷不能填写化解日期。"))
+    _not_future(errors, "registered_on", d.registered_on, _("排查日期"))
+    for field, label in (
+        ("started_on", _("开始化解日期")),
+        ("resolved_on", _("化解日期")),
+        ("reported_on", _("上报日期")),
+        ("follow_up_on", _("回访日期")),
+    ):
+        value = getattr(d, field)
+        _not_future(errors, field, value, label)
+        if value and d.registered_on and value < d.registered_on:
+            errors.setdefault(field, []).append(_("%s不能早于排查日期。") % label)
+    if d.follow_up_on and d.resolved_on and d.follow_up_on < d.resolved_on:
+        errors.setdefault("follow_up_on", []).append(_("回访日期不能早于化解日期。"))
+    if d.deadline and d.registered_on and d.deadline < d.registered_on:
+        errors.setdefault("deadline", []).append(_("化解时限不能早于排查日期。"))
+    if d.people_involved is not None and d.people_involved < 1:
+        errors.setdefault("people_involved", []).append(_("涉及人数至少为 1。"))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def dispute_create(*, actor, **fields) -> Dispute:
+    _check_writer(actor)
+    place = _split_place(fields)
+    dispute = Dispute(created_by=actor, status=S.REGISTERED)
+    _apply(dispute, fields, DISPUTE_FIELDS)
+    _located(dispute, actor, place or {"village": None})
+    _check_dispute(dispute, None)
+    _save(dispute, actor)
+    return dispute
+
+
+@transaction.atomic
+def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
+    """Edit a dispute or move it along 登记 → 化解中 → 已化解 / 未化解已上报 (and record
+    the 回访). Dates of each step are filled with today when not given."""
+    _check_writer(actor)
+    dispute = Dispute.objects.select_for_update(of=("self",)).get(pk=dispute.pk)
+    _place(actor=actor, village=dispute.village, unit=dispute.unit, township=dispute.township)
+    old_status = dispute.status
+    place = _split_place(fields)
+    _apply(dispute, fields, DISPUTE_FIELDS)
+    _located(dispute, actor, place)
+    _check_dispute(dispute, old_status)
+    _save(dispute, actor)
+    return dispute
+
+
+@transaction.atomic
+def dispute_delete(*, actor, dispute: Dispute) -> None:
+    dispute = Dispute.objects.select_for_update(of=("self",)).get(pk=dispute.pk)
+    _check_deleter(actor, dispute)
+    dispute._history_user = actor
+    dispute.delete()
+
+
+# ----- 信访 -----
+
+PETITION_FIELDS = (
+    "channel",
+    "received_on",
+    "petitioner_name",
+    "is_anonymous",
+    "petitioner_id_number",
+    "petitioner_phone",
+    "people_involved",
+    "subject",
+    "level_reached",
+    "is_skip_level",
+    "is_collective",
+    "is_repeat",
+    "handler",
+    "status",
+    "accepted_on",
+    "extended",
+    "concluded_on",
+    "result",
+    "satisfaction",
+)
+P = Petition.Status
+
+
+def _check_petition(p: Petition) -> None:
+    errors: dict[str, list] = {}
+    today = timezone.localdate()
+    if p.status in (P.ACCEPTED, P.CONCLUDED) and not p.accepted_on:
+        p.accepted_on = today if p.status == P.ACCEPTED else (p.concluded_on or today)
+    if p.status in (P.CONCLUDED, P.REJECTED) and not p.concluded_on:
+        p.concluded_on = today
+    if p.status in (P.REGISTERED, P.ACCEPTED, P.SUSPENDED) and p.concluded_on:
+        errors.setdefault("concluded_on", []).append(_("未办结的事项不能填写办结日期。"))
+    if p.extended and p.status == P.REGISTERED:
+        errors.setdefault("extended", []).append(_("受理后才能延期。"))
+    if not p.is_anonymous and not p.petitioner_name:
+        errors.setdefault("petitioner_name", []).append(_("请填写信访人姓名，或勾选“匿名”。"))
+    if p.is_anonymous:
+        p.petitioner_name = p.petitioner_name or ""
+    for field, label in (
+        ("received_on", _("登记日期")),
+        ("accepted_on", _("受理日期")),
+        ("concluded_on", _("办结日期")),
+    ):
+        value = getattr(p, field)
+        _not_future(errors, field, value, label)
+        if field != "received_on" and value and p.received_on and value < p.received_on:
+            errors.setdefault(field, []).append(_("%s不能早于登记日期。") % label)
+    if p.accepted_on and p.concluded_on and p.concluded_on < p.accepted_on:
+        errors.setdefault("concluded_on", []).append(_("办结日期不能早于受理日期。"))
+    if p.people_involved is not None and p.people_involved < 1:
+        errors.setdefault("people_involved", []).append(_("涉及人数至少为 1。"))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def petition_create(*, actor, **fields) -> Petition:
+    _check_writer(actor)
+    place = _split_place(fields)
+    petition = Petition(created_by=actor, status=P.REGISTERED)
+    _apply(petition, fields, PETITION_FIELDS)
+    _located(petition, actor, place or {"village": None})
+    _check_petition(petition)
+    _save(petition, actor)
+    _schedule(_targets(petition, petition.received_on.year))
+    return petition
+
+
+@transaction.atomic
+def petition_update(*, actor, petition: Petition, **fields) -> Petition:
+    _check_writer(actor)
+    petition = Petition.objects.select_for_update(of=("self",)).get(pk=petition.pk)
+    _place(actor=actor, village=petition.village, unit=petition.unit, township=petition.township)
+    before = _targets(petition, petition.received_on.year)
+    place = _split_place(fields)
+    _apply(petition, fields, PETITION_FIELDS)
+    _located(petition, actor, place)
+    _check_petition(petition)
+    _save(petition, actor)
+    _schedule(before | _targets(petition, petition.received_on.year))
+    return petition
+
+
+@transaction.atomic
+def petition_delete(*, actor, petition: Petition) -> None:
+    petition = Petition.objects.select_for_update(of=("self",)).get(pk=petition.pk)
+    _check_deleter(actor, petition)
+    targets = _targets(petition, petition.received_on.year)
+    petition._history_user = actor
+    petition.delete()
+    _schedule(targets)
+
+
+# ----- 安全事故和案件 -----
+
+INCIDENT_FIELDS = (
+    "kind",
+    "occurred_on",
+    "place",
+    "summary",
+    "deaths",
+    "injuries",
+    "source",
+    "handling",
+)
+
+
+def _check_incident(i: Incident) -> None:
+    errors: dict[str, list] = {}
+    for field, label in (("deaths", _("死亡人数")), ("injuries", _("受伤人数"))):
+        value = getattr(i, field)
+        if value is None or value < 0:
+            errors.setdefault(field, []).append(_("%s不能为负数。") % label)
+    _not_future(errors, "occurred_on", i.occurred_on, _("发生日期"))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def incident_create(*, actor, **fields) -> Incident:
+    _check_writer(actor)
+    place = _split_place(fields)
+    incident = Incident(created_by=actor)
+    _apply(incident, fields, INCIDENT_FIELDS)
+    _located(incident, actor, place or {"village": None})
+    _check_incident(incident)
+    _save(incident, actor)
+    _schedule(_targets(incident, incident.occurred_on.year))
+    return incident
+
+
+@transaction.atomic
+def incident_update(*, actor, incident: Incident, **fields) -> Incident:
+    _check_writer(actor)
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    _place(actor=actor, village=incident.village, unit=incident.unit, township=incident.township)
+    before = _targets(incident, incident.occurred_on.year)
+    place = _split_place(fields)
+    _apply(incident, fields, INCIDENT_FIELDS)
+    _located(incident, actor, place)
+    _check_incident(incident)
+    _save(incident, actor)
+    _schedule(before | _targets(incident, incident.occurred_on.year))
+    return incident
+
+
+@transaction.atomic
+def incident_delete(*, actor, incident: Incident) -> None:
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    _check_deleter(actor, incident)
+    targets = _targets(incident, incident.occurred_on.year)
+    incident._history_user = actor
+    incident.delete()
+    _schedule(targets)
+
+
+# ----- 隐患排查 -----
+
+HAZARD_FIELDS = (
+    "site_type",
+    "site_name",
+    "checked_on",
+    "hazard",
+    "regulated_items",
+    "responsible",
+    "deadline",
+    "status",
+    "rectified_on",
+    "note",
+)
+
+
+def _check_hazard(h: HazardCheck) -> None:
+    errors: dict[str, list] = {}
+    h.regulated_items = list(dict.fromkeys(h.regulated_items or []))
+    unknown = [v for v in h.regulated_items if v not in HazardCheck.Regulated.values]
+    if unknown:
+        errors.setdefault("regulated_items", []).append(
+            _("未知的管控物品：%s") % "、".join(map(str, unknown))
+        )
+    if h.status == HazardCheck.Status.RECTIFIED and not h.rectified_on:
+        h.rectified_on = timezone.localdate()
+    if h.status != HazardCheck.Status.RECTIFIED and h.rectified_on:
+        errors.setdefault("rectified_on", []).append(_("尚未整改完成的隐患不能填写完成日期。"))
+    _not_future(errors, "checked_on", h.checked_on, _("排查日期"))
+    _not_future(errors, "rectified_on", h.rectified_on, _("整改完成日期"))
+    if h.rectified_on and h.checked_on and h.rectified_on < h.checked_on:
+        errors.setdefault("rectified_on", []).append(_("整改完成日期不能早于排查日期。"))
+    if h.deadline and h.checked_on and h.deadline < h.checked_on:
+        errors.setdefault("deadline", []).append(_("整改时限不能早于排查日期。"))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def hazard_create(*, actor, **fields) -> HazardCheck:
+    _check_writer(actor)
+    place = _split_place(fields)
+    hazard = HazardCheck(created_by=actor)
+    _apply(hazard, fields, HAZARD_FIELDS)
+    _located(hazard, actor, place or {"village": None})
+    _check_hazard(hazard)
+    _save(hazard, actor)
+    return hazard
+
+
+@transaction.atomic
+def hazard_update(*, actor, hazard: HazardCheck, **fields) -> HazardCheck:
+    _check_writer(actor)
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+    _place(actor=actor, village=hazard.village, unit=hazard.unit, township=hazard.township)
+    place = _split_place(fields)
+    _apply(hazard, fields, HAZARD_FIELDS)
+    _located(hazard, actor, place)
+    _check_hazard(hazard)
+    _save(hazard, actor)
+    return hazard
+
+
+@transaction.atomic
+def hazard_delete(*, actor, hazard: HazardCheck) -> None:
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+    _check_deleter(actor, hazard)
+    hazard._history_user = actor
+    hazard.delete()
+
+
+# ----- 零报告 -----
+
+
+@transaction.atomic
+def zero_report_create(*, actor, village, month: datetime.date, note: str = "") -> ZeroReport:
+    """ "本月无矛盾纠纷" for one village and month (refused when disputes were found)."""
+    _check_writer(actor)
+    _place(actor=actor, village=village)
+    month = month.replace(day=1)
+    if month > timezone.localdate():
+        raise ValidationError({"month": _("不能为尚未开始的月份报告。")})
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    found = Dispute.objects.filter(
+        village=village, registered_on__gte=month, registered_on__lt=following
+    ).count()
+    if found:
+        raise ValidationError(
+            {
+                "month": _("%(village)s本月已登记 %(n)d 件矛盾纠纷，不能报告“无矛盾纠纷”。")
+                % {"village": village.name, "n": found}
+            }
+        )
+    if ZeroReport.objects.filter(village=village, month=month).exists():
+        raise ValidationError({"month": _("%s本月已经报告过。") % village.name})
+    report = ZeroReport(village=village, month=month, note=(note or "").strip(), reported_by=actor)
+    report._history_user = actor
+    report.full_clean(exclude=["village", "reported_by"])
+    report.save()
+    return report
+
+
+@transaction.atomic
+def zero_report_delete(*, actor, report: ZeroReport) -> None:
+    _check_writer(actor)
+    _place(actor=actor, village=report.village)
+    report._history_user = actor
+    report.delete()
+
+
+# ----- 三零 units -----
+
+UNIT_FIELDS = (
+    "name",
+    "unit_type",
+    "credit_code",
+    "contact_name",
+    "contact_phone",
+    "year_from",
+    "year_to",
+)
+
+
+def _check_unit_writer(actor, township) -> None:
+    if not units_can_manage(user=actor):
+        raise PermissionDenied(_("只有市级管理员和县级干部可以维护三零单位名册。"))
+    if not ledger_can_write(user=actor, township=township):
+        raise Http404(NOT_IN_SCOPE)
+
+
+@transaction.atomic
+def unit_create(*, actor, township=None, village=None, **fields) -> ThreeZeroUnit:
+    if village is not None:
+        if not village_list_for_user(user=actor).filter(pk=village.pk).exists():
+            raise Http404(NOT_IN_SCOPE)
+        if township is not None and township.pk != village.township_id:
+            raise ValidationError({"village": _("村(社区)不在所选乡镇(街道)。")})
+        township = village.township
+    if township is None:
+        raise ValidationError({"township": _("请选择所在乡镇(街道)。")})
+    _check_unit_writer(actor, township)
+    unit = ThreeZeroUnit(township=township, village=village)
+    _apply(unit, fields, UNIT_FIELDS)
+    unit.full_clean(exclude=["township", "village"])
+    unit._history_user = actor
+    unit.save()
+    _schedule({(unit.year_from, "unit", unit.pk)})
+    return unit
+
+
+@transaction.atomic
+def unit_update(*, actor, unit: ThreeZeroUnit, **fields) -> ThreeZeroUnit:
+    unit = ThreeZeroUnit.objects.select_for_update(of=("self",)).get(pk=unit.pk)
+    _check_unit_writer(actor, unit.township)
+    if "village" in fields or "township" in fields:
+        village = fields.pop("village", unit.village)
+        township = fields.pop("township", None) or (village.township if village else unit.township)
+        if village is not None and village.township_id != township.pk:
+            raise ValidationError({"village": _("村(社区)不在所选乡镇(街道)。")})
+        if (
+            village is not None
+            and not village_list_for_user(user=actor).filter(pk=village.pk).exists()
+        ):
+            raise Http404(NOT_IN_SCOPE)
+        _check_unit_writer(actor, township)
+        unit.township, unit.village = township, village
+    _apply(unit, fields, UNIT_FIELDS)
+    unit.full_clean(exclude=["township", "village"])
+    unit._history_user = actor
+    unit.save()
+    return unit

@@ -1,0 +1,253 @@
+"""The 三零 API: scoped lists, 404 outside the area on every endpoint, 201 on create, 400
+with Chinese field messages on bad input, masking per role, and the override action."""
+
+import datetime
+
+import pytest
+from rest_framework.test import APIClient
+
+from disputes.models import Dispute, Incident, Petition, SanlingStatus
+from disputes.services import sanling_recompute
+from tests.disputes.factories import (
+    DisputeFactory,
+    HazardFactory,
+    IncidentFactory,
+    PetitionFactory,
+    UnitFactory,
+)
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+@pytest.fixture
+def api(users):
+    def _as(who):
+        client = APIClient()
+        client.force_authenticate(users[who])
+        return client
+
+    return _as
+
+
+@pytest.fixture
+def world(area):
+    rows = {}
+    for label in ("a1v1", "b1v1"):
+        village = area.villages[label]
+        unit = UnitFactory(village=village)
+        rows[label] = {
+            "disputes": DisputeFactory(village=village),
+            "petitions": PetitionFactory(
+                village=village, level_reached="county", is_skip_level=True
+            ),
+            "incidents": IncidentFactory(village=village),
+            "hazards": HazardFactory(village=village),
+            "three-zero-units": unit,
+        }
+    sanling_recompute(year=2024)
+    for label in ("a1v1", "b1v1"):
+        rows[label]["sanling-statuses"] = SanlingStatus.objects.get(
+            year=2024, village=area.villages[label]
+        )
+    return rows
+
+
+ENDPOINTS = (
+    "disputes",
+    "petitions",
+    "incidents",
+    "hazards",
+    "three-zero-units",
+    "sanling-statuses",
+)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("who", "sees_a", "sees_b"),
+    [
+        ("city_admin", True, True),
+        ("city_viewer", True, True),
+        ("county_official", True, False),
+        ("other_county_official", False, True),
+        ("township_official", True, False),
+        ("cadre_user", True, False),
+        ("no_role_user", False, False),
+    ],
+)
+def test_every_endpoint_is_scoped(api, world, endpoint, who, sees_a, sees_b):
+    client = api(who)
+    ids = {r["id"] for r in client.get(f"/api/{endpoint}/").json()["results"]}
+    for label, sees in (("a1v1", sees_a), ("b1v1", sees_b)):
+        pk = world[label][endpoint].pk
+        assert (pk in ids) is sees
+        response = client.get(f"/api/{endpoint}/{pk}/")
+        assert response.status_code == (200 if sees else 404)
+        if not sees:
+            assert response.json()["detail"] == "不存在，或不在您的管辖范围内。"
+            assert client.patch(f"/api/{endpoint}/{pk}/", {}, format="json").status_code in (
+                404,
+                405,
+            )
+            assert client.delete(f"/api/{endpoint}/{pk}/").status_code in (404, 405)
+
+
+def test_anonymous_is_refused(client, world):
+    assert client.get("/api/disputes/").status_code in (401, 403)
+
+
+def test_create_and_resolve_a_dispute(api, area):
+    client = api("cadre_user")
+    payload = {
+        "village": area.villages["a1v1"].pk,
+        "dispute_type": "neighbour",
+        "source": "grid",
+        "registered_on": "2024-05-06",
+        "summary": "排水沟纠纷",
+        "parties": "张三、李四",
+        "party_phones": "13812345678",
+        "people_involved": 6,
+        "risk_level": "red",
+        "responsible": "村调委会",
+    }
+    created = client.post("/api/disputes/", payload, format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["status"] == "registered" and body["is_collective"] is True
+    assert body["party_phones"] == "138****5678"  # a cadre sees it masked
+    assert body["dispute_type_display"] == "邻里纠纷"
+    outside = client.post(
+        "/api/disputes/", payload | {"village": area.villages["b1v1"].pk}, format="json"
+    )
+    assert outside.status_code == 404
+    county = api("county_official")
+    detail = county.get(f"/api/disputes/{body['id']}/").json()
+    assert detail["party_phones"] == "13812345678"
+    bad = county.patch(
+        f"/api/disputes/{body['id']}/",
+        {"status": "resolved", "resolved_on": "2024-05-01"},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert bad.json()["resolved_on"] == ["化解日期不能早于排查日期。"]
+    ok = county.patch(
+        f"/api/disputes/{body['id']}/",
+        {"status": "resolved", "resolved_on": "2024-05-08"},
+        format="json",
+    )
+    assert ok.status_code == 200 and ok.json()["status_display"] == "已化解"
+    assert Dispute.objects.get().status == "resolved"
+
+
+def test_negative_casualties_are_400(api, area):
+    response = api("county_official").post(
+        "/api/incidents/",
+        {"village": area.villages["a1v1"].pk, "kind": "fire", "occurred_on": "2024-05-06",
+         "place": "村东", "summary": "起火", "deaths": -1, "source": "emergency"},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["deaths"] == ["死亡人数不能为负数。"]
+    assert not Incident.objects.exists()
+
+
+def test_petition_create_delete_and_status(api, area, django_capture_on_commit_callbacks):
+    client = api("county_official")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post(
+            "/api/petitions/",
+            {"village": area.villages["a1v2"].pk, "channel": "hotline", "received_on": "2024-06-01",
+             "petitioner_name": "王五", "subject": "诉求", "level_reached": "province", "is_skip_level": True},
+            format="json",
+        )  # fmt: skip
+    assert created.status_code == 201, created.json()
+    status = client.get("/api/sanling-statuses/", {"village": area.villages["a1v2"].pk}).json()[
+        "results"
+    ]
+    assert status[0]["met"] is False and status[0]["derived_met"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"/api/petitions/{created.json()['id']}/").status_code == 204
+    assert not Petition.objects.exists()
+    assert client.get(f"/api/sanling-statuses/{status[0]['id']}/").json()["met"] is True
+    assert api("cadre_user").delete("/api/petitions/999999/").status_code == 404
+
+
+def test_override_action(api, world):
+    status = world["a1v1"]["sanling-statuses"]
+    url = f"/api/sanling-statuses/{status.pk}/override/"
+    no_reason = api("county_official").post(url, {"value": "met", "reason": ""}, format="json")
+    assert no_reason.status_code == 400 and "理由" in str(no_reason.json())
+    assert (
+        api("township_official")
+        .post(url, {"value": "met", "reason": "核查"}, format="json")
+        .status_code
+        == 403
+    )
+    assert (
+        api("other_county_official")
+        .post(url, {"value": "met", "reason": "核查"}, format="json")
+        .status_code
+        == 404
+    )
+    ok = api("county_official").post(url, {"value": "met", "reason": "核查"}, format="json")
+    assert ok.status_code == 200
+    assert (ok.json()["derived_met"], ok.json()["override"], ok.json()["met"]) == (
+        False,
+        "met",
+        True,
+    )
+
+
+def test_zero_reports_api(api, area):
+    client = api("cadre_user")
+    created = client.post(
+        "/api/zero-reports/",
+        {"village": area.villages["a1v1"].pk, "month": "2024-04-01"},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert (
+        client.post(
+            "/api/zero-reports/",
+            {"village": area.villages["a1v2"].pk, "month": "2024-04-01"},
+            format="json",
+        ).status_code
+        == 404
+    )
+    assert (
+        api("other_county_official").get(f"/api/zero-reports/{created.json()['id']}/").status_code
+        == 404
+    )
+
+
+def test_set_override_for_a_village_without_a_status_row(api, area):
+    client = api("county_official")
+    village = area.villages["a1v3"]
+    payload = {"year": 2024, "village": village.pk, "value": "not_met", "reason": "发生群体性事件"}
+    response = client.post("/api/sanling-statuses/set-override/", payload, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["derived_met"], response.json()["met"]) == (True, False)
+    outside = payload | {"village": area.villages["b1v1"].pk}
+    assert (
+        client.post("/api/sanling-statuses/set-override/", outside, format="json").status_code
+        == 404
+    )
+    none = client.post(
+        "/api/sanling-statuses/set-override/",
+        {"year": 2024, "value": "met", "reason": "x"},
+        format="json",
+    )
+    assert none.status_code == 400
+
+
+def test_recompute_command(area):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    PetitionFactory(village=area.villages["a1v1"], level_reached="city", is_skip_level=True)
+    out = StringIO()
+    call_command("sanling_recompute", "2024", stdout=out)
+    assert "2024 年度：新建 8 条" in out.getvalue()
+    assert SanlingStatus.objects.get(year=2024, village=area.villages["a1v1"]).met is False

@@ -1,0 +1,250 @@
+"""The 三零 pages: who sees what, 404 outside the area on every page, the forms, masking
+of ID and phone numbers per role, and list pages whose query count does not grow."""
+
+import datetime
+
+import pytest
+
+from disputes.models import Dispute, Incident, SanlingStatus, ThreeZeroUnit, ZeroReport
+from tests.disputes.factories import (
+    DisputeFactory,
+    HazardFactory,
+    IncidentFactory,
+    PetitionFactory,
+    UnitFactory,
+)
+from tests.factories import VillageFactory
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+LEDGERS = ("disputes", "petitions", "incidents", "hazards")
+FACTORIES = {
+    "disputes": DisputeFactory,
+    "petitions": PetitionFactory,
+    "incidents": IncidentFactory,
+    "hazards": HazardFactory,
+}
+
+
+@pytest.fixture
+def rows(area):
+    """One row of each ledger in a1v1 (county A, A1) and in b1v1 (county B)."""
+    return {
+        key: {label: make(village=area.villages[label]) for label in ("a1v1", "b1v1")}
+        for key, make in FACTORIES.items()
+    }
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+@pytest.mark.parametrize(
+    ("who", "sees_a", "sees_b"),
+    [
+        ("city_admin", True, True),
+        ("city_viewer", True, True),
+        ("county_official", True, False),
+        ("other_county_official", False, True),
+        ("township_official", True, False),
+        ("cadre_user", True, False),
+        ("township_cadre_user", False, False),
+    ],
+)
+def test_detail_pages_are_404_outside_the_area(client_as, rows, ledger, who, sees_a, sees_b):
+    client = client_as(who)
+    for label, sees in (("a1v1", sees_a), ("b1v1", sees_b)):
+        pk = rows[ledger][label].pk
+        assert client.get(f"/disputes/{ledger}/{pk}/").status_code == (200 if sees else 404)
+        listing = client.get(f"/disputes/{ledger}/").content.decode()
+        assert (f"/disputes/{ledger}/{pk}/" in listing) is sees
+        if not sees:
+            assert client.get(f"/disputes/{ledger}/{pk}/edit/").status_code == 404
+            assert client.post(f"/disputes/{ledger}/{pk}/delete/").status_code == 404
+            assert (
+                client.post(f"/disputes/{ledger}/{pk}/", {"status": "resolved"}).status_code == 404
+            )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/disputes/disputes/", "/disputes/sanling/", "/disputes/units/", "/disputes/zero-reports/"],
+)
+def test_pages_need_a_role(client_as, client, area, url):
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    assert client_as("no_role_user").get(url).status_code == 403
+    assert client_as("city_viewer").get(url).status_code == 200
+
+
+def test_cadre_registers_a_dispute_in_own_village(
+    client_as, area, django_capture_on_commit_callbacks
+):
+    client = client_as("cadre_user")
+    form = client.get("/disputes/disputes/new/").content.decode()
+    assert "a1v1村" in form and "a1v2村" not in form  # only the cadre's own villages offered
+    data = {
+        "village": area.villages["a1v1"].pk,
+        "dispute_type": "homestead",
+        "source": "screening",
+        "registered_on": "2024-05-06",
+        "summary": "宅基地边界争议",
+        "parties": "张三、李四",
+        "party_id_numbers": "411024199001011234",
+        "party_phones": "13812345678",
+        "people_involved": "2",
+        "risk_level": "orange",
+        "responsible": "村调委会",
+    }
+    response = client.post("/disputes/disputes/new/", data)
+    assert response.status_code == 302
+    dispute = Dispute.objects.get()
+    assert dispute.village == area.villages["a1v1"] and dispute.party_phones == "13812345678"
+    # Another village (out of the cadre's area) is a 404 and nothing is saved.
+    outside = client.post("/disputes/disputes/new/", data | {"village": area.villages["a1v2"].pk})
+    assert outside.status_code == 404
+    assert Dispute.objects.count() == 1
+
+
+def test_county_marks_resolved_and_bad_date_is_refused(client_as, area):
+    dispute = DisputeFactory(village=area.villages["a1v1"], registered_on=D(2024, 5, 6))
+    client = client_as("county_official")
+    bad = client.post(
+        f"/disputes/disputes/{dispute.pk}/", {"status": "resolved", "resolved_on": "2024-05-01"}
+    )
+    assert bad.status_code == 200
+    assert "化解日期不能早于排查日期。" in bad.content.decode()
+    dispute.refresh_from_db()
+    assert dispute.status == "registered"
+    ok = client.post(
+        f"/disputes/disputes/{dispute.pk}/",
+        {"status": "resolved", "resolved_on": "2024-05-10", "method": "people"},
+    )
+    assert ok.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.status == "resolved" and dispute.resolved_on == D(2024, 5, 10)
+    detail = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    assert "化解状态：登记 → 已化解" in detail
+
+
+def test_negative_casualties_on_the_page(client_as, area):
+    client = client_as("county_official")
+    response = client.post(
+        "/disputes/incidents/new/",
+        {"village": area.villages["a1v1"].pk, "kind": "traffic", "occurred_on": "2024-05-06",
+         "place": "村口", "summary": "剐蹭", "deaths": "-1", "injuries": "0", "source": "police"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "不能为负数。" in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_override_page_needs_a_reason(client_as, area):
+    client = client_as("county_official")
+    url = f"/disputes/sanling/village/{area.villages['a1v1'].pk}/2024/"
+    response = client.post(url, {"value": "not_met", "reason": ""})
+    assert response.status_code == 200 and "必须填写理由" in response.content.decode()
+    assert not SanlingStatus.objects.exists()
+    assert client.post(url, {"value": "not_met", "reason": "县里复核"}).status_code == 302
+    page = client.get(url).content.decode()
+    assert "县里复核" in page and 'data-value="derived">达标' in page
+    assert client_as("other_county_official").get(url).status_code == 404
+    assert "保存认定" not in client_as("township_official").get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("who", "reveal"),
+    [
+        ("city_admin", True),
+        ("county_official", True),
+        ("township_official", True),
+        ("city_viewer", False),
+        ("cadre_user", False),
+    ],
+)
+def test_id_and_phone_numbers_per_role(client_as, rows, who, reveal):
+    client = client_as(who)
+    dispute = client.get(f"/disputes/disputes/{rows['disputes']['a1v1'].pk}/").content.decode()
+    petition = client.get(f"/disputes/petitions/{rows['petitions']['a1v1'].pk}/").content.decode()
+    assert ("411024199001011234" in dispute) is reveal
+    assert ("13812345678" in dispute) is reveal
+    assert ("411024198502023456" in petition) is reveal
+    assert ("13900001111" in petition) is reveal
+    if not reveal:
+        assert "411024********1234" in dispute and "138****5678" in dispute
+        assert "139****1111" in petition
+
+
+def test_zero_report_page(client_as, area):
+    client = client_as("cadre_user")
+    DisputeFactory(village=area.villages["a1v1"], registered_on=D(2024, 3, 2))
+    page = client.get("/disputes/zero-reports/?month=2024-03").content.decode()
+    assert "有纠纷 1 件" in page
+    refused = client.post(
+        "/disputes/zero-reports/", {"village": area.villages["a1v1"].pk, "month": "2024-03"}
+    )
+    assert refused.status_code == 200 and "不能报告" in refused.content.decode()
+    assert (
+        client.post(
+            "/disputes/zero-reports/", {"village": area.villages["a1v1"].pk, "month": "2024-04"}
+        ).status_code
+        == 302
+    )
+    assert ZeroReport.objects.count() == 1
+    county = (
+        client_as("county_official").get("/disputes/zero-reports/?month=2024-04").content.decode()
+    )
+    assert county.count("未报告</span>") == 5 and "零报告</span>" in county
+
+
+def test_unit_pages(client_as, area):
+    client = client_as("county_official")
+    response = client.post(
+        "/disputes/units/new/",
+        {"township": area.townships["A1"].pk, "village": area.villages["a1v2"].pk, "name": "甲一小学",
+         "unit_type": "school", "year_from": "2024"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    unit = ThreeZeroUnit.objects.get()
+    assert client.get(f"/disputes/units/{unit.pk}/").status_code == 200
+    assert client_as("other_county_official").get(f"/disputes/units/{unit.pk}/").status_code == 404
+    assert client_as("township_official").get("/disputes/units/new/").status_code == 403
+
+
+def test_sanling_page_lists_the_roster_with_both_values(client_as, area, county_official):
+    from disputes.services import sanling_override_set, sanling_recompute
+
+    PetitionFactory(village=area.villages["a1v2"], level_reached="county", is_skip_level=True)
+    sanling_recompute(year=2024)
+    sanling_override_set(
+        actor=county_official,
+        year=2024,
+        village=area.villages["a1v3"],
+        value="not_met",
+        reason="复核",
+    )
+    page = client_as("county_official").get("/disputes/sanling/?year=2024").content.decode()
+    assert page.count('class="sanling-row"') == 6
+    assert "b1v1村" not in page
+    assert 'data-stat="village_rate">66.7%' in page  # 4 of 6
+    not_met = (
+        client_as("county_official").get("/disputes/sanling/?year=2024&not_met=1").content.decode()
+    )
+    assert not_met.count('class="sanling-row"') == 2
+
+
+def test_list_query_count_does_not_grow(client_as, area, django_assert_max_num_queries):
+    client = client_as("county_official")
+    for ledger, make in FACTORIES.items():
+        make(village=area.villages["a1v1"])
+        client.get(f"/disputes/{ledger}/")
+        with django_assert_max_num_queries(40) as few:
+            client.get(f"/disputes/{ledger}/")
+        for _ in range(25):
+            make(village=VillageFactory(township=area.townships["A1"]))
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            assert client.get(f"/disputes/{ledger}/").status_code == 200
+    UnitFactory(village=area.villages["a1v1"])
+
+
+def test_home_card_for_officials(client_as, area):
+    DisputeFactory(village=area.villages["a1v1"], status="resolved", resolved_on=D(2024, 3, 9))
+    DisputeFactory(village=area.villages["a1v1"])
+    page = client_as("county_official").get("/").content.decode()
+    assert "disputes-home-card" in page and "纠纷化解率 50.0%（1/2）" in page

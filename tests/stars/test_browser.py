@@ -1,0 +1,117 @@
+"""In a real browser (Playwright driving Debian's Chromium): `township_zhangqiao` declares
+裴庄村党支部's 支部过硬星 and passes the first review; `county_yanling` finds it in 待我审核,
+evaluates it, publishes it (the 公示 dated back past the 5-day period) and awards the
+star; the star card then shows it held. No CSP violation on the way."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.factories import (
+    CountyFactory,
+    RosterEntryFactory,
+    RosterFactory,
+    TownshipFactory,
+    UserFactory,
+    UserRoleFactory,
+    VillageFactory,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+PASSWORD = "demo12345"
+
+
+@pytest.fixture
+def zhangqiao(transactional_db):
+    county = CountyFactory(code="411024", name="鄢陵县")
+    township = TownshipFactory(county=county, code="411024107", name="张桥镇")
+    village = VillageFactory(township=township, code="411024107225", name="裴庄村")
+    entry = RosterEntryFactory(
+        roster=RosterFactory(year=timezone.localdate().year), village=village
+    )
+    for username, label, role, area in (
+        ("township_zhangqiao", "张桥镇干部", "township_official", {"township": township}),
+        ("county_yanling", "鄢陵县干部", "county_official", {"county": county}),
+    ):
+        user = UserFactory(username=username, first_name=label)
+        user.set_password(PASSWORD)
+        user.save()
+        UserRoleFactory(user=user, role=role, **area)
+    return entry.branch
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{base}/")
+
+
+def watch_csp(page) -> list[str]:
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return violations
+
+
+def test_township_applies_and_county_awards_the_star(live_server, page, zhangqiao, screenshot_dir):
+    base = live_server.url
+    violations = watch_csp(page)
+    card = f"{base}/stars/branches/{zhangqiao.pk}/"
+
+    sign_in(page, base, "township_zhangqiao")
+    page.goto(card)
+    expect(page.get_by_role("heading", name="裴庄村党支部")).to_be_visible()
+    slot = page.get_by_role("region", name="支部过硬星")
+    expect(slot.get_by_text("未申报")).to_be_visible()
+    slot.get_by_placeholder("申报说明（可选）").fill("对照标准自评达标")
+    slot.get_by_role("button", name="申报").click()
+    expect(page.get_by_text("支部过硬星已申报，等待乡镇初审。")).to_be_visible()
+    slot = page.get_by_role("region", name="支部过硬星")
+    expect(slot.locator(".award-state")).to_have_text("已申报")
+    slot.get_by_role("button", name="初审通过").click()
+    expect(slot.locator(".award-state")).to_have_text("乡镇已初审")
+    expect(slot.get_by_role("button", name="评定通过")).to_have_count(0)  # the county's step
+    page.get_by_role("button", name="退出").click()
+
+    sign_in(page, base, "county_yanling")
+    page.goto(f"{base}/stars/review/")
+    expect(page.get_by_role("heading", name=re.compile("待我审核"))).to_be_visible()
+    page.get_by_role("link", name="裴庄村党支部").click()
+    slot = page.get_by_role("region", name="支部过硬星")
+    slot.get_by_role("button", name="评定通过").click()
+    expect(slot.locator(".award-state")).to_have_text("县级已评定")
+    started = timezone.localdate() - datetime.timedelta(days=5)
+    slot.get_by_label("公示开始").fill(started.isoformat())
+    slot.get_by_role("button", name="公示").click()
+    expect(slot.locator(".award-state")).to_have_text("公示中")
+    expect(slot.get_by_text(re.compile(f"公示：{started.isoformat()} 至"))).to_be_visible()
+    slot.get_by_role("button", name="授星").click()
+
+    expect(page.get_by_text("支部过硬星：已授星。")).to_be_visible()
+    expect(slot.locator(".award-state")).to_have_text("已授星")
+    expect(page.locator(".star-level-number")).to_have_text("1")
+    expect(page.locator(".held-badges .star-held")).to_have_text("★ 支部过硬星")
+    history = page.locator(".star-history tbody tr")
+    expect(history).to_have_count(5)
+    expect(history.first).to_contain_text("授星")
+    page.screenshot(path=str(screenshot_dir / "stars-card-awarded.png"), full_page=True)
+
+    # the level distribution counts it, and its chart draws under the CSP
+    page.goto(f"{base}/stars/")
+    expect(page.locator(".level-table tbody tr")).to_have_count(1)
+    expect(page.locator(".level-table tbody tr")).to_contain_text("张桥镇")
+    expect(page.locator(".chart canvas")).to_have_count(1)
+    page.goto(f"{base}/stars/board/")
+    expect(page.locator(".star-board .cell-held")).to_have_count(1)
+    assert violations == []
