@@ -201,6 +201,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models call their choices "Status"; each gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ProblemStatusEnum": "visits.models.Problem.Status",
+        "DisputeStatusEnum": "disputes.models.Dispute.Status",
+        "PetitionStatusEnum": "disputes.models.Petition.Status",
+        "HazardStatusEnum": "disputes.models.HazardCheck.Status",
+        "WeakCaseStatusEnum": "stars.models.WeakBranchCase.Status",
+        "SanlingOverrideEnum": "disputes.models.SanlingStatus.Override",
+    },
 }
 
 # django-axes: lock an account (per username) after 5 failed logins.
