@@ -143,16 +143,29 @@ def cadre_village_links(*, user, village_id: int) -> tuple[Village | None, list[
     """For a cadre: the village `village_id` and those of the cadre's assignments that link
     them to it (帮村 to the village, 联乡 to its township); (None, []) when the village is
     not theirs. The same rule as `village_list_for_user`, applied in Python to the cadre's
-    handful of assignments: two plain queries, for the hot path of logging a visit."""
+    handful of assignments, for the hot path of logging a visit: one query (the
+    assignments, with their cadre and 帮村 village), and a second one only for a village
+    reached through a 联乡 link."""
     scope = scope_for_user(user)
     if not (scope.is_cadre and scope.cadre_id):
         return None, []
-    village = Village.objects.filter(pk=village_id).first()
+    try:
+        village_id = int(village_id)
+    except (TypeError, ValueError):
+        return None, []
+    assignments = list(
+        Assignment.objects.filter(cadre_id=scope.cadre_id)
+        .select_related("cadre", "village")
+        .order_by()
+    )
+    village = next((a.village for a in assignments if a.village_id == village_id), None)
+    if village is None:
+        village = next(iter(Village.objects.filter(pk=village_id).order_by()[:1]), None)
     if village is None:
         return None, []
     links = [
         a
-        for a in Assignment.objects.filter(cadre_id=scope.cadre_id).select_related("cadre")
+        for a in assignments
         if (a.kind == Assignment.Kind.VILLAGE and a.village_id == village.pk)
         or (a.kind == Assignment.Kind.TOWNSHIP and a.township_id == village.township_id)
     ]
