@@ -2,7 +2,7 @@
 on PostgreSQL.
 
     make bench            # bench/run.py, then this
-    .venv/bin/python bench/visits.py [--requests 3000] [--clients 8]
+    .venv/bin/python bench/visits.py [--seconds 10] [--clients 8] [--python-client]
 
 It (re)creates a scratch database on the server named by BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/), seeds a small world (one township, four villages,
@@ -12,21 +12,29 @@ eight cadres whose 帮村 assignments cover today, each with a login), and start
              --no-control-socket
 
 with the production settings (SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false,
-DATABASE_URL to the scratch database, CONN_MAX_AGE=60 as in .env.example, no broker: tasks
-run eagerly). Every client signs in through the login form and posts with its session
-cookie and CSRF token, as the portal's own pages do. Only loopback is used.
+DATABASE_URL to the scratch database, CONN_MAX_AGE=60 as in .env.example, Redis as the
+shared cache as in docker-compose (BENCH_CACHE_URL, default redis://127.0.0.1:6379/14), so
+sessions are read from it; no broker: creating a visit enqueues nothing). Every client signs
+in through the login form and posts with its session cookie and CSRF token, as the portal's
+own pages do. Only loopback is used.
+
+The load comes from wrk (Debian's `wrk` package: one thread and one connection per client,
+`--seconds` per run) where it is installed, and from Python threads otherwise (or with
+`--python-client`; then `--requests` per run). wrk takes almost no CPU from the two cores the
+server has; Python threads take about 0.6 ms per request.
 
 Measured:
 
-- ours: a fixed number of visit creations (JSON, a fresh client_uuid each, today's date) from
-  N client threads at once, each request on a new TCP connection (gunicorn's sync workers
-  close the connection after every response): requests/s and p50/p99 latency, against the
+- ours: visit creations (JSON, a fresh client_uuid each, today's date) from N clients at
+  once, each request on a new TCP connection (gunicorn's sync workers close the connection
+  after every response): requests/s, p50/p99 latency, and the CPU the workers spent per
+  request (read from /proc, so it holds whatever else the machine is doing), against the
   budget (≥ 250 req/s, p99 ≤ 100 ms);
 - the naive baseline, same run, same clients, same gunicorn settings: the endpoint as the
   DRF tutorial would write it, a plain ModelViewSet create on the Visit model (a
   ModelSerializer, `serializer.save(cadre=…)`). It skips what ours does on purpose —
-  the scope and assignment checks, the client_uuid idempotency, the review event, the
-  distance check — so the ratio is the price of those rules, not a speed-up;
+  the scope and assignment checks, the review event, the distance check — so the ratio is
+  the price of those rules (or, above 1, what ours saves);
 - the race: 20 clients post the same client_uuid at the same moment; exactly one visit
   may exist afterwards, one answer 201 and the others 200.
 
