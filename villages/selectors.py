@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -78,16 +78,14 @@ def scope_for_user(user) -> Scope:
     cached = getattr(user, "_portal_scope", None)
     if cached is not None:
         return cached
-    role = UserRole.objects.filter(user_id=user.pk).select_related("township").first()
-    if role is not None:
-        county_id = role.county_id
-        if role.role == Role.TOWNSHIP_OFFICIAL:
-            county_id = role.township.county_id
-        cadre_id = None
-        if role.role == Role.CADRE:
-            cadre_id = Cadre.objects.filter(user_id=user.pk).values_list("pk", flat=True).first()
+    row = _role_row(user)
+    if row is not None:
+        role, county_id, township_id, township_county_id, cadre_id = row
         scope = Scope(
-            role=role.role, county_id=county_id, township_id=role.township_id, cadre_id=cadre_id
+            role=role,
+            county_id=township_county_id if role == Role.TOWNSHIP_OFFICIAL else county_id,
+            township_id=township_id,
+            cadre_id=cadre_id if role == Role.CADRE else None,
         )
     elif user.is_superuser:
         scope = Scope(role=Role.CITY_ADMIN)
@@ -95,6 +93,38 @@ def scope_for_user(user) -> Scope:
         scope = NO_SCOPE
     user._portal_scope = scope
     return scope
+
+
+def _role_row(user) -> tuple | None:
+    """(role, county_id, township_id, the township's county_id, cadre_id) of a login, or
+    None without a role. Free when the login arrived with its role and cadre record loaded,
+    as the portal's auth backend (villages.auth) loads them for every request; otherwise
+    one query."""
+    model = user.__class__  # the User model, also through request.user's lazy wrapper
+    if model.portal_role.is_cached(user) and model.cadre.is_cached(user):
+        role = getattr(user, "portal_role", None)
+        if role is None:
+            return None
+        cadre = getattr(user, "cadre", None)
+        township_county_id = role.township.county_id if role.township_id else None
+        return (
+            role.role,
+            role.county_id,
+            role.township_id,
+            township_county_id,
+            cadre.pk if cadre is not None else None,
+        )
+    return (
+        UserRole.objects.filter(user_id=user.pk)
+        .order_by()
+        .annotate(
+            cadre_pk=Subquery(
+                Cadre.objects.filter(user_id=OuterRef("user_id")).order_by().values("pk")[:1]
+            )
+        )
+        .values_list("role", "county_id", "township_id", "township__county_id", "cadre_pk")
+        .first()
+    )
 
 
 def _cadre_township_ids(cadre_id: int | None) -> QuerySet:
@@ -107,6 +137,39 @@ def _cadre_village_ids(cadre_id: int | None) -> QuerySet:
     return Assignment.objects.filter(cadre_id=cadre_id, kind=Assignment.Kind.VILLAGE).values(
         "village_id"
     )
+
+
+def cadre_village_links(*, user, village_id: int) -> tuple[Village | None, list[Assignment]]:
+    """For a cadre: the village `village_id` and those of the cadre's assignments that link
+    them to it (帮村 to the village, 联乡 to its township); (None, []) when the village is
+    not theirs. The same rule as `village_list_for_user`, applied in Python to the cadre's
+    handful of assignments, for the hot path of logging a visit: one query (the
+    assignments, with their cadre and 帮村 village), and a second one only for a village
+    reached through a 联乡 link."""
+    scope = scope_for_user(user)
+    if not (scope.is_cadre and scope.cadre_id):
+        return None, []
+    try:
+        village_id = int(village_id)
+    except (TypeError, ValueError):
+        return None, []
+    assignments = list(
+        Assignment.objects.filter(cadre_id=scope.cadre_id)
+        .select_related("cadre", "village")
+        .order_by()
+    )
+    village = next((a.village for a in assignments if a.village_id == village_id), None)
+    if village is None:
+        village = next(iter(Village.objects.filter(pk=village_id).order_by()[:1]), None)
+    if village is None:
+        return None, []
+    links = [
+        a
+        for a in assignments
+        if (a.kind == Assignment.Kind.VILLAGE and a.village_id == village.pk)
+        or (a.kind == Assignment.Kind.TOWNSHIP and a.township_id == village.township_id)
+    ]
+    return (village, links) if links else (None, [])
 
 
 def village_list_for_user(*, user) -> QuerySet[Village]:

@@ -14,8 +14,13 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villages.models import Assignment, Cadre, Township, UserRole
-from villages.selectors import cadre_list_for_user, scope_for_user, village_list_for_user
+from villages.models import Assignment, Cadre, Township, UserRole, Village
+from villages.selectors import (
+    cadre_list_for_user,
+    cadre_village_links,
+    scope_for_user,
+    village_list_for_user,
+)
 from visits.models import Problem, Visit, WorkdayRule
 
 DEFAULT_RULE = WorkdayRule(required_days=10, period=WorkdayRule.Period.MONTH)
@@ -135,14 +140,15 @@ def visit_editable(visit: Visit, *, now: datetime.datetime | None = None) -> boo
     return visit.state != Visit.State.APPROVED and now - visit.created_at <= EDIT_WINDOW
 
 
-def cadre_assignment_for(*, cadre_id: int, village, on: datetime.date) -> Assignment | None:
-    """The cadre's assignment that covers `village` on `on` (帮村 to it, or 联乡 to its
-    township), or None."""
-    return (
-        Assignment.objects.filter(cadre_id=cadre_id, start_date__lte=on, end_date__gte=on)
-        .filter(Q(village_id=village.pk) | Q(township_id=village.township_id))
-        .first()
-    )
+def village_for_visit(*, user, village_id, on: datetime.date | None) -> Village | None:
+    """The village `village_id` if `user` (a cadre) may log visits to it, else None; with
+    `covered` set: whether one of the cadre's assignments to it covers the date `on`, and
+    `cadre`: the cadre's record."""
+    village, links = cadre_village_links(user=user, village_id=village_id)
+    if village is not None:
+        village.covered = on is not None and any(a.start_date <= on <= a.end_date for a in links)
+        village.cadre = links[0].cadre
+    return village
 
 
 # ----- the workday rule -----

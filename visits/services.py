@@ -7,7 +7,7 @@ import datetime
 import io
 import math
 import uuid as uuid_lib
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from villages.models import UserRole
+from villages.models import UserRole, Village
 from villages.selectors import scope_for_user, village_list_for_user
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
 from visits.selectors import (
-    cadre_assignment_for,
     problem_can_write,
+    village_for_visit,
     visit_can_review,
     visit_editable,
     visit_list_for_user,
@@ -34,7 +34,6 @@ PHOTO_MAX_SIDE = 1600
 MAX_PHOTO_PIXELS = 40_000_000
 
 VISIT_FIELDS = (
-    "village",
     "date",
     "day_part",
     "activities",
@@ -64,17 +63,20 @@ def _cadre_id(actor) -> int:
     return scope.cadre_id
 
 
-def _check_visit(visit: Visit, *, cadre_id: int, actor) -> None:
-    """The rules a visit must keep, whoever writes it; raises ValidationError per field."""
+def _check_visit(visit: Visit, *, actor) -> None:
+    """The rules a visit must keep, whoever writes it; raises ValidationError per field.
+    Leaves `visit.village` (and, for its own cadre, `visit.cadre`) loaded."""
     errors: dict[str, list[str]] = {}
     today = timezone.localdate()
-    if not village_list_for_user(user=actor).filter(pk=visit.village_id).exists():
+    village = village_for_visit(user=actor, village_id=visit.village_id, on=visit.date)
+    if village is None:
         errors.setdefault("village", []).append(_("只能为自己的联系点填报。"))
-    elif (
-        visit.date
-        and cadre_assignment_for(cadre_id=cadre_id, village=visit.village, on=visit.date) is None
-    ):
-        errors.setdefault("date", []).append(_("该日期不在您对这个联系点的联系期内。"))
+    else:
+        visit.village = village
+        if visit.cadre_id == village.cadre.pk:
+            visit.cadre = village.cadre  # loaded with the assignments: no query for it later
+        if visit.date and not village.covered:
+            errors.setdefault("date", []).append(_("该日期不在您对这个联系点的联系期内。"))
     if visit.date and visit.date > today:
         errors.setdefault("date", []).append(_("日期不能晚于今天。"))
     unknown = [a for a in visit.activities if a not in Visit.Activity.values]
@@ -84,8 +86,45 @@ def _check_visit(visit: Visit, *, cadre_id: int, actor) -> None:
         errors.setdefault("activities", []).append(_("未知的工作内容：%s") % "、".join(unknown))
     if (visit.latitude is None) != (visit.longitude is None):
         errors.setdefault("latitude", []).append(_("定位需要同时有纬度和经度。"))
+    # The same ranges as the model's CHECK constraints, checked here without a query each.
+    for name, limit, label in (("latitude", 90, _("纬度")), ("longitude", 180, _("经度"))):
+        value = _decimal_or_none(getattr(visit, name))
+        if value is not None and not -limit <= value <= limit:
+            errors.setdefault(name, []).append(
+                _("%(label)s必须在 -%(limit)d 到 %(limit)d 之间。")
+                % {"label": label, "limit": limit}
+            )
     if errors:
         raise ValidationError(errors)
+
+
+def _decimal_or_none(value) -> Decimal | None:
+    """A coordinate as given (number or text); None when absent or not a number (full_clean
+    reports that)."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _set_fields(visit: Visit, fields: dict) -> None:
+    for name in VISIT_FIELDS:
+        if name in fields:
+            setattr(visit, name, fields[name])
+    if "village" in fields:  # an instance or an id: checked and loaded by _check_visit
+        village = fields["village"]
+        visit.village_id = village.pk if isinstance(village, Village) else village
+    visit.activities = list(dict.fromkeys(visit.activities or []))
+
+
+def _clean(visit: Visit) -> None:
+    # cadre, village and creator are known to exist (checked above): no lookups for them.
+    # The CHECK constraints are the coordinate ranges, already checked by _check_visit.
+    visit.full_clean(
+        exclude=["client_uuid", "cadre", "village", "created_by"], validate_constraints=False
+    )
 
 
 def _locate(visit: Visit) -> None:
@@ -120,17 +159,20 @@ def _photo_jpeg(upload) -> ContentFile:
     return ContentFile(out.getvalue(), name="photo.jpg")
 
 
-def _save_photos(visit: Visit, photos) -> None:
+def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
     photos = list(photos or [])
     if not photos:
-        return
+        return []
     if len(photos) + visit.photos.count() > MAX_PHOTOS:
         raise ValidationError({"photos": _("每条记录最多 %d 张照片。") % MAX_PHOTOS})
     encoded = [_photo_jpeg(p) for p in photos]  # all checked before any is stored
+    saved = []
     for content in encoded:
         photo = VisitPhoto(visit=visit)
         photo.image.save(content.name, content, save=False)
         photo.save()
+        saved.append(photo)
+    return saved
 
 
 def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, bool]:
@@ -138,31 +180,47 @@ def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, boo
     after a time-out returns the visit already stored: (visit, created)."""
     cadre_id = _cadre_id(actor)
     client_uuid = uuid_lib.UUID(str(client_uuid))
-    existing = Visit.objects.filter(client_uuid=client_uuid).first()
-    if existing is not None:
-        return _same_sender(existing, cadre_id), False
     visit = Visit(client_uuid=client_uuid, cadre_id=cadre_id, created_by=actor)
-    for name in VISIT_FIELDS:
-        if name in fields:
-            setattr(visit, name, fields[name])
-    visit.activities = list(dict.fromkeys(visit.activities or []))
-    _check_visit(visit, cadre_id=cadre_id, actor=actor)
-    _locate(visit)
-    # cadre, village and creator are known to exist (checked above): no lookups for them
-    visit.full_clean(exclude=["client_uuid", "cadre", "village", "created_by"])
+    _set_fields(visit, fields)
+    # A new submission is the common case: it is checked and inserted straight away, and
+    # the unique client_uuid tells a copy of one already stored (no lookup beforehand).
     try:
-        with transaction.atomic():
-            visit._history_user = actor
-            visit.save()
-            VisitEvent.objects.create(visit=visit, action=VisitEvent.Action.SUBMIT, actor=actor)
-            _save_photos(visit, photos)
-    except IntegrityError:
-        # Two copies of the same submission raced; the other one won.
+        _check_visit(visit, actor=actor)
+        _locate(visit)
+        _clean(visit)
+    except ValidationError:
+        # A copy of a stored visit is answered with it, even if it would not pass today
+        # (e.g. a retry arriving after the assignment ended).
         existing = Visit.objects.filter(client_uuid=client_uuid).first()
         if existing is None:
             raise
         return _same_sender(existing, cadre_id), False
+    try:
+        with transaction.atomic():
+            visit._history_user = actor
+            visit.save()
+            event = VisitEvent.objects.create(
+                visit=visit, action=VisitEvent.Action.SUBMIT, actor=actor
+            )
+            saved = _save_photos(visit, photos)
+    except IntegrityError:
+        # Already stored: a double tap, a retry, or two copies racing (the other one won).
+        existing = Visit.objects.filter(client_uuid=client_uuid).first()
+        if existing is None:
+            raise
+        return _same_sender(existing, cadre_id), False
+    # The caller gets the new visit with its rows loaded, as a fresh read would give them.
+    _loaded(visit, "photos", saved)
+    _loaded(visit, "events", [event])
     return visit, True
+
+
+def _loaded(instance, name: str, rows: list) -> None:
+    """Mark the related rows `name` of `instance` as loaded, as prefetch_related() does, so
+    reading them again costs no query."""
+    rows_qs = getattr(instance, name).all()
+    rows_qs._result_cache, rows_qs._prefetch_done = list(rows), True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = rows_qs
 
 
 def _same_sender(visit: Visit, cadre_id: int) -> Visit:
@@ -181,14 +239,10 @@ def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
         raise PermissionDenied(_("只能修改自己的记录。"))
     if not visit_editable(visit):
         raise ValidationError(_("已审核通过或填报超过 7 天的记录不能再修改。"))
-    for name in VISIT_FIELDS:
-        if name in fields:
-            setattr(visit, name, fields[name])
-    visit.activities = list(dict.fromkeys(visit.activities or []))
-    _check_visit(visit, cadre_id=cadre_id, actor=actor)
+    _set_fields(visit, fields)
+    _check_visit(visit, actor=actor)
     _locate(visit)
-    # cadre, village and creator are known to exist (checked above): no lookups for them
-    visit.full_clean(exclude=["client_uuid", "cadre", "village", "created_by"])
+    _clean(visit)
     action = VisitEvent.Action.EDIT
     if visit.state == Visit.State.RETURNED:
         visit.state = Visit.State.SUBMITTED

@@ -50,14 +50,18 @@ class VisitNewView(LoginRequiredMixin, View):
 
     def get(self, request, form=None, client_uuid=None):
         _cadre_only(request)
+        # Today, while an assignment covers it; once the cadre's assignments have ended,
+        # the form opens on their last day, for 补记 (catching up) inside them.
+        day = reference_day(cadre_id=scope_for_user(request.user).cadre_id)
         if form is None:
-            form = VisitForm(user=request.user, initial={"date": timezone.localdate()})
+            form = VisitForm(user=request.user, initial={"date": day})
         first_two = list(form.fields["village"].queryset[:2])
         if len(first_two) == 1 and not form.is_bound:
             form.initial["village"] = first_two[0].pk
         context = {
             "form": form,
             "has_villages": bool(first_two),
+            "catch_up_until": day if day < timezone.localdate() else None,
             "client_uuid": client_uuid or uuid.uuid4(),
             "max_photos": MAX_PHOTOS,
             **queue_context(),

@@ -20,6 +20,7 @@ from tests.factories import (
 )
 from tests.helpers import module_data
 from villages import selectors
+from villages.auth import PortalModelBackend
 from villages.models import ExportJob, UserRole, Village
 
 pytestmark = pytest.mark.django_db
@@ -452,3 +453,39 @@ def test_township_overview_query_count_does_not_grow_with_townships(
     if who != "cadre_user":
         assert large_rows == small_rows + 12
     assert large == small
+
+
+# ----- the hot path of logging a visit, and the scope of a session's user -----
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_cadre_village_links_agree_with_village_list_for_user(area, users, who):
+    # given: the rule in SQL (village_list_for_user) for cadres
+    user = users[who]
+    in_sql = set(selectors.village_list_for_user(user=user).values_list("pk", flat=True))
+
+    # when: the same rule in Python, village by village
+    in_python = {
+        v.pk
+        for v in area.villages.values()
+        if selectors.cadre_village_links(user=user, village_id=v.pk)[0] is not None
+    }
+
+    # then: the same villages for cadres; nothing for anyone else (only cadres log visits)
+    cadre = selectors.scope_for_user(user).is_cadre
+    assert in_python == (in_sql if cadre else set())
+    if who in ("cadre_user", "township_cadre_user"):
+        assert in_python  # the comparison is not between two empty sets
+
+
+@pytest.mark.parametrize("who", [w for w in WHO if w != "anonymous"])
+def test_the_auth_backend_loads_the_scope_with_the_user(users, who, django_assert_num_queries):
+    # given: the user as a session loads it (villages.auth.PortalModelBackend)
+    user = users[who]
+    loaded = PortalModelBackend().get_user(user.pk)
+    plain = type(user).objects.get(pk=user.pk)  # as loaded elsewhere: no role with it
+
+    # when / then: the same scope, with no query for the loaded one
+    with django_assert_num_queries(0):
+        fast = selectors.scope_for_user(loaded)
+    assert fast == selectors.scope_for_user(plain)

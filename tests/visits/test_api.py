@@ -917,3 +917,38 @@ def test_schema_documents_the_visits_api_in_chinese(client_for, area):
     assert {"state", "date_from", "date_to", "village", "cadre", "page"} <= params
     params = {p["name"] for p in paths["/api/problems/"]["get"]["parameters"]}
     assert {"status", "category", "village", "overdue"} <= params
+
+
+# ----- create: what one creation costs -----
+
+
+def test_create_costs_a_fixed_handful_of_queries(client_for, area, django_assert_max_num_queries):
+    # given: a signed-in cadre (session, then the user with role and cadre in one query)
+    client = client_for("cadre_user")
+
+    # when / then: session, user (with role and cadre), the cadre's assignments (with
+    # their villages), BEGIN, 3 inserts, COMMIT: no lookup of the client_uuid beforehand,
+    # no re-read for the answer
+    with django_assert_max_num_queries(8):
+        response = client.post("/api/visits/", payload(area), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["cadre_name"] == area.cadres["a1v1"].name
+    assert response.json()["village_name"] == "a1v1村"
+    assert [e["action"] for e in response.json()["events"]] == ["submit"]
+
+
+def test_a_retry_is_answered_with_the_stored_visit_even_once_it_would_be_refused(client_for, area):
+    # given: a visit stored, then the cadre's assignment ends before the day of the visit
+    client = client_for("cadre_user")
+    body = payload(area)
+    first = client.post("/api/visits/", body, format="json")
+    assert first.status_code == 201, first.content
+    area.cadres["a1v1"].assignments.update(end_date=DAY - datetime.timedelta(days=1))
+
+    # when: the phone retries the same submission
+    again = client.post("/api/visits/", body, format="json")
+
+    # then: the stored visit, not a refusal
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == first.json()["id"]
+    assert Visit.objects.count() == 1

@@ -165,6 +165,27 @@ def test_visit_form_offers_only_the_cadres_village_preselected(client_as, area):
     assert "条待上传" in html and "立即上传" in html
 
 
+def test_after_the_assignment_the_form_opens_on_its_last_day_for_catching_up(
+    client_as, area, clock
+):
+    # given: the fixture's assignments end with 2024; it is now January 2025
+    clock.now = datetime.datetime(2025, 1, 8, 10, 0, tzinfo=SHANGHAI)
+
+    # when
+    html = html_of(client_as("cadre_user").get("/visits/new/"))
+
+    # then: the date is the assignment's last day, and the cadre is told why
+    assert 'value="2024-12-31"' in html and 'max="2025-01-08"' in html
+    assert "您的联系期已于 2024年12月31日 结束" in html
+
+
+def test_inside_the_assignment_the_form_says_nothing_about_catching_up(client_as, area):
+    html = html_of(client_as("cadre_user").get("/visits/new/"))
+
+    assert 'value="2024-06-20"' in html
+    assert "联系期已于" not in html
+
+
 def test_township_cadre_picks_any_village_of_their_township(client_as, area):
     html = html_of(client_as("township_cadre_user").get("/visits/new/"))
 

@@ -1,6 +1,7 @@
 """Shapes only: what the visits API reads and writes. The rules (whose 联系点, which dates,
 photo checks, review, status flow) live in visits.services and are applied there."""
 
+import copy
 from decimal import ROUND_HALF_UP
 
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +13,33 @@ from visits.models import Problem, Visit, VisitEvent
 from visits.selectors import visit_editable, visit_list_for_user
 
 # ----- visits -----
+
+
+class ShallowFieldCopies:
+    """DRF gives every serializer instance a deep copy of each declared field, and a deep
+    copy of a field re-runs its __init__: a tenth of the CPU of a visit creation (see
+    bench/visits.py). Plain fields keep no per-request state until `bind()`, which sets it
+    on the copy, so a shallow copy is enough for them; fields that hold other fields
+    (lists, nested serializers) still get their own deep copy."""
+
+    def get_fields(self):
+        return {name: _field_copy(field) for name, field in self._declared_fields.items()}
+
+
+def _field_copy(field):
+    if isinstance(field, serializers.ListField) and not isinstance(
+        field.child, serializers.BaseSerializer
+    ):
+        # a list of plain values: the list and its child field, each copied shallowly
+        copied = copy.copy(field)
+        copied.child = copy.copy(field.child)
+        copied.child.parent = copied  # already bound as "" by the original list field
+        return copied
+    if isinstance(
+        field, (serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+    ):
+        return copy.deepcopy(field)
+    return copy.copy(field)
 
 
 class CoordinateField(serializers.DecimalField):
@@ -81,13 +109,19 @@ class ScopedVisitField(serializers.PrimaryKeyRelatedField):
         return visit_list_for_user(user=request.user if request else None)
 
 
-class VisitInputSerializer(serializers.Serializer):
+class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
     """填报下沉记录：JSON 或 multipart/form-data（表单中 activities、photos 为重复的键）。"""
 
     client_uuid = serializers.UUIDField(
         label="客户端编号", help_text="客户端生成的 UUID；同一编号重复提交只保存一次。"
     )
-    village = ScopedVillageField(label="村(社区)")
+    # Only the shape here: whether the village is one of the cadre's 联系点, and whether
+    # the date falls in that assignment, is one query in visits.services.
+    village = serializers.IntegerField(
+        label="村(社区)",
+        min_value=1,
+        error_messages={"invalid": "村(社区)编号必须是整数。"},
+    )
     date = serializers.DateField(label="日期")
     day_part = serializers.ChoiceField(
         choices=Visit.DayPart.choices, default=Visit.DayPart.FULL, label="时长"
@@ -131,7 +165,7 @@ class VisitUpdateSerializer(VisitInputSerializer):
 # the time of a visit creation (see bench/visits.py).
 
 
-class VisitEventSerializer(serializers.Serializer):
+class VisitEventSerializer(ShallowFieldCopies, serializers.Serializer):
     action = serializers.ChoiceField(choices=VisitEvent.Action.choices, read_only=True)
     action_display = serializers.CharField(source="get_action_display", read_only=True)
     actor_name = serializers.SerializerMethodField()
@@ -152,7 +186,7 @@ def _coordinate(label: str):
     )
 
 
-class VisitSerializer(serializers.Serializer):
+class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     client_uuid = serializers.UUIDField(read_only=True, label="客户端编号")
     cadre = serializers.IntegerField(source="cadre_id", read_only=True, label="干部")

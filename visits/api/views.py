@@ -104,7 +104,11 @@ class VisitViewSet(
         fields = dict(incoming.validated_data)
         photos = fields.pop("photos", [])
         visit, created = visit_create(actor=request.user, photos=photos, **fields)
-        return self._answer(visit, code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if not created:
+            return self._answer(visit)
+        # A new visit is answered from what visit_create just wrote (its village, cadre,
+        # photos and submit event are loaded on it): no second read.
+        return Response(self.get_serializer(visit).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         visit = self.get_object()

@@ -105,7 +105,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the session's user together with their role and cadre record
+    "villages.auth.PortalModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -173,6 +174,15 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With a shared cache (Redis), sessions are read from it and written through to the
+# database, so a request does not query the session table. A per-process cache (locmem)
+# is not shared between workers, so a logout in one would not reach the others: sessions
+# then stay in the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -200,6 +210,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models call their choices "Status"; each gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ProblemStatusEnum": "visits.models.Problem.Status",
+        "DisputeStatusEnum": "disputes.models.Dispute.Status",
+        "PetitionStatusEnum": "disputes.models.Petition.Status",
+        "HazardStatusEnum": "disputes.models.HazardCheck.Status",
+        "WeakCaseStatusEnum": "stars.models.WeakBranchCase.Status",
+        "SanlingOverrideEnum": "disputes.models.SanlingStatus.Override",
+    },
 }
 
 # django-axes: lock an account (per username) after 5 failed logins.
