@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -114,7 +114,7 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
 
 
 YEARS_KEY = "dashboards:snapshot-years"
-TARGETS_KEY = "dashboards:targets:{year}"
+YEARS_SECONDS = 300  # another process's new year shows within 5 minutes with a local cache
 
 
 def snapshot_years() -> list[int]:
@@ -122,7 +122,7 @@ def snapshot_years() -> list[int]:
     years = cache.get(YEARS_KEY)
     if years is None:
         years = sorted(set(IndicatorSnapshot.objects.values_list("year", flat=True).distinct()))
-        cache.set(YEARS_KEY, years, 3600)
+        cache.set(YEARS_KEY, years, YEARS_SECONDS)
     return years
 
 
@@ -138,13 +138,9 @@ def default_dashboard_year() -> int:
 
 
 def year_targets(year: int) -> list[Target]:
-    """The targets of `year` (cached; the target services clear it)."""
-    key = TARGETS_KEY.format(year=year)
-    targets = cache.get(key)
-    if targets is None:
-        targets = list(Target.objects.filter(year=year).order_by("area_level"))
-        cache.set(key, targets, 3600)
-    return targets
+    """The targets of `year`. One query, made only when a page body is (re)rendered: the
+    rendered body is cached under the targets' version (see `page_version`)."""
+    return list(Target.objects.filter(year=year).order_by("area_level"))
 
 
 def _targets(year: int, level: str) -> dict[str, Target]:
@@ -174,6 +170,25 @@ def _previous_same_day(area: Area, year: int, as_of: datetime.date) -> dict[str,
     for code, num, den, on in rows:
         out.setdefault(code, (num, den, on))
     return out
+
+
+def page_version(*, area: Area, year: int) -> tuple | None:
+    """What a dashboard page's content depends on, in one small query: when the area's
+    snapshots of `year` were computed, and the newest change to any target (None: no
+    snapshot yet)."""
+    target_version = Subquery(
+        Target.history.model.objects.order_by("-history_id").values("history_id")[:1]
+    )
+    if area.level == "village":
+        rows = VillageSnapshot.objects.filter(village_id=area.pk, year=year)
+    else:
+        rows = IndicatorSnapshot.objects.filter(
+            year=year, area_level=area.level, area_id=area.pk or 0, indicator="visits"
+        )
+    row = rows.annotate(tv=target_version).values_list("computed_at", "tv").first()
+    if row is None:
+        return None
+    return row[0].timestamp(), row[1] or 0
 
 
 def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) -> dict:
