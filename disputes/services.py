@@ -57,12 +57,18 @@ def _queue_name() -> str | None:
 def enqueue_sanling_recompute(*, year: int, village_ids=(), unit_ids=()) -> bool:
     """Send one recomputation to the workers. Never raises: a broker that is down is
     logged (the caller's record is already saved). Returns whether it was sent."""
+    kwargs = {"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)}
     try:
-        sanling_recompute_task.apply_async(
-            kwargs={"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)},
-            queue=_queue_name(),
-            retry=False,
-        )
+        if sanling_recompute_task.app.conf.task_always_eager:
+            sanling_recompute_task.apply_async(kwargs=kwargs, queue=_queue_name())
+        else:
+            # Fail fast when the broker is down: the user's request must not hang on
+            # kombu's reconnection back-off.
+            with sanling_recompute_task.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2)
+                sanling_recompute_task.apply_async(
+                    kwargs=kwargs, queue=_queue_name(), retry=False, connection=connection
+                )
     except Exception:  # the broker, the network, or (eager mode) the task itself
         logger.exception(
             "三零状态重新计算未能排队：year=%s villages=%s units=%s",

@@ -4,7 +4,13 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+@shared_task(
+    acks_late=True,
+    ignore_result=True,  # nobody waits on it; and no result-store round trip when queuing
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
 def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
     """Recompute the yearly 三零 status of these villages and units (both None: all)."""
     # Imported here: services import this module at load time.
