@@ -206,12 +206,17 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
             .order_by("village__code")
         )
     else:
-        rows = list(
+        rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
+        # sub-areas: plain tuples, without the chart details
+        children_rows = list(
             IndicatorSnapshot.objects.filter(
-                own | Q(area_level=child, parent_id=area.pk or 0), year__in=[year, year - 1]
-            ).order_by("area_code")
+                area_level=child, parent_id=area.pk or 0, year__in=[year, year - 1]
+            )
+            .order_by("area_code")
+            .values_list(
+                "area_id", "area_name", "area_code", "year", "indicator", "numerator", "denominator"
+            )
         )
-        children_rows = []
     current = {r.indicator: r for r in rows if r.year == year and r.area_level == area.level}
     last = {r.indicator: r for r in rows if r.year == year - 1 and r.area_level == area.level}
     if not current:
@@ -253,7 +258,7 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
     if child == "village":
         children = _village_children(children_rows, year)
     else:
-        children = _area_children([r for r in rows if r.area_level == child], year)
+        children = _area_children(children_rows, year)
     return {
         "empty": False,
         "year": year,
@@ -269,14 +274,11 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
     }
 
 
-def _area_children(rows: list[IndicatorSnapshot], year: int) -> list[dict]:
+def _area_children(rows: list[tuple], year: int) -> list[dict]:
     by_area: dict[int, dict] = {}
-    for r in rows:
-        item = by_area.setdefault(
-            r.area_id,
-            {"pk": r.area_id, "name": r.area_name, "code": r.area_code, "now": {}, "last": {}},
-        )
-        item["now" if r.year == year else "last"][r.indicator] = (r.numerator, r.denominator)
+    for pk, name, code, row_year, indicator, num, den in rows:
+        item = by_area.setdefault(pk, {"pk": pk, "name": name, "code": code, "now": {}, "last": {}})
+        item["now" if row_year == year else "last"][indicator] = (num, den)
     return _league(list(by_area.values()))
 
 
