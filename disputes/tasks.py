@@ -17,3 +17,20 @@ def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
     from disputes.services import sanling_recompute as recompute
 
     return recompute(year=year, village_ids=village_ids, unit_ids=unit_ids)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def sanling_recompute_this_year() -> dict:
+    """Nightly (beat): the whole current year, which also catches any change whose own
+    recomputation could not be queued while Redis was down."""
+    from django.utils import timezone
+
+    from disputes.services import sanling_recompute as recompute
+
+    return recompute(year=timezone.localdate().year)

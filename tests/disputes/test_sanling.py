@@ -278,3 +278,27 @@ def test_real_unreachable_broker_is_logged_not_raised(
     assert "三零状态重新计算未能排队" in caplog.text
     assert "Connection refused" in caplog.text or "111" in caplog.text
     assert status_of(area.villages["a1v1"]) is None
+
+
+def test_the_nightly_task_recomputes_the_current_year(area, county_official, settings):
+    # given: a skip-level petition this year whose recomputation never ran (Redis was down)
+    from django.utils import timezone
+
+    from disputes.tasks import sanling_recompute_this_year
+
+    this_year = timezone.localdate().year
+    village = area.villages["a1v1"]
+    PetitionFactory(
+        village=village,
+        received_on=D(this_year, 1, 2),
+        level_reached="county",
+        is_skip_level=True,
+    )
+    assert status_of(village, year=this_year) is None
+
+    # when: beat's nightly run
+    sanling_recompute_this_year.apply()
+
+    # then
+    assert status_of(village, year=this_year).derived_met is False
+    assert "sanling-nightly" in settings.CELERY_BEAT_SCHEDULE
