@@ -386,6 +386,17 @@ def board_entries_for_user(
     return entries
 
 
+def board_areas_visible_or_404(
+    *, user, county_id: int | None = None, township_id: int | None = None
+) -> None:
+    """A board (page or export) narrowed to a county or township outside the user's
+    area is a 404, never an empty sheet."""
+    if county_id is not None:
+        get_object_or_404(county_list_for_user(user=user), pk=county_id)
+    if township_id is not None:
+        get_object_or_404(township_list_for_user(user=user), pk=township_id)
+
+
 def awards_by_branch(*, branch_ids, year: int) -> dict[int, dict[int, StarAward]]:
     """{branch_id: {star_type_id: award}} for these branches in one query."""
     result: dict[int, dict[int, StarAward]] = defaultdict(dict)

@@ -346,6 +346,38 @@ def award_withdraw(*, actor, award: StarAward, reason: str) -> list[StarAward]:
     return targets
 
 
+BULK_STEPS = {
+    Step.TOWNSHIP_REVIEW: award_township_review,
+    Step.COUNTY_RATE: award_county_rate,
+    Step.PUBLICIZE: award_publicize,
+    Step.AWARD: award_grant,
+}
+
+
+@transaction.atomic
+def award_step_many(*, actor, awards, step: str, comment: str = "") -> int:
+    """One step for several awards, all or nothing: if any of them is refused (wrong
+    state, role, area, lock, 公示 not over, no foundation star), none is changed and the
+    ValidationError lists every refusal by branch and star. Returns how many were done."""
+    if step not in BULK_STEPS:
+        raise ValidationError({"step": _("请选择要办理的环节。")})
+    awards = list(awards)
+    if not awards:
+        raise ValidationError({"award": _("请先勾选申报。")})
+    failures = []
+    for award in awards:
+        try:
+            BULK_STEPS[step](actor=actor, award=award, comment=comment)
+        except (ValidationError, PermissionDenied) as exc:
+            text = "；".join(getattr(exc, "messages", None) or [str(exc)])
+            failures.append(f"{award.branch.name} {award.star_type.name}：{text}")
+    if failures:
+        raise ValidationError(
+            [_("所选 %(n)s 项均未办理，其中以下各项不能办理：") % {"n": len(awards)}, *failures]
+        )
+    return len(awards)
+
+
 # ----- the key-task checklist -----
 
 

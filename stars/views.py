@@ -142,10 +142,9 @@ class BoardView(LoginRequiredMixin, View):
             filters = board_filters(
                 {"scheme": params["scheme"] if params["scheme"] in Scheme.values else Scheme.RURAL}
             )
-        if filters["county_id"] is not None:
-            get_object_or_404(county_list_for_user(user=request.user), pk=filters["county_id"])
-        if filters["township_id"] is not None:
-            get_object_or_404(township_list_for_user(user=request.user), pk=filters["township_id"])
+        selectors.board_areas_visible_or_404(
+            user=request.user, county_id=filters["county_id"], township_id=filters["township_id"]
+        )
         year, scheme = filters["year"], filters["scheme"]
         entries = selectors.board_entries_for_user(user=request.user, **filters)
         page = Paginator(entries, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -238,37 +237,27 @@ class ReviewListView(LoginRequiredMixin, View):
 
 
 class ReviewBulkView(LoginRequiredMixin, View):
-    """One step for several selected awards, one service call each."""
+    """One step for several selected awards, all or nothing (stars.services.award_step_many).
+    An award that does not exist or is outside the user's area makes the whole request a
+    404."""
 
     def post(self, request):
         step = request.POST.get("step", "")
         back = _safe_next(request, reverse("stars:review"))
-        if step not in (*STEP_SERVICES, Step.PUBLICIZE):
-            messages.error(request, "请选择要办理的环节。")
-            return redirect(back)
         ids = {int(v) for v in request.POST.getlist("award") if v.isdigit()}
-        if not ids:
-            messages.warning(request, "请先勾选申报。")
-            return redirect(back)
-        done, failed = 0, []
+        awards = list(selectors.award_list_for_user(user=request.user).filter(pk__in=ids))
+        if len(awards) != len(ids):
+            raise Http404("所选申报不存在，或不在您的辖区。")
         comment = request.POST.get("comment", "")
-        for award in selectors.award_list_for_user(user=request.user).filter(pk__in=ids):
-            try:
-                if step == Step.PUBLICIZE:
-                    services.award_publicize(actor=request.user, award=award, comment=comment)
-                else:
-                    STEP_SERVICES[step](actor=request.user, award=award, comment=comment)
-            except (ValidationError, PermissionDenied) as exc:
-                failed.append(f"{award.branch.name} {award.star_type.name}：{_error_text(exc)}")
-                continue
-            done += 1
-        missing = len(ids) - done - len(failed)
-        if done:
+        try:
+            done = services.award_step_many(
+                actor=request.user, awards=awards, step=step, comment=comment
+            )
+        except ValidationError as exc:
+            for text in exc.messages[:11]:
+                messages.error(request, text)
+        else:
             messages.success(request, f"{Step(step).label}：已办理 {done} 项。")
-        for text in failed[:10]:
-            messages.warning(request, text)
-        if missing > 0:
-            messages.warning(request, f"{missing} 项不存在或不在您的辖区。")
         return redirect(back)
 
 

@@ -185,6 +185,36 @@ def test_the_board_export_is_scoped_and_in_the_import_layout(
     assert bad.status_code == 302 and ExportJob.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("who", "params"),
+    [
+        ("county_official", lambda a: {"county": a.county_b.pk}),
+        ("county_official", lambda a: {"township": a.townships["B1"].pk}),
+        ("township_official", lambda a: {"township": a.townships["A2"].pk}),
+        ("other_county_official", lambda a: {"county": a.county_a.pk}),
+    ],
+)
+def test_the_board_and_its_export_are_404_for_another_area(
+    client, login, users, area, who, params, django_capture_on_commit_callbacks
+):
+    hold(area.branches["a1v1"], "branch")
+    hold(area.branches["b1v1"], "branch")
+    user = login(client, users[who])
+    query = {"year": YEAR, **params(area)}
+    assert user.get(reverse("stars:board"), query).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user.post(reverse("villages:export_create", args=["star_ratings"]), query)
+    assert response.status_code == 404
+    assert not ExportJob.objects.exists()
+
+
+def test_the_levels_page_is_404_for_another_county(client, login, users, area):
+    county = login(client, users["county_official"])
+    assert county.get(reverse("stars:levels"), {"county": area.county_b.pk}).status_code == 404
+    assert county.get(reverse("stars:levels"), {"county": area.county_a.pk}).status_code == 200
+    assert county.get(reverse("stars:levels"), {"county": "x"}).status_code == 404
+
+
 def test_page_queries_do_not_grow_with_rows(
     client, login, users, area, django_assert_max_num_queries
 ):
@@ -211,17 +241,50 @@ def test_bulk_steps_from_the_review_list(client, login, users, area):
     awards = [
         StarAwardFactory(branch=area.branches[label], state="applied") for label in ("a1v1", "a1v2")
     ]
-    foreign = StarAwardFactory(branch=area.branches["a2v1"], state="applied")
     township = login(client, users["township_official"])
     response = township.post(
         reverse("stars:review_bulk"),
-        {"step": "township_review", "award": [a.pk for a in awards] + [foreign.pk]},
+        {"step": "township_review", "award": [a.pk for a in awards]},
         follow=True,
     )
     assert "已办理 2 项" in response.content.decode()
     assert set(StarAward.objects.filter(state="township_ok")) == set(awards)
-    foreign.refresh_from_db()
-    assert foreign.state == "applied"
+
+
+def test_a_bulk_step_with_another_areas_award_is_404_and_changes_nothing(
+    client, login, users, area
+):
+    mine = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    foreign = StarAwardFactory(branch=area.branches["a2v1"], state="applied")
+    township = login(client, users["township_official"])
+    response = township.post(
+        reverse("stars:review_bulk"), {"step": "township_review", "award": [mine.pk, foreign.pk]}
+    )
+    assert response.status_code == 404
+    assert set(StarAward.objects.values_list("state", flat=True)) == {"applied"}
+
+
+def test_a_bulk_step_is_all_or_nothing(client, login, users, area):
+    ready = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    ahead = StarAwardFactory(branch=area.branches["a1v2"], state="township_ok")
+    township = login(client, users["township_official"])
+    response = township.post(
+        reverse("stars:review_bulk"),
+        {"step": "township_review", "award": [ready.pk, ahead.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "均未办理" in html and "a1v2村党支部 支部过硬星" in html and "不能进行" in html
+    ready.refresh_from_db()
+    ahead.refresh_from_db()
+    assert (ready.state, ahead.state) == ("applied", "township_ok")
+    assert not ready.events.exists()
+    bad_step = township.post(
+        reverse("stars:review_bulk"), {"step": "withdraw", "award": [ready.pk]}, follow=True
+    )
+    assert "请选择要办理的环节" in bad_step.content.decode()
+    nothing = township.post(reverse("stars:review_bulk"), {"step": "township_review"}, follow=True)
+    assert "请先勾选申报" in nothing.content.decode()
 
 
 def test_years_page_locks_and_unlocks_for_city_admins_only(client, login, users, area):
