@@ -6,6 +6,7 @@ check scope, dates and the status flow and schedule the 三零 recomputation.
 """
 
 from django.contrib import admin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from disputes import selectors
 from disputes.models import (
@@ -19,7 +20,19 @@ from disputes.models import (
 )
 from villages.admin import ScopedAdmin
 
-PERSONAL_FIELDS = ("party_id_numbers", "party_phones", "petitioner_id_number", "petitioner_phone")
+PERSONAL_FIELDS = tuple(selectors.PERSONAL_FIELDS)
+
+
+class MaskedHistoryHelper(HistoricalRecordContextHelper):
+    """The history page's changes, with ID and phone numbers masked unless `reveal`."""
+
+    def __init__(self, *args, reveal: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reveal = reveal
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        return selectors.personal_field(change.field, value, reveal=self.reveal)
 
 
 class ViewOnlyScopedAdmin(ScopedAdmin):
@@ -43,6 +56,13 @@ class ViewOnlyScopedAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return MaskedHistoryHelper(
+            self.model,
+            historical_record,
+            reveal=selectors.can_see_personal(user=request.user),
+        )
 
 
 @admin.register(Dispute)

@@ -195,10 +195,27 @@ def _mask_each(value: str, *, keep_head: int, keep_tail: int) -> str:
     return "，".join(out)
 
 
+# The personal numbers of parties and petitioners, and how each is masked.
+PERSONAL_FIELDS = {
+    "party_id_numbers": "id",
+    "party_phones": "phone",
+    "petitioner_id_number": "id",
+    "petitioner_phone": "phone",
+}
+
+
 def personal(value: str, *, kind: str, reveal: bool) -> str:
     if reveal:
         return value
     return mask_id_number(value) if kind == "id" else mask_phone(value)
+
+
+def personal_field(name: str, value, *, reveal: bool):
+    """`value` of field `name` as `reveal` allows: masked when it is a personal number."""
+    kind = PERSONAL_FIELDS.get(name)
+    if kind is None or reveal or not isinstance(value, str):
+        return value
+    return personal(value, kind=kind, reveal=False)
 
 
 # ----- ledger conditions -----
@@ -520,9 +537,9 @@ def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
     ]
 
 
-def record_history(*, obj) -> list[dict]:
+def record_history(*, obj, reveal: bool = False) -> list[dict]:
     """A record's history, newest first, each entry with its field changes (labels and
-    choice labels in Chinese)."""
+    choice labels in Chinese). ID and phone numbers are masked unless `reveal`."""
     model = type(obj)
     records = list(
         obj.history.select_related("history_user").order_by("history_date", "history_id")
@@ -538,6 +555,8 @@ def record_history(*, obj) -> list[dict]:
                 if field.is_relation:
                     old = "" if old is None else old
                     new = "" if new is None else new
+                old = personal_field(change.field, old, reveal=reveal)
+                new = personal_field(change.field, new, reveal=reveal)
                 changes.append(
                     {
                         "label": str(field.verbose_name),

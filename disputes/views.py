@@ -323,7 +323,7 @@ class LedgerDetailView(LoginRequiredMixin, View):
             and not scope_for_user(user).is_cadre
             and scope_for_user(user).role in ("city_admin", "county_official", "township_official"),
             "handle": handle if can_write else None,
-            "history": selectors.record_history(obj=obj),
+            "history": selectors.record_history(obj=obj, reveal=reveal),
             "reveal": reveal,
             "masked": {
                 name: selectors.personal(

@@ -330,3 +330,37 @@ def test_handle_form_offers_only_allowed_steps(client_as, area):
         .status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("who", "reveal"),
+    [
+        ("city_admin", True),
+        ("county_official", True),
+        ("township_official", True),
+        ("city_viewer", False),
+        ("cadre_user", False),
+    ],
+)
+def test_history_masks_changed_numbers_per_role(client_as, area, users, who, reveal):
+    from disputes.services import dispute_update, petition_update
+
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    official = users["county_official"]
+    dispute_update(actor=official, dispute=dispute, party_phones="13700001111", party_id_numbers="")
+    petition_update(actor=official, petition=petition, petitioner_id_number="411024197001015678")
+    client = client_as(who)
+    dispute_page = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    petition_page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
+    history = dispute_page.split("变更记录")[1]
+    assert "当事人联系电话：" in history  # the change itself is listed
+    for number, page in (
+        ("13812345678", dispute_page),  # the old phone, now only in the history
+        ("411024199001011234", dispute_page),  # the old ID number, now only in the history
+        ("411024198502023456", petition_page),
+        ("411024197001015678", petition_page),
+    ):
+        assert (number in page) is reveal
+    if not reveal:
+        assert "138****5678 → 137****1111" in history
