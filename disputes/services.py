@@ -736,7 +736,7 @@ def unit_create(*, actor, township=None, village=None, **fields) -> ThreeZeroUni
     _check_unit_writer(actor, township)
     unit = ThreeZeroUnit(township=township, village=village)
     _apply(unit, fields, UNIT_FIELDS)
-    unit.full_clean(exclude=["township", "village"])
+    unit.full_clean(exclude=["village"])
     unit._history_user = actor
     unit.save()
     _schedule({(unit.year_from, "unit", unit.pk)})
@@ -760,7 +760,7 @@ def unit_update(*, actor, unit: ThreeZeroUnit, **fields) -> ThreeZeroUnit:
         _check_unit_writer(actor, township)
         unit.township, unit.village = township, village
     _apply(unit, fields, UNIT_FIELDS)
-    unit.full_clean(exclude=["township", "village"])
+    unit.full_clean(exclude=["village"])
     unit._history_user = actor
     unit.save()
     return unit

@@ -256,3 +256,13 @@ def test_recompute_command(area):
     call_command("sanling_recompute", "2024", stdout=out)
     assert "2024 年度：新建 8 条" in out.getvalue()
     assert SanlingStatus.objects.get(year=2024, village=area.villages["a1v1"]).met is False
+
+
+def test_duplicate_unit_name_is_400_in_chinese(api, area):
+    client = api("county_official")
+    payload = {"township": area.townships["A1"].pk, "name": "甲一小学", "unit_type": "school",
+               "year_from": 2024}  # fmt: skip
+    assert client.post("/api/three-zero-units/", payload, format="json").status_code == 201
+    again = client.post("/api/three-zero-units/", payload, format="json")
+    assert again.status_code == 400
+    assert "本乡镇(街道)已有同名单位。" in str(again.json())

@@ -364,3 +364,21 @@ def test_history_masks_changed_numbers_per_role(client_as, area, users, who, rev
         assert (number in page) is reveal
     if not reveal:
         assert "138****5678 → 137****1111" in history
+
+
+def test_duplicate_unit_name_is_refused_with_a_message(client_as, area):
+    client = client_as("county_official")
+    data = {"township": area.townships["A1"].pk, "name": "甲一小学", "unit_type": "school",
+            "year_from": "2024"}  # fmt: skip
+    assert client.post("/disputes/units/new/", data).status_code == 302
+    again = client.post("/disputes/units/new/", data | {"unit_type": "kindergarten"})
+    assert again.status_code == 200
+    assert "本乡镇(街道)已有同名单位。" in again.content.decode()
+    assert ThreeZeroUnit.objects.count() == 1
+    other = ThreeZeroUnit.objects.create(
+        name="甲一幼儿园", unit_type="kindergarten", township=area.townships["A1"], year_from=2024
+    )
+    renamed = client.post(f"/disputes/units/{other.pk}/edit/", data)
+    assert renamed.status_code == 200 and "本乡镇(街道)已有同名单位。" in renamed.content.decode()
+    other.refresh_from_db()
+    assert other.name == "甲一幼儿园"
