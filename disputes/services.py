@@ -33,8 +33,11 @@ from disputes.models import (
     ZeroReport,
 )
 from disputes.selectors import (
+    PERSONAL_FIELDS,
+    can_see_personal,
     ledger_can_write,
     ledger_writer,
+    personal,
     sanling_can_override,
     units_can_manage,
     units_of_year,
@@ -315,6 +318,18 @@ def _located(instance, actor, place: dict) -> None:
     instance.township, instance.village, instance.unit = township, village, unit
 
 
+def _keep_unseen_personal(actor, instance, fields: dict) -> None:
+    """An actor who sees ID and phone numbers only masked and sends back what they were
+    shown (an API client's read-modify-write) leaves the stored number as it is."""
+    if can_see_personal(user=actor):
+        return
+    for name, kind in PERSONAL_FIELDS.items():
+        if name in fields and hasattr(instance, name):
+            stored = getattr(instance, name)
+            if stored and (fields[name] or "").strip() == personal(stored, kind=kind, reveal=False):
+                del fields[name]
+
+
 def _split_place(fields: dict) -> dict:
     return {k: fields.pop(k) for k in ("village", "unit", "township") if k in fields}
 
@@ -419,6 +434,7 @@ def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
     _place(actor=actor, village=dispute.village, unit=dispute.unit, township=dispute.township)
     old_status = dispute.status
     place = _split_place(fields)
+    _keep_unseen_personal(actor, dispute, fields)
     _apply(dispute, fields, DISPUTE_FIELDS)
     _located(dispute, actor, place)
     _check_dispute(dispute, old_status)
@@ -512,6 +528,7 @@ def petition_update(*, actor, petition: Petition, **fields) -> Petition:
     _place(actor=actor, village=petition.village, unit=petition.unit, township=petition.township)
     before = _targets(petition, petition.received_on.year)
     place = _split_place(fields)
+    _keep_unseen_personal(actor, petition, fields)
     _apply(petition, fields, PETITION_FIELDS)
     _located(petition, actor, place)
     _check_petition(petition)

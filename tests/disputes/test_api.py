@@ -266,3 +266,36 @@ def test_duplicate_unit_name_is_400_in_chinese(api, area):
     again = client.post("/api/three-zero-units/", payload, format="json")
     assert again.status_code == 400
     assert "本乡镇(街道)已有同名单位。" in str(again.json())
+
+
+def test_masked_numbers_sent_back_by_a_cadre_keep_the_stored_ones(api, area):
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    client = api("cadre_user")
+    for endpoint, obj in (("disputes", dispute), ("petitions", petition)):
+        shown = client.get(f"/api/{endpoint}/{obj.pk}/").json()
+        fields = {k: v for k, v in shown.items() if k in s_fields(endpoint)}
+        fields["summary" if endpoint == "disputes" else "subject"] = "补充情况"
+        assert client.put(f"/api/{endpoint}/{obj.pk}/", fields, format="json").status_code == 200
+    dispute.refresh_from_db()
+    petition.refresh_from_db()
+    assert dispute.summary == "补充情况" and petition.subject == "补充情况"
+    assert (dispute.party_id_numbers, dispute.party_phones) == ("411024199001011234", "13812345678")
+    assert (petition.petitioner_id_number, petition.petitioner_phone) == (
+        "411024198502023456",
+        "13900001111",
+    )
+    # A new number from the cadre is still taken.
+    client.patch(f"/api/disputes/{dispute.pk}/", {"party_phones": "13700001111"}, format="json")
+    dispute.refresh_from_db()
+    assert dispute.party_phones == "13700001111"
+
+
+def s_fields(endpoint):
+    from disputes.api import serializers
+
+    serializer = {
+        "disputes": serializers.DisputeInputSerializer,
+        "petitions": serializers.PetitionInputSerializer,
+    }[endpoint]
+    return set(serializer().fields)
