@@ -121,17 +121,14 @@ class StarTypeAdmin(CityAdminEdits):
 
 @admin.register(StarSettings)
 class StarSettingsAdmin(CityAdminEdits):
-    """One row of rules; saved through `star_settings_update` (audited)."""
+    """One row of rules (added once by a city admin while the defaults apply); saved
+    through `star_settings_update` (audited)."""
 
     list_display = ("__str__", "publicity_days", "foundation_required", "updated_at")
     fields = ("foundation_required", "publicity_days")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not StarSettings.objects.exists()
-
-    def changelist_view(self, request, extra_context=None):
-        StarSettings.current()  # the row always exists to be edited
-        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         saved = star_settings_update(

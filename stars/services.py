@@ -86,7 +86,7 @@ def _out_of_order(award: StarAward, step: str) -> ValidationError:
 def star_settings_update(*, actor, foundation_required: bool, publicity_days: int) -> StarSettings:
     if not can_lock_years(actor):
         raise PermissionDenied(_("只有市级管理员可以修改五星支部规则。"))
-    obj = StarSettings.current()
+    obj = StarSettings.objects.select_for_update().filter(pk=1).first() or StarSettings(pk=1)
     obj.foundation_required = bool(foundation_required)
     obj.publicity_days = publicity_days
     obj.full_clean()

@@ -42,7 +42,7 @@ def test_awards_and_cases_are_scoped_in_the_admin(client, login, staff, area):
 
 
 def test_only_city_admins_change_the_rules_in_the_admin(client, login, staff):
-    rules = StarSettings.current()
+    rules = StarSettings.objects.get_or_create(pk=1)[0]
     url = reverse("admin:stars_starsettings_change", args=[rules.pk])
     county = login(client, staff["county_official"])
     county.post(url, {"foundation_required": "", "publicity_days": 9})
@@ -53,3 +53,17 @@ def test_only_city_admins_change_the_rules_in_the_admin(client, login, staff):
     rules = StarSettings.current()
     assert rules.publicity_days == 9 and not rules.foundation_required
     assert rules.history.first().history_user == staff["city_admin"]
+
+
+def test_a_city_admin_adds_the_rules_row_when_none_is_saved(client, login, staff):
+    assert not StarSettings.objects.exists()
+    admin = login(client, staff["city_admin"])
+    assert admin.get(reverse("admin:stars_starsettings_changelist")).status_code == 200
+    assert not StarSettings.objects.exists()  # looking writes nothing
+    response = admin.post(
+        reverse("admin:stars_starsettings_add"), {"foundation_required": "on", "publicity_days": 7}
+    )
+    assert response.status_code == 302
+    rules = StarSettings.objects.get()
+    assert (rules.pk, rules.publicity_days, rules.foundation_required) == (1, 7, True)
+    assert rules.history.get().history_user == staff["city_admin"]

@@ -10,9 +10,16 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from stars.models import RatingYear, StarAward, WeakBranchCase
+from stars.models import RatingYear, StarAward, StarSettings, WeakBranchCase
 from tests.factories import RosterEntryFactory, VillageFactory
-from tests.stars.factories import YEAR, StarAwardFactory, WeakCaseFactory, hold, star
+from tests.stars.factories import (
+    YEAR,
+    StarAwardEventFactory,
+    StarAwardFactory,
+    WeakCaseFactory,
+    hold,
+    star,
+)
 from villages.models import ExportJob
 
 pytestmark = [
@@ -215,11 +222,21 @@ def test_the_levels_page_is_404_for_another_county(client, login, users, area):
     assert county.get(reverse("stars:levels"), {"county": "x"}).status_code == 404
 
 
+def test_reading_the_pages_writes_nothing(client, login, users, area):
+    # no rules row saved yet: the pages show the defaults and do not create one
+    township = login(client, users["township_official"])
+    card = township.get(reverse("stars:card", args=[area.branches["a1v1"].pk]), {"year": YEAR})
+    assert "公示期 5 天" in card.content.decode()
+    assert township.get(reverse("stars:years")).status_code == 200
+    assert not StarSettings.objects.exists()
+
+
+@pytest.mark.parametrize("n", [3, 30])
 def test_page_queries_do_not_grow_with_rows(
-    client, login, users, area, django_assert_max_num_queries
+    client, login, users, area, django_assert_max_num_queries, n
 ):
-    admin = login(client, users["city_admin"])
-    for _ in range(30):
+    # the same bound at 3 and at 30 extra villages: no query per row
+    for _ in range(n):
         entry = RosterEntryFactory(
             roster=area.roster, village=VillageFactory(township=area.townships["A1"])
         )
@@ -227,14 +244,27 @@ def test_page_queries_do_not_grow_with_rows(
         StarAwardFactory(
             branch=entry.branch, star_type=star("rural", "ecology"), state="township_ok"
         )
+        WeakCaseFactory(branch=entry.branch)
+    card_award = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    for _ in range(n):
+        StarAwardEventFactory(award=card_award, actor=users["township_official"])
+    admin = login(client, users["city_admin"])
     with django_assert_max_num_queries(16):
-        admin.get(reverse("stars:board"), {"year": YEAR})
+        board = admin.get(reverse("stars:board"), {"year": YEAR})
+    assert board.context["total"] == n + 7  # the rural villages
     with django_assert_max_num_queries(16):
         admin.get(reverse("stars:levels"), {"year": YEAR})
     county = login(client, users["county_official"])
     with django_assert_max_num_queries(16):
         response = county.get(reverse("stars:review"), {"year": YEAR})
-    assert len(response.context["items"]) == 30
+    assert len(response.context["items"]) == n
+    with django_assert_max_num_queries(16):
+        weak = county.get(reverse("stars:weak_list"), {"year": YEAR})
+    assert len(weak.context["items"]) == n
+    township = login(client, users["township_official"])
+    with django_assert_max_num_queries(20):
+        card = township.get(reverse("stars:card", args=[area.branches["a1v1"].pk]), {"year": YEAR})
+    assert len(card.context["events"]) == n
 
 
 def test_bulk_steps_from_the_review_list(client, login, users, area):
@@ -299,8 +329,6 @@ def test_years_page_locks_and_unlocks_for_city_admins_only(client, login, users,
         reverse("stars:years"),
         {"action": "settings", "publicity_days": 7, "foundation_required": ""},
     )
-    from stars.models import StarSettings
-
     assert (
         StarSettings.current().publicity_days == 7
         and not StarSettings.current().foundation_required
