@@ -661,9 +661,11 @@ def hazard_create(*, actor, **fields) -> HazardCheck:
 
 
 @transaction.atomic
-def hazard_update(*, actor, hazard: HazardCheck, **fields) -> HazardCheck:
+def hazard_update(*, actor, hazard_check: HazardCheck, **fields) -> HazardCheck:
+    """Edit a hazard or record its rectification. (The record is `hazard_check`: the
+    model's own `hazard` field, the hazard's description, is one of `fields`.)"""
     _check_writer(actor)
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
     _place(actor=actor, village=hazard.village, unit=hazard.unit, township=hazard.township)
     place = _split_place(fields)
     _apply(hazard, fields, HAZARD_FIELDS)
@@ -674,8 +676,8 @@ def hazard_update(*, actor, hazard: HazardCheck, **fields) -> HazardCheck:
 
 
 @transaction.atomic
-def hazard_delete(*, actor, hazard: HazardCheck) -> None:
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+def hazard_delete(*, actor, hazard_check: HazardCheck) -> None:
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
     _check_deleter(actor, hazard)
     hazard._history_user = actor
     hazard.delete()

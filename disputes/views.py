@@ -119,8 +119,10 @@ LEDGERS = {
         list_selector=selectors.hazard_list_for_user,
         get_selector=selectors.hazard_get_for_user,
         create=services.hazard_create,
-        update=lambda *, actor, obj, **f: services.hazard_update(actor=actor, hazard=obj, **f),
-        delete=lambda *, actor, obj: services.hazard_delete(actor=actor, hazard=obj),
+        update=lambda *, actor, obj, **f: services.hazard_update(
+            actor=actor, hazard_check=obj, **f
+        ),
+        delete=lambda *, actor, obj: services.hazard_delete(actor=actor, hazard_check=obj),
         form=HazardForm,
         filter=HazardFilter,
         handle_form=HazardHandleForm,

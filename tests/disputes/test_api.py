@@ -299,3 +299,17 @@ def s_fields(endpoint):
         "petitions": serializers.PetitionInputSerializer,
     }[endpoint]
     return set(serializer().fields)
+
+
+def test_hazard_put_with_its_description_field(api, area):
+    hazard = HazardFactory(village=area.villages["a1v1"])
+    client = api("county_official")
+    shown = client.get(f"/api/hazards/{hazard.pk}/").json()
+    fields = {k: shown[k] for k in ("village", "site_type", "site_name", "checked_on",
+                                   "responsible", "deadline")}  # fmt: skip
+    response = client.put(
+        f"/api/hazards/{hazard.pk}/", fields | {"hazard": "消防通道堵塞"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    hazard.refresh_from_db()
+    assert hazard.hazard == "消防通道堵塞"

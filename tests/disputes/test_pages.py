@@ -382,3 +382,89 @@ def test_duplicate_unit_name_is_refused_with_a_message(client_as, area):
     assert renamed.status_code == 200 and "本乡镇(街道)已有同名单位。" in renamed.content.decode()
     other.refresh_from_db()
     assert other.name == "甲一幼儿园"
+
+
+NEW_RECORD = {
+    "disputes": {"dispute_type": "homestead", "source": "screening", "registered_on": "2024-05-06",
+                 "summary": "宅基地边界争议", "parties": "张三、李四", "people_involved": "2",
+                 "risk_level": "orange", "responsible": "村调委会"},
+    "petitions": {"channel": "visit", "received_on": "2024-05-06", "petitioner_name": "王五",
+                  "people_involved": "1", "subject": "反映问题", "level_reached": "county",
+                  "is_skip_level": "on"},
+    "incidents": {"kind": "criminal", "occurred_on": "2024-05-06", "place": "村口",
+                  "summary": "盗窃", "deaths": "0", "injuries": "0", "source": "police"},
+    "hazards": {"site_type": "school", "site_name": "村小学", "checked_on": "2024-05-06",
+                "hazard": "灭火器过期", "responsible": "赵六", "deadline": "2024-05-20"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_another_countys_village_or_unit_is_404_on_create_and_edit(client_as, area, ledger):
+    model = FACTORIES[ledger]._meta.model
+    client = client_as("county_official")
+    own, other = area.villages["a1v1"], area.villages["b1v1"]
+    other_unit = UnitFactory(village=other)
+    data = NEW_RECORD[ledger]
+    assert client.post(f"/disputes/{ledger}/new/", data | {"village": other.pk}).status_code == 404
+    assert (
+        client.post(f"/disputes/{ledger}/new/", data | {"unit": other_unit.pk}).status_code == 404
+    )
+    assert not model.objects.exists()
+    assert client.post(f"/disputes/{ledger}/new/", data | {"village": own.pk}).status_code == 302
+    record = model.objects.get()
+    moved = client.post(f"/disputes/{ledger}/{record.pk}/edit/", data | {"village": other.pk})
+    assert moved.status_code == 404
+    record.refresh_from_db()
+    assert record.village == own and record.history.count() == 1
+
+
+def test_another_countys_objects_are_404_on_the_other_forms(client_as, area):
+    client = client_as("county_official")
+    other = area.villages["b1v1"]
+    override = client.post(
+        f"/disputes/sanling/village/{other.pk}/2024/", {"value": "not_met", "reason": "复核"}
+    )
+    assert override.status_code == 404
+    unit = UnitFactory(village=other)
+    assert (
+        client.post(
+            f"/disputes/sanling/unit/{unit.pk}/2024/", {"value": "not_met", "reason": "复核"}
+        ).status_code
+        == 404
+    )
+    assert not SanlingStatus.objects.exists()
+    new_unit = {"name": "乙小学", "unit_type": "school", "year_from": "2024"}
+    assert (
+        client.post(
+            "/disputes/units/new/", new_unit | {"township": area.townships["B1"].pk}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/disputes/units/new/", new_unit | {"township": area.townships["B1"].pk,
+                                                "village": other.pk}
+        ).status_code
+        == 404
+    )  # fmt: skip
+    own_unit = UnitFactory(village=area.villages["a1v1"])
+    moved = client.post(
+        f"/disputes/units/{own_unit.pk}/edit/",
+        new_unit | {"name": own_unit.name, "township": area.townships["B1"].pk},
+    )
+    assert moved.status_code == 404
+    own_unit.refresh_from_db()
+    assert own_unit.township == area.townships["A1"]
+    assert ThreeZeroUnit.objects.count() == 2
+    zero = client.post("/disputes/zero-reports/", {"village": other.pk, "month": "2024-04"})
+    assert zero.status_code == 404 and not ZeroReport.objects.exists()
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_edit_page_saves_every_ledger(client_as, area, ledger):
+    record = FACTORIES[ledger](village=area.villages["a1v1"])
+    data = NEW_RECORD[ledger] | {"village": area.villages["a1v2"].pk}
+    response = client_as("county_official").post(f"/disputes/{ledger}/{record.pk}/edit/", data)
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.village == area.villages["a1v2"] and record.township == area.townships["A1"]
