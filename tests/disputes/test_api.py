@@ -86,11 +86,12 @@ def test_every_endpoint_is_scoped(api, world, endpoint, who, sees_a, sees_b):
         assert response.status_code == (200 if sees else 404)
         if not sees:
             assert response.json()["detail"] == "不存在，或不在您的管辖范围内。"
-            assert client.patch(f"/api/{endpoint}/{pk}/", {}, format="json").status_code in (
-                404,
-                405,
-            )
-            assert client.delete(f"/api/{endpoint}/{pk}/").status_code in (404, 405)
+            writable = endpoint != "sanling-statuses"
+            deletable = endpoint not in ("sanling-statuses", "three-zero-units")
+            patched = client.patch(f"/api/{endpoint}/{pk}/", {}, format="json")
+            assert patched.status_code == (404 if writable else 405)
+            deleted = client.delete(f"/api/{endpoint}/{pk}/")
+            assert deleted.status_code == (404 if deletable else 405)
 
 
 def test_anonymous_is_refused(client, world):
@@ -313,3 +314,38 @@ def test_hazard_put_with_its_description_field(api, area):
     assert response.status_code == 200, response.content
     hazard.refresh_from_db()
     assert hazard.hazard == "消防通道堵塞"
+
+
+def test_another_countys_place_is_404_on_every_api_write(api, area):
+    from disputes.models import HazardCheck, ThreeZeroUnit, ZeroReport
+
+    client = api("county_official")
+    own, other = area.villages["a1v1"], area.villages["b1v1"]
+    other_unit = UnitFactory(village=other)
+    hazard = {"site_type": "school", "site_name": "村小学", "checked_on": "2024-05-06",
+              "hazard": "灭火器过期", "responsible": "赵六", "deadline": "2024-05-20"}  # fmt: skip
+    for place in ({"village": other.pk}, {"unit": other_unit.pk}):
+        assert client.post("/api/hazards/", hazard | place, format="json").status_code == 404
+    assert not HazardCheck.objects.exists()
+    created = client.post("/api/hazards/", hazard | {"village": own.pk}, format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    moved = client.patch(f"/api/hazards/{pk}/", {"village": other.pk}, format="json")
+    assert moved.status_code == 404
+    assert HazardCheck.objects.get().village == own
+    unit = {"name": "乙小学", "unit_type": "school", "year_from": 2024}
+    for place in ({"township": area.townships["B1"].pk}, {"village": other.pk}):
+        assert client.post("/api/three-zero-units/", unit | place, format="json").status_code == 404
+    own_unit = UnitFactory(village=own)
+    moved = client.patch(
+        f"/api/three-zero-units/{own_unit.pk}/", {"village": other.pk}, format="json"
+    )
+    assert moved.status_code == 404
+    own_unit.refresh_from_db()
+    assert own_unit.village == own and ThreeZeroUnit.objects.count() == 2
+    report = api("other_county_official").post(
+        "/api/zero-reports/", {"village": other.pk, "month": "2024-04-01"}, format="json"
+    )
+    assert report.status_code == 201
+    assert client.delete(f"/api/zero-reports/{report.json()['id']}/").status_code == 404
+    assert ZeroReport.objects.count() == 1
