@@ -161,6 +161,20 @@ def can_accept_weak(user, branch: Branch) -> bool:
     return _is_county_of(user, branch) or scope_for_user(user).role == Role.CITY_ADMIN
 
 
+def weak_case_actions(*, user, case: WeakBranchCase) -> list[str]:
+    """What `user` may do on `case` now: "rectify" (制定/修改整顿方案) while it is not 销号,
+    "accept" (验收销号) once 整顿 is under way, "reopen" (重新整顿) once 销号."""
+    W = WeakBranchCase.Status
+    actions = []
+    if case.status != W.ACCEPTED and can_identify_weak(user, case.branch):
+        actions.append("rectify")
+    if case.status in (W.RECTIFYING, W.REOPENED) and can_accept_weak(user, case.branch):
+        actions.append("accept")
+    if case.status == W.ACCEPTED and can_accept_weak(user, case.branch):
+        actions.append("reopen")
+    return actions
+
+
 def user_works_weak_cases(*, user) -> bool:
     scope = scope_for_user(user)
     return scope.is_official or scope.role == Role.CITY_ADMIN

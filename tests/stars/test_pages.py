@@ -423,3 +423,31 @@ def test_posts_on_another_areas_objects_are_404(client, login, users, area, name
         assert response.status_code == 404, who
     assert StarAward.objects.get().state == "awarded"
     assert WeakBranchCase.objects.get().status == "rectifying"
+
+
+def test_bad_input_on_the_card_names_the_field_in_chinese(client, login, users, area):
+    branch = area.branches["a1v1"]
+    township = login(client, users["township_official"])
+    applied = township.post(
+        reverse("stars:apply", args=[branch.pk]),
+        {"star_type": star("rural", "branch").pk, "year": "明年"},
+        follow=True,
+    )
+    assert "年度：输入整数" in applied.content.decode()
+    assert not StarAward.objects.exists()
+    task = star("rural", "ecology").tasks.first()
+    ticked = township.post(
+        reverse("stars:task_check", args=[branch.pk, task.pk]),
+        {"year": YEAR, "evidence": "长" * 1001},
+        follow=True,
+    )
+    assert "佐证说明：" in ticked.content.decode()
+    assert not task.checks.exists()
+    award = StarAwardFactory(branch=branch, state="county_rated")
+    county = login(client, users["county_official"])
+    published = county.post(
+        reverse("stars:award_step", args=[award.pk, "publicize"]), {"start": "下周"}, follow=True
+    )
+    assert "公示开始日期：" in published.content.decode()
+    award.refresh_from_db()
+    assert award.state == "county_rated"
