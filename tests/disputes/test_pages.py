@@ -468,3 +468,76 @@ def test_edit_page_saves_every_ledger(client_as, area, ledger):
     assert response.status_code == 302
     record.refresh_from_db()
     assert record.village == area.villages["a1v2"] and record.township == area.townships["A1"]
+
+
+def test_petition_list_colours_the_statutory_clock(client_as, area):
+    import re
+
+    today = datetime.date.today()
+    village = area.villages["a1v1"]
+    PetitionFactory(village=village, subject="已办结事项", status="concluded",
+                    accepted_on=D(2024, 3, 6), concluded_on=D(2024, 4, 1))  # fmt: skip
+    PetitionFactory(village=village, subject="临期事项", received_on=today - datetime.timedelta(12))
+    PetitionFactory(village=village, subject="超期事项", received_on=today - datetime.timedelta(20))
+    PetitionFactory(village=village, subject="正常事项", received_on=today)
+    page = client_as("county_official").get("/disputes/petitions/").content.decode()
+    badges = {
+        subject: badge
+        for subject, badge in re.findall(
+            r'<tr class="petition-row[^"]*">.*?>([^<]*事项)</a>.*?'
+            r'<span class="badge petition-clock ([^"]*)">',
+            page,
+            re.S,
+        )
+    }
+    assert "text-bg-success" in badges["已办结事项"]
+    assert "text-bg-warning" in badges["临期事项"]
+    assert "text-bg-danger" in badges["超期事项"]
+    assert not any(c in badges["正常事项"] for c in ("success", "warning", "danger"))
+    assert 'data-stat="overdue">1<' in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/disputes/units/",
+        "/disputes/sanling/?year=2024",
+        "/disputes/sanling/?year=2024&tab=units",
+        "/disputes/zero-reports/?month=2024-04",
+    ],
+)
+def test_other_list_pages_query_count_does_not_grow(
+    client_as, area, users, url, django_assert_max_num_queries
+):
+    from disputes.services import sanling_override_set, sanling_recompute
+    from tests.factories import RosterEntryFactory
+
+    client = client_as("county_official")
+
+    def grow(n):
+        for _ in range(n):
+            village = VillageFactory(township=area.townships["A1"])
+            RosterEntryFactory(roster=area.roster, village=village)
+            unit = UnitFactory(village=village, year_from=2024)
+            PetitionFactory(village=village, level_reached="county", is_skip_level=True)
+            IncidentFactory(unit=unit, village=village, kind="criminal")
+            DisputeFactory(village=village, registered_on=D(2024, 4, 2))
+            ZeroReport.objects.create(
+                village=village, month=D(2024, 4, 1), reported_by=users["cadre_user"]
+            )
+            sanling_override_set(
+                actor=users["county_official"],
+                year=2024,
+                village=village,
+                value="met",
+                reason="复核",
+            )
+        sanling_recompute(year=2024)
+
+    grow(2)
+    client.get(url)
+    with django_assert_max_num_queries(40) as few:
+        assert client.get(url).status_code == 200
+    grow(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
