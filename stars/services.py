@@ -95,6 +95,53 @@ def star_settings_update(*, actor, foundation_required: bool, publicity_days: in
     return obj
 
 
+def _city_admin_only(actor, what: str) -> None:
+    if not can_lock_years(actor):
+        raise PermissionDenied(_("只有市级管理员可以修改%(what)s。") % {"what": what})
+
+
+@transaction.atomic
+def star_type_save(*, actor, star_type: StarType) -> StarType:
+    """Create or change a star type (data, edited by city admins). A scheme has at most
+    one foundation star (支部过硬星)."""
+    _city_admin_only(actor, _("星级类型"))
+    star_type.full_clean()
+    if (
+        star_type.is_foundation
+        and StarType.objects.filter(scheme=star_type.scheme, is_foundation=True)
+        .exclude(pk=star_type.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"is_foundation": _("同一方案只能有一颗基础星，请先取消原来的基础星。")}
+        )
+    star_type._history_user = actor
+    star_type.save()
+    return star_type
+
+
+@transaction.atomic
+def star_task_save(*, actor, task: StarTask) -> StarTask:
+    _city_admin_only(actor, _("重点任务"))
+    task.full_clean()
+    task._history_user = actor
+    task.save()
+    return task
+
+
+@transaction.atomic
+def star_task_delete(*, actor, task: StarTask) -> None:
+    """A key task that branches have already filled in stays (its evidence would go with
+    it); rename it instead."""
+    _city_admin_only(actor, _("重点任务"))
+    if StarTaskCheck.objects.filter(task=task).exists():
+        raise ValidationError(
+            _("重点任务“%(t)s”已有党组织填报，不能删除，可修改其名称。") % {"t": task.title}
+        )
+    task._history_user = actor
+    task.delete()
+
+
 @transaction.atomic
 def rating_year_lock(*, actor, year: int, note: str = "") -> RatingYear:
     if not can_lock_years(actor):
