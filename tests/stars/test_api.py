@@ -286,3 +286,26 @@ def test_scoped_figures_for_the_users_own_area(users, area):
         0,
         2,
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("township-review", {}),
+        ("county-rate", {}),
+        ("publicize", {}),
+        ("award", {}),
+        ("reject", {"comment": "x"}),
+        ("withdraw", {"reason": "x"}),
+    ],
+)
+def test_award_actions_outside_the_area_are_404(users, area, action, body):
+    award = StarAwardFactory(branch=area.branches["b1v1"], state="applied")
+    for who in ("county_official", "township_official", "cadre_user", "no_role_user"):
+        response = api(users[who]).post(
+            f"/api/star-awards/{award.pk}/{action}/", body, format="json"
+        )
+        assert response.status_code == 404, who
+        assert "不在您的管辖范围内" in str(response.json())
+    award.refresh_from_db()
+    assert award.state == "applied" and not award.events.exists()

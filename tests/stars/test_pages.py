@@ -409,6 +409,13 @@ def test_the_home_card_shows_the_figures(client, login, users, area):
         ("stars:apply", lambda a: [a.branches["b1v1"].pk], {"star_type": 1, "year": YEAR}),
         ("stars:task_check", lambda a: [a.branches["b1v1"].pk, 1], {"year": YEAR}),
         ("stars:award_step", lambda a: [a.award.pk, "withdraw"], {"reason": "x"}),
+        ("stars:award_step", lambda a: [a.award.pk, "township_review"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "county_rate"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "publicize"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "award"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "reject"], {"comment": "x"}),
+        ("stars:weak_action", lambda a: [a.case.pk, "reopen"], {"reason": "x"}),
+        ("stars:review_bulk", lambda a: [], lambda a: {"step": "award", "award": [a.award.pk]}),
         ("stars:weak_action", lambda a: [a.case.pk, "rectify"], {"plan": "x"}),
         ("stars:weak_action", lambda a: [a.case.pk, "accept"], {"accepted_on": f"{YEAR}-05-01"}),
     ],
@@ -418,6 +425,7 @@ def test_posts_on_another_areas_objects_are_404(client, login, users, area, name
     area.case = WeakCaseFactory(
         branch=area.branches["b1v2"], status="rectifying", rectification_plan="x"
     )
+    data = data(area) if callable(data) else data
     for who in ("county_official", "township_official", "cadre_user"):
         response = login(client, users[who]).post(reverse(name, args=args(area)), data)
         assert response.status_code == 404, who
