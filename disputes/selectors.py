@@ -153,6 +153,21 @@ def ledger_can_write(*, user, township, village=None) -> bool:
     return False
 
 
+OFFICIAL_ROLES = (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL)
+
+
+def ledger_can_delete(*, user, record) -> bool:
+    """Records are deleted by city admins and by the officials of their area, not by cadres."""
+    return scope_for_user(user).role in OFFICIAL_ROLES and ledger_can_write(
+        user=user, township=record.township, village=record.village
+    )
+
+
+def sanling_can_recompute(*, user) -> bool:
+    """The 按记录重新计算 button: city admins and county and township officials."""
+    return scope_for_user(user).role in OFFICIAL_ROLES
+
+
 def sanling_can_override(*, user, township) -> bool:
     """Overrides (审核认定) are made by city admins and by county officials in their county."""
     scope = scope_for_user(user)

@@ -35,16 +35,18 @@ from disputes.models import (
 from disputes.selectors import (
     PERSONAL_FIELDS,
     can_see_personal,
+    ledger_can_delete,
     ledger_can_write,
     ledger_writer,
     personal,
     sanling_can_override,
+    sanling_can_recompute,
     units_can_manage,
     units_of_year,
 )
 from disputes.tasks import sanling_recompute as sanling_recompute_task
 from villages.importing.bulk import create_with_history, update_with_history
-from villages.models import RosterEntry, UserRole
+from villages.models import RosterEntry
 from villages.selectors import scope_for_user, village_list_for_user
 
 logger = logging.getLogger(__name__)
@@ -179,7 +181,7 @@ def _recompute(*, year: int, village_ids, unit_ids) -> dict:
 def sanling_recompute_for_user(*, actor, year: int) -> dict:
     """Recompute now (synchronously) the statuses of `year` the actor may see: the
     officials' button for when a recomputation could not be queued."""
-    if not ledger_writer(user=actor) or scope_for_user(actor).is_cadre:
+    if not sanling_can_recompute(user=actor):
         raise PermissionDenied(_("只有市级管理员和县、乡干部可以重新计算。"))
     from disputes.selectors import unit_list_for_user
 
@@ -275,12 +277,7 @@ def _check_writer(actor) -> None:
 
 
 def _check_deleter(actor, record) -> None:
-    scope = scope_for_user(actor)
-    if scope.role not in (
-        UserRole.Role.CITY_ADMIN,
-        UserRole.Role.COUNTY_OFFICIAL,
-        UserRole.Role.TOWNSHIP_OFFICIAL,
-    ) or not ledger_can_write(user=actor, township=record.township, village=record.village):
+    if not ledger_can_delete(user=actor, record=record):
         raise PermissionDenied(_("只有市级管理员和本辖区的县、乡干部可以删除记录。"))
 
 

@@ -541,3 +541,20 @@ def test_other_list_pages_query_count_does_not_grow(
     grow(20)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "deletes"),
+    [("cadre_user", False), ("city_viewer", False), ("township_official", True),
+     ("county_official", True), ("city_admin", True)],
+)  # fmt: skip
+def test_delete_is_for_officials_of_the_area(client_as, area, who, deletes):
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    client = client_as(who)
+    page = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    assert (f"/disputes/disputes/{dispute.pk}/delete/" in page) is deletes
+    response = client.post(f"/disputes/disputes/{dispute.pk}/delete/")
+    assert response.status_code == (302 if deletes else 403)
+    assert Dispute.objects.filter(pk=dispute.pk).exists() is not deletes
+    sanling = client.get("/disputes/sanling/").content.decode()
+    assert ("按记录重新计算" in sanling) is deletes
