@@ -84,7 +84,15 @@ class WeakBranchCaseAdmin(ViewOnlyScopedAdmin):
     list_filter = ("year", "status")
     list_select_related = ("branch",)
     search_fields = ("branch__name", "branch__code", "responsible_leader")
-    readonly_fields = [f.name for f in WeakBranchCase._meta.fields]
+    # the 认定情形 in words, not their stored codes
+    exclude = ("reasons",)
+    readonly_fields = [
+        "reason_list" if f.name == "reasons" else f.name for f in WeakBranchCase._meta.fields
+    ]
+
+    @admin.display(description="认定情形")
+    def reason_list(self, obj) -> str:
+        return "；".join(obj.reason_labels)
 
 
 class CityAdminEdits(SimpleHistoryAdmin):

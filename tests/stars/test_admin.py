@@ -150,3 +150,13 @@ def test_only_city_admins_edit_star_types(users, area):
         with pytest.raises(PermissionDenied):
             star_task_save(actor=users[who], task=star.tasks.first())
     assert StarType.objects.get(pk=star.pk).name == "生态宜居星"
+
+
+def test_a_weak_case_shows_its_reasons_in_words(client, login, staff, area):
+    case = WeakCaseFactory(branch=area.branches["a1v1"], reasons=["disunity", "petitions"])
+    page = login(client, staff["county_official"]).get(
+        reverse("admin:stars_weakbranchcase_change", args=[case.pk])
+    )
+    html = page.content.decode()
+    assert "班子不团结、内耗严重；治安问题和信访矛盾纠纷集中" in html
+    assert "disunity" not in html
