@@ -552,6 +552,25 @@ def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
     ]
 
 
+def _history_value(field, value):
+    """One side of a change, as a person reads it: choice labels, 是/否, names of related
+    records, the labels of a JSON list (管控物品, 不达标原因)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        if field.name == "regulated_items":
+            labels = dict(HazardCheck.Regulated.choices)
+            return "、".join(str(labels.get(v, v)) for v in value)
+        if field.name == "derived_reasons":
+            return "；".join(f"{r.get('date', '')} {r.get('text', '')}" for r in value)
+        return "、".join(map(str, value))
+    if field.choices:
+        return dict(field.choices).get(value, value)
+    return value
+
+
 def record_history(*, obj, reveal: bool = False) -> list[dict]:
     """A record's history, newest first, each entry with its field changes (labels and
     choice labels in Chinese). ID and phone numbers are masked unless `reveal`."""
@@ -563,20 +582,16 @@ def record_history(*, obj, reveal: bool = False) -> list[dict]:
     for prev, record in zip([None, *records], records, strict=False):
         changes = []
         if prev is not None:
-            for change in record.diff_against(prev).changes:
+            delta = record.diff_against(prev, foreign_keys_are_objs=True)
+            for change in delta.changes:
                 field = model._meta.get_field(change.field)
-                choices = dict(field.choices or [])
-                old, new = change.old, change.new
-                if field.is_relation:
-                    old = "" if old is None else old
-                    new = "" if new is None else new
-                old = personal_field(change.field, old, reveal=reveal)
-                new = personal_field(change.field, new, reveal=reveal)
+                old = personal_field(change.field, change.old, reveal=reveal)
+                new = personal_field(change.field, change.new, reveal=reveal)
                 changes.append(
                     {
                         "label": str(field.verbose_name),
-                        "old": choices.get(old, old) if not isinstance(old, list) else old,
-                        "new": choices.get(new, new) if not isinstance(new, list) else new,
+                        "old": _history_value(field, old),
+                        "new": _history_value(field, new),
                     }
                 )
         entries.append({"record": record, "changes": changes})

@@ -558,3 +558,25 @@ def test_delete_is_for_officials_of_the_area(client_as, area, who, deletes):
     assert Dispute.objects.filter(pk=dispute.pk).exists() is not deletes
     sanling = client.get("/disputes/sanling/").content.decode()
     assert ("按记录重新计算" in sanling) is deletes
+
+
+def test_history_reads_in_chinese(client_as, area, users):
+    from disputes.services import hazard_update, petition_update
+
+    official = users["county_official"]
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    petition_update(actor=official, petition=petition, status="accepted",
+                    accepted_on=D(2024, 3, 6), village=area.villages["a1v2"])  # fmt: skip
+    petition_update(actor=official, petition=petition, extended=True)
+    hazard = HazardFactory(village=area.villages["a1v1"])
+    hazard_update(actor=official, hazard_check=hazard, regulated_items=["chemicals", "explosives"])
+    client = client_as("county_official")
+    page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
+    history = page.split("变更记录")[1]
+    assert "已延期：否 → 是" in history
+    assert "村(社区)：a1v1村 → a1v2村" in history
+    assert "办理状态：待受理 → 办理中" in history
+    page = client.get(f"/disputes/hazards/{hazard.pk}/").content.decode()
+    history = page.split("变更记录")[1]
+    assert "涉及管控物品：（空） → 危险化学品、民爆物品" in history
+    assert "chemicals" not in history
