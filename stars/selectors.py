@@ -56,6 +56,10 @@ def year_locked(year: int) -> bool:
     return RatingYear.objects.filter(year=year, locked=True).exists()
 
 
+def locked_year_set() -> set[int]:
+    return set(RatingYear.objects.filter(locked=True).values_list("year", flat=True))
+
+
 def rating_year_list() -> list[dict]:
     """Every roster year with its lock state, newest first."""
     locks = {r.year: r for r in RatingYear.objects.select_related("locked_by")}
@@ -75,6 +79,11 @@ def default_star_year() -> int:
 def star_type_list() -> QuerySet[StarType]:
     """Star types are not area-bound: everyone signed in may read them."""
     return StarType.objects.prefetch_related("tasks").order_by("scheme", "order", "id")
+
+
+def star_task_list() -> QuerySet[StarTask]:
+    """Key tasks, like star types, are not area-bound."""
+    return StarTask.objects.select_related("star_type")
 
 
 def star_types_by_scheme() -> dict[str, list[StarType]]:

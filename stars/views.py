@@ -16,7 +16,7 @@ from django.views import View
 
 from stars import forms, selectors, services
 from stars.exports import board_filters
-from stars.models import Scheme, StarAward, StarAwardEvent, StarTask, StarType, WeakBranchCase
+from stars.models import Scheme, StarAward, StarAwardEvent, WeakBranchCase
 from villages.selectors import (
     branch_list_for_user,
     county_list_for_user,
@@ -300,7 +300,7 @@ class ApplyView(LoginRequiredMixin, View):
             messages.error(request, _form_error_text(form))
             return redirect(_card_url(branch, selectors.default_star_year()))
         data = form.cleaned_data
-        star_type = get_object_or_404(StarType, pk=data["star_type"])
+        star_type = get_object_or_404(selectors.star_type_list(), pk=data["star_type"])
         try:
             services.award_apply(
                 actor=request.user,
@@ -354,7 +354,7 @@ class AwardStepView(LoginRequiredMixin, View):
 class TaskCheckView(LoginRequiredMixin, View):
     def post(self, request, pk, task_id):
         branch = selectors.branch_get_for_user(user=request.user, branch_id=pk)
-        task = get_object_or_404(StarTask.objects.select_related("star_type"), pk=task_id)
+        task = get_object_or_404(selectors.star_task_list(), pk=task_id)
         form = forms.TaskCheckForm(request.POST)
         if not form.is_valid():
             messages.error(request, _form_error_text(form))

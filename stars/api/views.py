@@ -24,8 +24,13 @@ from stars.api.serializers import (
     WeakCaseSerializer,
     WithdrawSerializer,
 )
-from stars.models import RatingYear, StarAwardEvent
-from stars.selectors import award_list_for_user, star_type_list, weak_case_list_for_user
+from stars.models import StarAwardEvent
+from stars.selectors import (
+    award_list_for_user,
+    locked_year_set,
+    star_type_list,
+    weak_case_list_for_user,
+)
 
 NOT_FOUND = {404: OpenApiResponse(description="不存在，或不在您的管辖范围内")}
 BAD_INPUT = {400: OpenApiResponse(description="字段错误或环节不对：{字段: [中文说明]}")}
@@ -71,9 +76,7 @@ class StarAwardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_serializer_context(self):
         ctx = super().get_serializer_context()
-        ctx["locked_years"] = set(
-            RatingYear.objects.filter(locked=True).values_list("year", flat=True)
-        )
+        ctx["locked_years"] = locked_year_set()
         return ctx
 
     def _answer(self, award, *, code=status.HTTP_200_OK) -> Response:

@@ -326,6 +326,29 @@ def test_reject_needs_a_reason_and_the_star_can_be_declared_again(users, area):
     assert again.pk == award.pk and again.state == S.APPLIED
 
 
+@pytest.mark.parametrize(
+    ("before", "allowed"),
+    [
+        (S.APPLIED, "township_official"),
+        (S.TOWNSHIP_APPROVED, "county_official"),
+        (S.COUNTY_RATED, "county_official"),
+        (S.PUBLICIZED, "county_official"),
+    ],
+)
+def test_only_the_official_of_the_step_rejects(users, area, before, allowed):
+    for who in ALL_USERS:
+        StarAward.objects.all().delete()
+        award = _to(users, area, before)
+        if who == allowed:
+            assert services.award_reject(actor=users[who], award=award, comment="不符合").state == (
+                S.REJECTED
+            )
+            continue
+        with pytest.raises(PermissionDenied):
+            services.award_reject(actor=users[who], award=award, comment="不符合")
+        assert _state(award) == before, who
+
+
 def test_the_county_rejects_after_the_first_review(users, area):
     award = _to(users, area, S.PUBLICIZED)
     with pytest.raises(PermissionDenied):
