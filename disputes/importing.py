@@ -144,6 +144,13 @@ class UnitSheet(SheetKind):
         if ctx.county is not None and township.county_id != ctx.county.pk:
             add_error("area_code", f"{township.name}不在您管辖的{ctx.county.name}")
             return
+        # One name per township (the units' unique key): rows that name the same unit by
+        # its village's code and by its township's code are the same unit twice.
+        seen = ctx.cache.setdefault("seen", {})
+        first = seen.setdefault((township.pk, data["name"]), item.row)
+        if first != item.row:
+            add_error("name", f"单位名称“{data['name']}”在{township.name}与第{first}行重复")
+            return
         data["township_id"] = township.pk
         data["village_id"] = village.pk if village else None
         item.label = f"{township.county.name} {township.name} {data['name']}"

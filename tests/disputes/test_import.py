@@ -112,3 +112,21 @@ def test_template_and_upload_page(client_as, area):
     assert "所在区划代码" in values and "单位名称" in values
     page = client.get("/imports/").content.decode()
     assert "三零企事业单位名册" in page
+
+
+def test_same_unit_by_village_and_township_code_is_an_error_on_its_row(area, city_admin):
+    a1v1 = area.villages["a1v1"].code
+    job = import_job_run_now(
+        actor=city_admin,
+        kind="units",
+        upload=workbook(
+            [
+                ("甲一小学", "学校", a1v1, "", "", "", 2024, None),
+                ("甲一小学", "学校", a1v1[:9], "", "", "", 2023, None),
+            ]
+        ),
+    )
+    assert job.state == ImportJob.State.FAILED
+    assert [(i["row"], i["column"]) for i in job.preview["issues"]] == [(4, "单位名称")]
+    assert "与第3行重复" in job.preview["issues"][0]["message"]
+    assert not ThreeZeroUnit.objects.exists()
