@@ -349,3 +349,36 @@ def test_another_countys_place_is_404_on_every_api_write(api, area):
     assert report.status_code == 201
     assert client.delete(f"/api/zero-reports/{report.json()['id']}/").status_code == 404
     assert ZeroReport.objects.count() == 1
+
+
+@pytest.mark.parametrize("endpoint", [*ENDPOINTS, "zero-reports"])
+def test_api_lists_keep_their_query_count(
+    api, area, users, endpoint, django_assert_max_num_queries
+):
+    from disputes.models import ZeroReport
+    from disputes.services import sanling_override_set
+    from tests.factories import VillageFactory
+
+    client = api("county_official")
+
+    def grow(n):
+        for _ in range(n):
+            village = VillageFactory(township=area.townships["A1"])
+            unit = UnitFactory(village=village)
+            DisputeFactory(village=village, unit=unit)
+            PetitionFactory(village=village, level_reached="county", is_skip_level=True)
+            IncidentFactory(village=village, unit=unit, kind="criminal")
+            HazardFactory(village=village)
+            ZeroReport.objects.create(village=village, month=D(2024, 4, 1))
+            sanling_override_set(actor=users["county_official"], year=2024, village=village,
+                                 value="met", reason="复核")  # fmt: skip
+        sanling_recompute(year=2024)
+
+    grow(2)
+    client.get(f"/api/{endpoint}/")
+    with django_assert_max_num_queries(30) as few:
+        assert client.get(f"/api/{endpoint}/").status_code == 200
+    grow(15)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(f"/api/{endpoint}/")
+    assert response.json()["count"] >= 17
