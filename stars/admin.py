@@ -65,6 +65,9 @@ class StarAwardEventInline(ReadOnlyInline):
     fields = ("step", "actor", "comment", "at")
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
 
 @admin.register(StarAward)
 class StarAwardAdmin(ViewOnlyScopedAdmin):

@@ -160,3 +160,31 @@ def test_a_weak_case_shows_its_reasons_in_words(client, login, staff, area):
     html = page.content.decode()
     assert "班子不团结、内耗严重；治安问题和信访矛盾纠纷集中" in html
     assert "disunity" not in html
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_admin_lists_and_an_award_page_do_not_query_per_row(
+    client, login, staff, area, django_assert_max_num_queries, n
+):
+    from tests.factories import RosterEntryFactory, VillageFactory
+    from tests.stars.factories import StarAwardEventFactory
+
+    for _ in range(n):
+        entry = RosterEntryFactory(
+            roster=area.roster, village=VillageFactory(township=area.townships["A1"])
+        )
+        StarAwardFactory(branch=entry.branch)
+        WeakCaseFactory(branch=entry.branch)
+    award = StarAwardFactory(branch=area.branches["a1v1"])
+    for _ in range(n):
+        StarAwardEventFactory(award=award, actor=staff["county_official"])
+    county = login(client, staff["county_official"])
+    with django_assert_max_num_queries(20):
+        awards = county.get(reverse("admin:stars_staraward_changelist"))
+    assert awards.context["cl"].result_count == n + 1
+    with django_assert_max_num_queries(20):
+        cases = county.get(reverse("admin:stars_weakbranchcase_changelist"))
+    assert cases.context["cl"].result_count == n
+    with django_assert_max_num_queries(25):
+        page = county.get(reverse("admin:stars_staraward_change", args=[award.pk]))
+    assert page.status_code == 200
