@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dashboards.models import IndicatorSnapshot, Target
 from stars.models import StarTask, StarType
@@ -51,6 +52,13 @@ def test_demo_seeds_targets_and_snapshots_idempotently(seeded):
     rows = IndicatorSnapshot.objects.filter(year=2023).count()
     assert rows == IndicatorSnapshot.objects.filter(year=2022).count() > 0
     out = StringIO()
-    call_command("seed_demo", "--apps", "dashboards", stdout=out)
+    with CaptureQueriesContext(connection) as ctx:
+        call_command("seed_demo", "--apps", "dashboards", stdout=out)
     assert IndicatorSnapshot.objects.filter(year=2023).count() == rows
     assert "演示数据已是最新" in out.getvalue()
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == []
