@@ -10,7 +10,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.forms.models import fields_for_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +21,12 @@ from villages.models import Township, Village
 from villages.selectors import township_list_for_user, village_list_for_user
 
 MONTH_VALIDATOR = RegexValidator(
-    r"^\d{4}-(0[1-9]|1[0-2])$", _("月份格式应为“年-月”，例如 2023-05。")
+    r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", _("月份格式应为“年-月”，例如 2023-05。")
 )
+YEAR_VALIDATORS = [
+    MinValueValidator(1900, _("年度应为 1900 到 2099 之间的年份。")),
+    MaxValueValidator(2099, _("年度应为 1900 到 2099 之间的年份。")),
+]
 
 
 def month_bounds(value: str) -> tuple[datetime.date, datetime.date]:
@@ -47,7 +51,9 @@ class LedgerFilter(django_filters.FilterSet):
 
     township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
     village = django_filters.ModelChoiceFilter(queryset=_villages, label=_("村(社区)"))
-    year = django_filters.NumberFilter(method="in_year", label=_("年度"))
+    year = django_filters.NumberFilter(
+        method="in_year", label=_("年度"), validators=YEAR_VALIDATORS
+    )
     month = django_filters.CharFilter(
         method="in_month", label=_("月份"), validators=[MONTH_VALIDATOR]
     )
@@ -113,7 +119,9 @@ class HazardFilter(LedgerFilter):
 class UnitFilter(django_filters.FilterSet):
     township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
     unit_type = django_filters.ChoiceFilter(choices=ThreeZeroUnit.Type.choices, label=_("单位类型"))
-    year = django_filters.NumberFilter(method="active_in", label=_("年度"))
+    year = django_filters.NumberFilter(
+        method="active_in", label=_("年度"), validators=YEAR_VALIDATORS
+    )
     name = django_filters.CharFilter(lookup_expr="icontains", label=_("名称"))
 
     class Meta:

@@ -580,3 +580,19 @@ def test_history_reads_in_chinese(client_as, area, users):
     history = page.split("变更记录")[1]
     assert "涉及管控物品：（空） → 危险化学品、民爆物品" in history
     assert "chemicals" not in history
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+@pytest.mark.parametrize("query", ["year=99999", "year=0", "year=-1", "month=0000-01"])
+def test_impossible_year_or_month_is_a_filter_error_not_a_500(client_as, area, ledger, query):
+    DisputeFactory(village=area.villages["a1v1"])
+    client = client_as("county_official")
+    response = client.get(f"/disputes/{ledger}/?{query}")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "筛选条件无效" in text
+    assert "年度应为 1900 到 2099 之间的年份。" in text or "月份格式应为" in text
+    api = client.get(f"/api/{ledger}/?{query}")
+    assert api.status_code == 400
+    units = client.get(f"/disputes/units/?{query}")
+    assert units.status_code == 200
