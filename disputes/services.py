@@ -201,6 +201,8 @@ def sanling_override_set(
     """Set (达标/不达标) or clear ("") the override of one village's or unit's year. A
     reason is required either way; the derived value is kept and shown beside it."""
     reason = (reason or "").strip()
+    if not 1900 <= year <= 2099:
+        raise ValidationError({"year": _("年度应为 1900 到 2099 之间的年份。")})
     subject = village or unit
     if subject is None or (village is not None and unit is not None):
         raise ValidationError(_("请指定一个村(社区)或一个单位。"))

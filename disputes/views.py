@@ -625,7 +625,9 @@ class SanlingRecomputeView(LoginRequiredMixin, View):
 class SanlingSubjectView(LoginRequiredMixin, View):
     """One village's or unit's year: derived value, reasons, override form, history."""
 
-    def _subject(self, request, kind, pk):
+    def _subject(self, request, kind, pk, year):
+        if not 1900 <= year <= 2099:
+            raise Http404("没有这个年度。")
         if kind == "village":
             return village_get_for_user(user=request.user, village_id=pk)
         if kind == "unit":
@@ -657,11 +659,11 @@ class SanlingSubjectView(LoginRequiredMixin, View):
         )
 
     def get(self, request, kind, pk, year):
-        subject = self._subject(request, kind, pk)
+        subject = self._subject(request, kind, pk, year)
         return self._render(request, kind, subject, year)
 
     def post(self, request, kind, pk, year):
-        subject = self._subject(request, kind, pk)
+        subject = self._subject(request, kind, pk, year)
         form = OverrideForm(request.POST)
         if form.is_valid():
             try:

@@ -302,3 +302,19 @@ def test_the_nightly_task_recomputes_the_current_year(area, county_official, set
     # then
     assert status_of(village, year=this_year).derived_met is False
     assert "sanling-nightly" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_an_impossible_year_is_refused_not_a_500(area, county_official, client):
+    from django.core.exceptions import ValidationError
+
+    village = area.villages["a1v1"]
+    with pytest.raises(ValidationError) as exc:
+        sanling_override_set(
+            actor=county_official, year=40000, village=village, value="met", reason="复核"
+        )
+    assert "年度" in exc.value.message_dict["year"][0]
+    client.force_login(county_official)
+    url = f"/disputes/sanling/village/{village.pk}/40000/"
+    assert client.post(url, {"value": "met", "reason": "复核"}).status_code == 404
+    assert client.get(url).status_code == 404
+    assert not SanlingStatus.objects.exists()
