@@ -14,7 +14,9 @@ from villages.selectors import village_get_for_user
 
 
 class LedgerViewSet(viewsets.ModelViewSet):
-    """List, read, create, change (PUT/PATCH) and delete one ledger's rows."""
+    """List, read, create, change (PUT/PATCH) and delete one ledger's rows. `ordering`
+    takes only the listed fields: never the ID or phone numbers, whose order would tell
+    a user who sees them masked something about them."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     selector = None
@@ -60,6 +62,7 @@ class DisputeViewSet(LedgerViewSet):
     input_serializer = s.DisputeInputSerializer
     filterset_class = DisputeFilter
     ordering = ["-registered_on", "-id"]
+    ordering_fields = ["registered_on", "status", "risk_level", "dispute_type", "deadline", "id"]
     selector = staticmethod(selectors.dispute_list_for_user)
     create_service = staticmethod(services.dispute_create)
     update_service = staticmethod(lambda u, o, f: services.dispute_update(actor=u, dispute=o, **f))
@@ -72,6 +75,7 @@ class PetitionViewSet(LedgerViewSet):
     input_serializer = s.PetitionInputSerializer
     filterset_class = PetitionFilter
     ordering = ["-received_on", "-id"]
+    ordering_fields = ["received_on", "status", "level_reached", "channel", "accepted_on", "id"]
     selector = staticmethod(selectors.petition_list_for_user)
     create_service = staticmethod(services.petition_create)
     update_service = staticmethod(
@@ -86,6 +90,7 @@ class IncidentViewSet(LedgerViewSet):
     input_serializer = s.IncidentInputSerializer
     filterset_class = IncidentFilter
     ordering = ["-occurred_on", "-id"]
+    ordering_fields = ["occurred_on", "kind", "deaths", "injuries", "id"]
     selector = staticmethod(selectors.incident_list_for_user)
     create_service = staticmethod(services.incident_create)
     update_service = staticmethod(
@@ -100,6 +105,7 @@ class HazardViewSet(LedgerViewSet):
     input_serializer = s.HazardInputSerializer
     filterset_class = HazardFilter
     ordering = ["-checked_on", "-id"]
+    ordering_fields = ["checked_on", "deadline", "status", "site_type", "id"]
     selector = staticmethod(selectors.hazard_list_for_user)
     create_service = staticmethod(services.hazard_create)
     update_service = staticmethod(

@@ -382,3 +382,14 @@ def test_api_lists_keep_their_query_count(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(f"/api/{endpoint}/")
     assert response.json()["count"] >= 17
+
+
+def test_no_ordering_by_personal_numbers(api, area):
+    first = DisputeFactory(village=area.villages["a1v1"], party_phones="13900000000")
+    second = DisputeFactory(village=area.villages["a1v1"], party_phones="13100000000")
+    client = api("cadre_user")
+    for field in ("party_phones", "party_id_numbers", "-party_phones"):
+        ids = [r["id"] for r in client.get(f"/api/disputes/?ordering={field}").json()["results"]]
+        assert ids == [second.pk, first.pk]  # the default order (newest first), not by phone
+    ids = [r["id"] for r in client.get("/api/disputes/?ordering=id").json()["results"]]
+    assert ids == [first.pk, second.pk]
