@@ -15,7 +15,7 @@ from dashboards.indicators import RANK_CODES, SPECS, TARGET_CODES, VOLUME_CODES,
 from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, VillageSnapshot
 from dashboards.status import Figure, evaluate
 from disputes.models import Dispute
-from villages.models import County, Township, UserRole, Village
+from villages.models import County, Township, UserRole
 from villages.selectors import scope_for_user, village_list_for_user
 
 Role = UserRole.Role
@@ -429,7 +429,3 @@ def map_data(*, board: dict, rank_code: str) -> dict:
             for c in board.get("children", [])
         ],
     }
-
-
-def village_name_map(township_id: int) -> dict[int, str]:
-    return dict(Village.objects.filter(township_id=township_id).values_list("pk", "name"))

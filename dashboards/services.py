@@ -134,16 +134,7 @@ def live_years(today: datetime.date | None = None) -> list[int]:
     return sorted(years)
 
 
-def compute_years_for_user(*, actor, year: int) -> ComputeResult:
-    """The 刷新 button: city admins only."""
-    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
-        raise PermissionDenied("只有市级管理员可以刷新看板数据。")
-    return compute_snapshots(year=year)
-
-
 # ----- targets -----
-
-TARGET_FIELDS = ("comparison", "threshold", "area_level", "is_reference", "note")
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dashboards.indicators import PROJECTION_TEXT, SPECS, Spec, value_of, year_end
+from dashboards.indicators import SPECS, Spec, value_of, year_end
 from dashboards.models import Target
 
 MET, MISSED, ON_TRACK, AT_RISK, NO_TARGET, NO_DATA = (
@@ -105,10 +105,6 @@ class Figure:
         if self.target is not None and self.target.is_reference and self.status != NO_DATA:
             return "info"
         return STATUS_COLOURS[self.status]
-
-    @property
-    def method(self) -> str:
-        return PROJECTION_TEXT[self.spec.projection]
 
     def fmt(self, value) -> str:
         if value is None:
