@@ -260,3 +260,20 @@ def test_a_recomputation_shows_on_the_cached_page(computed, county_official, cli
     assert '<div class="dash-value-sm">10</div>' in client.get(page).content.decode()
     compute_snapshots(year=YEAR, today=TODAY)
     assert '<div class="dash-value-sm">12</div>' in client.get(page).content.decode()
+
+
+def test_only_city_admins_change_targets_through_the_service(area, users):
+    from django.core.exceptions import PermissionDenied
+
+    from dashboards.services import target_delete, target_save
+
+    target = Target(year=YEAR, indicator="five_star_count", comparison="gte", threshold=5)
+    for who in ("city_viewer", "county_official", "township_official", "cadre_user"):
+        with pytest.raises(PermissionDenied):
+            target_save(actor=users[who], target=target)
+    target_save(actor=users["city_admin"], target=target)
+    assert target.history.first().history_user == users["city_admin"]
+    with pytest.raises(PermissionDenied):
+        target_delete(actor=users["county_official"], target=target)
+    target_delete(actor=users["city_admin"], target=target)
+    assert not Target.objects.filter(year=YEAR, indicator="five_star_count").exists()
