@@ -4,7 +4,8 @@
 #   make test          pytest (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL /
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check
-#   make bench         bench/run.py (imports) and bench/visits.py (visit logging under load)
+#   make bench         bench/run.py (imports), bench/visits.py (visit logging under load) and
+#                      bench/dashboards.py (BENCH_DASHBOARDS_ARGS="--scale 10" for ten times the city)
 #   make check-deploy  `check --deploy` against the production settings
 #
 # VENV can point elsewhere (CI uses a throwaway one): make test VENV=/tmp/ci/venv
@@ -18,6 +19,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
+BENCH_DASHBOARDS_ARGS ?=
 
 DEMO_PASSWORD := demo12345
 DEMO_USERS := admin:市级管理员 city:市级查看 county_yanling:鄢陵县干部 county_changge:长葛市干部 \
@@ -85,6 +87,9 @@ bench: venv
 	fi; \
 	if [ -f bench/visits.py ]; then \
 		echo; $(PY) bench/visits.py || rc=1; \
+	fi; \
+	if [ -f bench/dashboards.py ]; then \
+		echo; $(PY) bench/dashboards.py $(BENCH_DASHBOARDS_ARGS) || rc=1; \
 	fi; \
 	exit $$rc
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("visits.problem_urls")),
     path("", include("stars.urls")),
     path("", include("disputes.urls")),
+    path("", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("xuchang_portal.api.urls")),
     path("api/auth/token/", obtain_auth_token, name="api_token"),

@@ -1,5 +1,5 @@
 """Fixtures for the dashboards tests: the `area` world (roster year 2024) with a few
-records in every app, the dashboards URLs, and an empty cache per test."""
+records in every app, and an empty cache per test."""
 
 import datetime
 
@@ -10,11 +10,6 @@ from stars.models import StarTask, StarType
 from stars.schemes import ensure_star_types
 
 YEAR = 2024
-
-
-@pytest.fixture(autouse=True)
-def _dashboards_urls(settings):
-    settings.ROOT_URLCONF = "tests.dashboards.urls"
 
 
 @pytest.fixture(autouse=True)

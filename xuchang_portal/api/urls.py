@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from dashboards.api.routes import register as register_dashboards
 from disputes.api.routes import register as register_disputes
 from stars.api.routes import register as register_stars
 from villages.api.views import (
@@ -26,5 +27,6 @@ router.register("problems", ProblemViewSet, basename="problem")
 # Each later app registers its own viewsets.
 register_stars(router)
 register_disputes(router)
+register_dashboards(router)
 
 urlpatterns = router.urls
