@@ -11,11 +11,8 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-
 from dashboards.models import Indicator
 from disputes import selectors as disputes
-from disputes.models import Dispute
 from stars import selectors as stars
 from visits import selectors as visits
 
@@ -199,22 +196,9 @@ def gather(*, year: int, as_of: datetime.date) -> tuple[dict, dict]:
 
 def dispute_types_by_area(*, year: int) -> dict[AreaKey, dict[str, list[int]]]:
     """{area: {dispute type: [resolved, found]}} for the disputes found in `year` (city,
-    counties and townships). One grouped query."""
-    out: dict[AreaKey, dict[str, list[int]]] = defaultdict(dict)
-    rows = (
-        Dispute.objects.filter(registered_on__year=year)
-        .order_by()
-        .values("township_id", "township__county_id", "dispute_type")
-        .annotate(n=Count("id"), resolved=Count("id", filter=Q(status=Dispute.Status.RESOLVED)))
-    )
-    for r in rows:
-        keys = [
-            ("city", None),
-            ("county", r["township__county_id"]),
-            ("township", r["township_id"]),
-        ]
-        for key in keys:
-            pair = out[key].setdefault(r["dispute_type"], [0, 0])
-            pair[0] += r["resolved"]
-            pair[1] += r["n"]
-    return dict(out)
+    counties and townships), from the disputes selector. One grouped query."""
+    return {
+        key: {kind: list(pair) for kind, pair in types.items()}
+        for key, types in disputes.dispute_resolution_by_type_by_area(year=year).items()
+        if key[0] != "village"
+    }

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -114,7 +114,7 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
 
 
 YEARS_KEY = "dashboards:snapshot-years"
-TARGETS_KEY = "dashboards:targets:{year}"
+YEARS_SECONDS = 300  # another process's new year shows within 5 minutes with a local cache
 
 
 def snapshot_years() -> list[int]:
@@ -122,7 +122,7 @@ def snapshot_years() -> list[int]:
     years = cache.get(YEARS_KEY)
     if years is None:
         years = sorted(set(IndicatorSnapshot.objects.values_list("year", flat=True).distinct()))
-        cache.set(YEARS_KEY, years, 3600)
+        cache.set(YEARS_KEY, years, YEARS_SECONDS)
     return years
 
 
@@ -138,13 +138,9 @@ def default_dashboard_year() -> int:
 
 
 def year_targets(year: int) -> list[Target]:
-    """The targets of `year` (cached; the target services clear it)."""
-    key = TARGETS_KEY.format(year=year)
-    targets = cache.get(key)
-    if targets is None:
-        targets = list(Target.objects.filter(year=year).order_by("area_level"))
-        cache.set(key, targets, 3600)
-    return targets
+    """The targets of `year`. One query, made only when a page body is (re)rendered: the
+    rendered body is cached under the targets' version (see `page_version`)."""
+    return list(Target.objects.filter(year=year).order_by("area_level"))
 
 
 def _targets(year: int, level: str) -> dict[str, Target]:
@@ -176,6 +172,25 @@ def _previous_same_day(area: Area, year: int, as_of: datetime.date) -> dict[str,
     return out
 
 
+def page_version(*, area: Area, year: int) -> tuple | None:
+    """What a dashboard page's content depends on, in one small query: when the area's
+    snapshots of `year` were computed, and the newest change to any target (None: no
+    snapshot yet)."""
+    target_version = Subquery(
+        Target.history.model.objects.order_by("-history_id").values("history_id")[:1]
+    )
+    if area.level == "village":
+        rows = VillageSnapshot.objects.filter(village_id=area.pk, year=year)
+    else:
+        rows = IndicatorSnapshot.objects.filter(
+            year=year, area_level=area.level, area_id=area.pk or 0, indicator="visits"
+        )
+    row = rows.annotate(tv=target_version).values_list("computed_at", "tv").first()
+    if row is None:
+        return None
+    return row[0].timestamp(), row[1] or 0
+
+
 def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) -> dict:
     """Everything an area's dashboard shows for `year`, from the snapshots."""
     today = today or timezone.localdate()
@@ -191,12 +206,17 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
             .order_by("village__code")
         )
     else:
-        rows = list(
+        rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
+        # sub-areas: plain tuples, without the chart details
+        children_rows = list(
             IndicatorSnapshot.objects.filter(
-                own | Q(area_level=child, parent_id=area.pk or 0), year__in=[year, year - 1]
-            ).order_by("area_code")
+                area_level=child, parent_id=area.pk or 0, year__in=[year, year - 1]
+            )
+            .order_by("area_code")
+            .values_list(
+                "area_id", "area_name", "area_code", "year", "indicator", "numerator", "denominator"
+            )
         )
-        children_rows = []
     current = {r.indicator: r for r in rows if r.year == year and r.area_level == area.level}
     last = {r.indicator: r for r in rows if r.year == year - 1 and r.area_level == area.level}
     if not current:
@@ -238,7 +258,7 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
     if child == "village":
         children = _village_children(children_rows, year)
     else:
-        children = _area_children([r for r in rows if r.area_level == child], year)
+        children = _area_children(children_rows, year)
     return {
         "empty": False,
         "year": year,
@@ -254,14 +274,11 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
     }
 
 
-def _area_children(rows: list[IndicatorSnapshot], year: int) -> list[dict]:
+def _area_children(rows: list[tuple], year: int) -> list[dict]:
     by_area: dict[int, dict] = {}
-    for r in rows:
-        item = by_area.setdefault(
-            r.area_id,
-            {"pk": r.area_id, "name": r.area_name, "code": r.area_code, "now": {}, "last": {}},
-        )
-        item["now" if r.year == year else "last"][r.indicator] = (r.numerator, r.denominator)
+    for pk, name, code, row_year, indicator, num, den in rows:
+        item = by_area.setdefault(pk, {"pk": pk, "name": name, "code": code, "now": {}, "last": {}})
+        item["now" if row_year == year else "last"][indicator] = (num, den)
     return _league(list(by_area.values()))
 
 

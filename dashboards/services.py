@@ -27,7 +27,7 @@ from dashboards.models import (
     Target,
     VillageSnapshot,
 )
-from dashboards.selectors import TARGETS_KEY, YEARS_KEY
+from dashboards.selectors import YEARS_KEY
 from villages.models import County, Roster, RosterEntry, Township, UserRole, Village
 from villages.selectors import scope_for_user
 
@@ -154,14 +154,7 @@ def target_save(*, actor, target: Target) -> Target:
     target.full_clean()
     target._history_user = actor
     target.save()
-    _forget_targets(target.year)
     return target
-
-
-def _forget_targets(year: int) -> None:
-    key = TARGETS_KEY.format(year=year)
-    cache.delete(key)  # now, and again once committed (a reader may refill it meanwhile)
-    transaction.on_commit(lambda: cache.delete(key))
 
 
 @transaction.atomic
@@ -170,7 +163,6 @@ def target_delete(*, actor, target: Target) -> None:
         raise PermissionDenied("只有市级管理员可以删除年度目标。")
     target._history_user = actor
     target.delete()
-    _forget_targets(target.year)
 
 
 # 2023 plan (DESIGN.md §1): (indicator, comparison, threshold, level, reference, note)
@@ -195,7 +187,6 @@ PLAN_2023 = [
 
 def seed_plan_targets(*, year: int = 2023) -> int:
     """Create the plan's targets for `year` where missing (never overwrites an edit)."""
-    cache.delete(TARGETS_KEY.format(year=year))
     created = 0
     for code, comparison, threshold, level, reference, note in PLAN_2023:
         _obj, made = Target.objects.get_or_create(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboards import selectors
@@ -47,29 +50,18 @@ def home(request):
     return redirect(area_url(*target))
 
 
-def _context(request, level: str, pk) -> dict:
-    area = selectors.area_for_user(user=request.user, level=level, pk=pk)
-    year = _year(request)
-    rank = _rank_code(request)
+def _board_context(area, year: int, rank: str) -> dict:
+    """What the cached body of a dashboard renders: nothing user- or request-specific."""
     board = selectors.dashboard_for(area=area, year=year)
-    scope = scope_for_user(request.user)
     context = {
         "area": area,
         "board": board,
         "year": year,
-        "years": selectors.dashboard_years(),
         "rank": rank,
-        "rank_spec": SPECS[rank],
-        "rank_choices": [(c, SPECS[c].label) for c in RANK_CODES],
-        "can_refresh": scope.role == UserRole.Role.CITY_ADMIN,
-        "crumbs": [(name, area_url(lv, p)) for lv, p, name in area.crumbs],
+        "rank_choices": RANK_CHOICES,
         "child_name": selectors.LEVEL_NAMES.get(area.child_level or "", ""),
         "methods": PROJECTION_TEXT,
-        "child_base": (
-            reverse(f"dashboards:{area.child_level}", args=[0]).rsplit("0/", 1)[0]
-            if area.child_level
-            else ""
-        ),
+        "child_base": _child_base(area),
     }
     if not board.get("empty"):
         for c in board["children"]:
@@ -79,29 +71,91 @@ def _context(request, level: str, pk) -> dict:
             c["cells"] = [c["shares"].get(code) for code in RANK_CODES]
         board["children"].sort(key=lambda c: (c["rank_now"] is None, c["rank_now"] or 0, c["code"]))
         context["charts"] = selectors.chart_data(area=area, board=board, rank_code=rank)
-        if level == "city":
+        if area.level == "city":
             context["map"] = selectors.map_data(board=board, rank_code=rank)
     return context
 
 
+RANK_CHOICES = [(c, SPECS[c].label) for c in RANK_CODES]
+
+
+def _child_base(area) -> str:
+    if not area.child_level:
+        return ""
+    return reverse(f"dashboards:{area.child_level}", args=[0]).rsplit("0/", 1)[0]
+
+
+def _page(request, level: str, pk, template: str):
+    """A dashboard page. Its body (cards, charts, league table) is rendered from the
+    snapshots once per snapshot computation and target change, and cached under a key
+    naming both (one small query finds them), today's date and the chosen indicator."""
+    area = selectors.area_for_user(user=request.user, level=level, pk=pk)
+    year = _year(request)
+    rank = _rank_code(request)
+    version = selectors.page_version(area=area, year=year)
+    key = None
+    cached = None
+    if version is not None:
+        key = "dashboards:page:" + ":".join(
+            str(part)
+            for part in (template, area.level, area.pk, year, rank, timezone.localdate(), *version)
+        )
+        cached = cache.get(key)
+    if cached is None:
+        ctx = _board_context(area, year, rank)
+        board = ctx["board"]
+        meta = {
+            "empty": board.get("empty", True),
+            "computed_at": board.get("computed_at"),
+            "as_of": board.get("as_of"),
+            "closed": board.get("closed"),
+            "has_map": "map" in ctx,
+        }
+        body = render_to_string(f"dashboards/_{template}_body.html", ctx)
+        cached = (meta, body)
+        if key is not None:
+            cache.set(key, cached, PAGE_CACHE_SECONDS)
+    meta, body = cached
+    scope = scope_for_user(request.user)
+    return render(
+        request,
+        f"dashboards/{template}.html",
+        {
+            "area": area,
+            "board": meta,
+            "body": body,
+            "year": year,
+            "years": selectors.dashboard_years(),
+            "rank": rank,
+            "rank_choices": RANK_CHOICES,
+            "can_refresh": scope.role == UserRole.Role.CITY_ADMIN,
+            "crumbs": [(name, area_url(lv, p)) for lv, p, name in area.crumbs],
+            "child_base": _child_base(area),
+        },
+    )
+
+
+PAGE_CACHE_SECONDS = 6 * 3600
+
+
 @login_required
 def city(request):
-    return render(request, "dashboards/dashboard.html", _context(request, "city", None))
+    return _page(request, "city", None, "dashboard")
 
 
 @login_required
 def county(request, pk: int):
-    return render(request, "dashboards/dashboard.html", _context(request, "county", pk))
+    return _page(request, "county", pk, "dashboard")
 
 
 @login_required
 def township(request, pk: int):
-    return render(request, "dashboards/dashboard.html", _context(request, "township", pk))
+    return _page(request, "township", pk, "dashboard")
 
 
 @login_required
 def village(request, pk: int):
-    return render(request, "dashboards/village.html", _context(request, "village", pk))
+    return _page(request, "village", pk, "village")
 
 
 @login_required

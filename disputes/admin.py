@@ -6,6 +6,7 @@ check scope, dates and the status flow and schedule the 三零 recomputation.
 """
 
 from django.contrib import admin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from disputes import selectors
 from disputes.models import (
@@ -19,7 +20,19 @@ from disputes.models import (
 )
 from villages.admin import ScopedAdmin
 
-PERSONAL_FIELDS = ("party_id_numbers", "party_phones", "petitioner_id_number", "petitioner_phone")
+PERSONAL_FIELDS = tuple(selectors.PERSONAL_FIELDS)
+
+
+class MaskedHistoryHelper(HistoricalRecordContextHelper):
+    """The history page's changes, with ID and phone numbers masked unless `reveal`."""
+
+    def __init__(self, *args, reveal: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reveal = reveal
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        return selectors.personal_field(change.field, value, reveal=self.reveal)
 
 
 class ViewOnlyScopedAdmin(ScopedAdmin):
@@ -35,14 +48,24 @@ class ViewOnlyScopedAdmin(ScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # Model fields shown through an admin method instead (JSON lists read in Chinese).
+    shown_as: dict[str, str] = {}
+
     def get_fields(self, request, obj=None):
         fields = [f.name for f in self.model._meta.fields if f.name != "id"]
         if not selectors.can_see_personal(user=request.user):
             fields = [f for f in fields if f not in PERSONAL_FIELDS]
-        return fields
+        return [self.shown_as.get(f, f) for f in fields]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return MaskedHistoryHelper(
+            self.model,
+            historical_record,
+            reveal=selectors.can_see_personal(user=request.user),
+        )
 
 
 @admin.register(Dispute)
@@ -82,6 +105,11 @@ class HazardCheckAdmin(ViewOnlyScopedAdmin):
     list_filter = ("status", "site_type")
     list_select_related = ("township",)
     search_fields = ("site_name", "hazard")
+    shown_as = {"regulated_items": "regulated_items_display"}
+
+    @admin.display(description="涉及管控物品")
+    def regulated_items_display(self, obj) -> str:
+        return "、".join(obj.regulated_labels) or "无"
 
 
 @admin.register(ThreeZeroUnit)
@@ -106,3 +134,8 @@ class SanlingStatusAdmin(ViewOnlyScopedAdmin):
     list_display = ("year", "village", "unit", "derived_met", "override", "computed_at")
     list_filter = ("year", "derived_met", "override")
     list_select_related = ("village", "unit")
+    shown_as = {"derived_reasons": "derived_reasons_display"}
+
+    @admin.display(description="不达标原因")
+    def derived_reasons_display(self, obj) -> str:
+        return "；".join(f"{r['date']} {r['text']}" for r in obj.derived_reasons) or "无"

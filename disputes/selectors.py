@@ -153,6 +153,21 @@ def ledger_can_write(*, user, township, village=None) -> bool:
     return False
 
 
+OFFICIAL_ROLES = (Role.CITY_ADMIN, Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL)
+
+
+def ledger_can_delete(*, user, record) -> bool:
+    """Records are deleted by city admins and by the officials of their area, not by cadres."""
+    return scope_for_user(user).role in OFFICIAL_ROLES and ledger_can_write(
+        user=user, township=record.township, village=record.village
+    )
+
+
+def sanling_can_recompute(*, user) -> bool:
+    """The 按记录重新计算 button: city admins and county and township officials."""
+    return scope_for_user(user).role in OFFICIAL_ROLES
+
+
 def sanling_can_override(*, user, township) -> bool:
     """Overrides (审核认定) are made by city admins and by county officials in their county."""
     scope = scope_for_user(user)
@@ -195,10 +210,27 @@ def _mask_each(value: str, *, keep_head: int, keep_tail: int) -> str:
     return "，".join(out)
 
 
+# The personal numbers of parties and petitioners, and how each is masked.
+PERSONAL_FIELDS = {
+    "party_id_numbers": "id",
+    "party_phones": "phone",
+    "petitioner_id_number": "id",
+    "petitioner_phone": "phone",
+}
+
+
 def personal(value: str, *, kind: str, reveal: bool) -> str:
     if reveal:
         return value
     return mask_id_number(value) if kind == "id" else mask_phone(value)
+
+
+def personal_field(name: str, value, *, reveal: bool):
+    """`value` of field `name` as `reveal` allows: masked when it is a personal number."""
+    kind = PERSONAL_FIELDS.get(name)
+    if kind is None or reveal or not isinstance(value, str):
+        return value
+    return personal(value, kind=kind, reveal=False)
 
 
 # ----- ledger conditions -----
@@ -520,9 +552,28 @@ def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
     ]
 
 
-def record_history(*, obj) -> list[dict]:
+def _history_value(field, value):
+    """One side of a change, as a person reads it: choice labels, 是/否, names of related
+    records, the labels of a JSON list (管控物品, 不达标原因)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        if field.name == "regulated_items":
+            labels = dict(HazardCheck.Regulated.choices)
+            return "、".join(str(labels.get(v, v)) for v in value)
+        if field.name == "derived_reasons":
+            return "；".join(f"{r.get('date', '')} {r.get('text', '')}" for r in value)
+        return "、".join(map(str, value))
+    if field.choices:
+        return dict(field.choices).get(value, value)
+    return value
+
+
+def record_history(*, obj, reveal: bool = False) -> list[dict]:
     """A record's history, newest first, each entry with its field changes (labels and
-    choice labels in Chinese)."""
+    choice labels in Chinese). ID and phone numbers are masked unless `reveal`."""
     model = type(obj)
     records = list(
         obj.history.select_related("history_user").order_by("history_date", "history_id")
@@ -531,18 +582,16 @@ def record_history(*, obj) -> list[dict]:
     for prev, record in zip([None, *records], records, strict=False):
         changes = []
         if prev is not None:
-            for change in record.diff_against(prev).changes:
+            delta = record.diff_against(prev, foreign_keys_are_objs=True)
+            for change in delta.changes:
                 field = model._meta.get_field(change.field)
-                choices = dict(field.choices or [])
-                old, new = change.old, change.new
-                if field.is_relation:
-                    old = "" if old is None else old
-                    new = "" if new is None else new
+                old = personal_field(change.field, change.old, reveal=reveal)
+                new = personal_field(change.field, change.new, reveal=reveal)
                 changes.append(
                     {
                         "label": str(field.verbose_name),
-                        "old": choices.get(old, old) if not isinstance(old, list) else old,
-                        "new": choices.get(new, new) if not isinstance(new, list) else new,
+                        "old": _history_value(field, old),
+                        "new": _history_value(field, new),
                     }
                 )
         entries.append({"record": record, "changes": changes})

@@ -33,15 +33,20 @@ from disputes.models import (
     ZeroReport,
 )
 from disputes.selectors import (
+    PERSONAL_FIELDS,
+    can_see_personal,
+    ledger_can_delete,
     ledger_can_write,
     ledger_writer,
+    personal,
     sanling_can_override,
+    sanling_can_recompute,
     units_can_manage,
     units_of_year,
 )
 from disputes.tasks import sanling_recompute as sanling_recompute_task
 from villages.importing.bulk import create_with_history, update_with_history
-from villages.models import RosterEntry, UserRole
+from villages.models import RosterEntry
 from villages.selectors import scope_for_user, village_list_for_user
 
 logger = logging.getLogger(__name__)
@@ -57,12 +62,18 @@ def _queue_name() -> str | None:
 def enqueue_sanling_recompute(*, year: int, village_ids=(), unit_ids=()) -> bool:
     """Send one recomputation to the workers. Never raises: a broker that is down is
     logged (the caller's record is already saved). Returns whether it was sent."""
+    kwargs = {"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)}
     try:
-        sanling_recompute_task.apply_async(
-            kwargs={"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)},
-            queue=_queue_name(),
-            retry=False,
-        )
+        if sanling_recompute_task.app.conf.task_always_eager:
+            sanling_recompute_task.apply_async(kwargs=kwargs, queue=_queue_name())
+        else:
+            # Fail fast when the broker is down: the user's request must not hang on
+            # kombu's reconnection back-off.
+            with sanling_recompute_task.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2)
+                sanling_recompute_task.apply_async(
+                    kwargs=kwargs, queue=_queue_name(), retry=False, connection=connection
+                )
     except Exception:  # the broker, the network, or (eager mode) the task itself
         logger.exception(
             "三零状态重新计算未能排队：year=%s villages=%s units=%s",
@@ -170,7 +181,7 @@ def _recompute(*, year: int, village_ids, unit_ids) -> dict:
 def sanling_recompute_for_user(*, actor, year: int) -> dict:
     """Recompute now (synchronously) the statuses of `year` the actor may see: the
     officials' button for when a recomputation could not be queued."""
-    if not ledger_writer(user=actor) or scope_for_user(actor).is_cadre:
+    if not sanling_can_recompute(user=actor):
         raise PermissionDenied(_("只有市级管理员和县、乡干部可以重新计算。"))
     from disputes.selectors import unit_list_for_user
 
@@ -266,12 +277,7 @@ def _check_writer(actor) -> None:
 
 
 def _check_deleter(actor, record) -> None:
-    scope = scope_for_user(actor)
-    if scope.role not in (
-        UserRole.Role.CITY_ADMIN,
-        UserRole.Role.COUNTY_OFFICIAL,
-        UserRole.Role.TOWNSHIP_OFFICIAL,
-    ) or not ledger_can_write(user=actor, township=record.township, village=record.village):
+    if not ledger_can_delete(user=actor, record=record):
         raise PermissionDenied(_("只有市级管理员和本辖区的县、乡干部可以删除记录。"))
 
 
@@ -307,6 +313,18 @@ def _located(instance, actor, place: dict) -> None:
         township=place.get("township"),
     )
     instance.township, instance.village, instance.unit = township, village, unit
+
+
+def _keep_unseen_personal(actor, instance, fields: dict) -> None:
+    """An actor who sees ID and phone numbers only masked and sends back what they were
+    shown (an API client's read-modify-write) leaves the stored number as it is."""
+    if can_see_personal(user=actor):
+        return
+    for name, kind in PERSONAL_FIELDS.items():
+        if name in fields and hasattr(instance, name):
+            stored = getattr(instance, name)
+            if stored and (fields[name] or "").strip() == personal(stored, kind=kind, reveal=False):
+                del fields[name]
 
 
 def _split_place(fields: dict) -> dict:
@@ -413,6 +431,7 @@ def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
     _place(actor=actor, village=dispute.village, unit=dispute.unit, township=dispute.township)
     old_status = dispute.status
     place = _split_place(fields)
+    _keep_unseen_personal(actor, dispute, fields)
     _apply(dispute, fields, DISPUTE_FIELDS)
     _located(dispute, actor, place)
     _check_dispute(dispute, old_status)
@@ -506,6 +525,7 @@ def petition_update(*, actor, petition: Petition, **fields) -> Petition:
     _place(actor=actor, village=petition.village, unit=petition.unit, township=petition.township)
     before = _targets(petition, petition.received_on.year)
     place = _split_place(fields)
+    _keep_unseen_personal(actor, petition, fields)
     _apply(petition, fields, PETITION_FIELDS)
     _located(petition, actor, place)
     _check_petition(petition)
@@ -638,9 +658,11 @@ def hazard_create(*, actor, **fields) -> HazardCheck:
 
 
 @transaction.atomic
-def hazard_update(*, actor, hazard: HazardCheck, **fields) -> HazardCheck:
+def hazard_update(*, actor, hazard_check: HazardCheck, **fields) -> HazardCheck:
+    """Edit a hazard or record its rectification. (The record is `hazard_check`: the
+    model's own `hazard` field, the hazard's description, is one of `fields`.)"""
     _check_writer(actor)
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
     _place(actor=actor, village=hazard.village, unit=hazard.unit, township=hazard.township)
     place = _split_place(fields)
     _apply(hazard, fields, HAZARD_FIELDS)
@@ -651,8 +673,8 @@ def hazard_update(*, actor, hazard: HazardCheck, **fields) -> HazardCheck:
 
 
 @transaction.atomic
-def hazard_delete(*, actor, hazard: HazardCheck) -> None:
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard.pk)
+def hazard_delete(*, actor, hazard_check: HazardCheck) -> None:
+    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
     _check_deleter(actor, hazard)
     hazard._history_user = actor
     hazard.delete()
@@ -730,7 +752,7 @@ def unit_create(*, actor, township=None, village=None, **fields) -> ThreeZeroUni
     _check_unit_writer(actor, township)
     unit = ThreeZeroUnit(township=township, village=village)
     _apply(unit, fields, UNIT_FIELDS)
-    unit.full_clean(exclude=["township", "village"])
+    unit.full_clean(exclude=["village"])
     unit._history_user = actor
     unit.save()
     _schedule({(unit.year_from, "unit", unit.pk)})
@@ -754,7 +776,7 @@ def unit_update(*, actor, unit: ThreeZeroUnit, **fields) -> ThreeZeroUnit:
         _check_unit_writer(actor, township)
         unit.township, unit.village = township, village
     _apply(unit, fields, UNIT_FIELDS)
-    unit.full_clean(exclude=["township", "village"])
+    unit.full_clean(exclude=["village"])
     unit._history_user = actor
     unit.save()
     return unit

@@ -119,8 +119,10 @@ LEDGERS = {
         list_selector=selectors.hazard_list_for_user,
         get_selector=selectors.hazard_get_for_user,
         create=services.hazard_create,
-        update=lambda *, actor, obj, **f: services.hazard_update(actor=actor, hazard=obj, **f),
-        delete=lambda *, actor, obj: services.hazard_delete(actor=actor, hazard=obj),
+        update=lambda *, actor, obj, **f: services.hazard_update(
+            actor=actor, hazard_check=obj, **f
+        ),
+        delete=lambda *, actor, obj: services.hazard_delete(actor=actor, hazard_check=obj),
         form=HazardForm,
         filter=HazardFilter,
         handle_form=HazardHandleForm,
@@ -319,11 +321,9 @@ class LedgerDetailView(LoginRequiredMixin, View):
             "ledger": config,
             "obj": obj,
             "can_write": can_write,
-            "can_delete": can_write
-            and not scope_for_user(user).is_cadre
-            and scope_for_user(user).role in ("city_admin", "county_official", "township_official"),
+            "can_delete": selectors.ledger_can_delete(user=user, record=obj),
             "handle": handle if can_write else None,
-            "history": selectors.record_history(obj=obj),
+            "history": selectors.record_history(obj=obj, reveal=reveal),
             "reveal": reveal,
             "masked": {
                 name: selectors.personal(
@@ -588,7 +588,6 @@ class SanlingView(LoginRequiredMixin, View):
             )
         page = _paginate(request, rows)
         summary = selectors.summary_for_user(user=user, year=year)
-        scope = scope_for_user(user)
         return render(
             request,
             "disputes/sanling.html",
@@ -604,8 +603,7 @@ class SanlingView(LoginRequiredMixin, View):
                 "townships": township_list_for_user(user=user).order_by("county__code", "code"),
                 "querystring": _querystring(request),
                 "rule": current_rule().describe(),
-                "can_recompute": scope.role
-                in ("city_admin", "county_official", "township_official"),
+                "can_recompute": selectors.sanling_can_recompute(user=user),
             },
         )
 

@@ -3,10 +3,13 @@
 Awards and 软弱涣散 cases are looked at here, not written: their changelists, change and
 history pages come from the stars selectors (another area's record is a 404); the chain
 is worked on the portal's pages and API, through the services. City admins edit the
-rules (through `star_settings_update`, audited) and the star types and key tasks (data).
+rules (through `star_settings_update`, audited) and the star types and key tasks (data,
+through `star_type_save` / `star_task_save` / `star_task_delete`).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from stars import selectors
@@ -19,7 +22,12 @@ from stars.models import (
     StarType,
     WeakBranchCase,
 )
-from stars.services import star_settings_update
+from stars.services import (
+    star_settings_update,
+    star_task_delete,
+    star_task_save,
+    star_type_save,
+)
 from villages.admin import ScopedAdmin
 
 
@@ -76,7 +84,15 @@ class WeakBranchCaseAdmin(ViewOnlyScopedAdmin):
     list_filter = ("year", "status")
     list_select_related = ("branch",)
     search_fields = ("branch__name", "branch__code", "responsible_leader")
-    readonly_fields = [f.name for f in WeakBranchCase._meta.fields]
+    # the 认定情形 in words, not their stored codes
+    exclude = ("reasons",)
+    readonly_fields = [
+        "reason_list" if f.name == "reasons" else f.name for f in WeakBranchCase._meta.fields
+    ]
+
+    @admin.display(description="认定情形")
+    def reason_list(self, obj) -> str:
+        return "；".join(obj.reason_labels)
 
 
 class CityAdminEdits(SimpleHistoryAdmin):
@@ -118,20 +134,36 @@ class StarTypeAdmin(CityAdminEdits):
         # The scheme and code identify a star for imports and awards already given.
         return ("scheme", "code") if obj is not None else ()
 
+    def save_model(self, request, obj, form, change):
+        star_type_save(actor=request.user, star_type=obj)
+
+    def save_formset(self, request, form, formset, change):
+        tasks = formset.save(commit=False)
+        for task in formset.deleted_objects:
+            star_task_delete(actor=request.user, task=task)
+        for task in tasks:
+            star_task_save(actor=request.user, task=task)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The admin saves the star and its tasks in one transaction: a refusal by the
+        # services rolls all of it back and comes back as a message.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            messages.error(request, "未保存：" + "；".join(exc.messages))
+            return redirect(request.get_full_path())
+
 
 @admin.register(StarSettings)
 class StarSettingsAdmin(CityAdminEdits):
-    """One row of rules; saved through `star_settings_update` (audited)."""
+    """One row of rules (added once by a city admin while the defaults apply); saved
+    through `star_settings_update` (audited)."""
 
     list_display = ("__str__", "publicity_days", "foundation_required", "updated_at")
     fields = ("foundation_required", "publicity_days")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not StarSettings.objects.exists()
-
-    def changelist_view(self, request, extra_context=None):
-        StarSettings.current()  # the row always exists to be edited
-        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         saved = star_settings_update(

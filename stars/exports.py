@@ -1,6 +1,7 @@
 """Export kinds of 五星支部, registered with the villages export registry (from
 StarsConfig.ready()). They read through the scoped selectors with the export job's own
-user and refuse bad parameters instead of widening the export.
+user and refuse bad parameters instead of widening the export; a county or township
+outside the user's area is a 404, as on the board page.
 
 `star_ratings` is the rating board as a sheet, in the import template's layout (年度 |
 统计用区划代码 | 村(社区) | one column per star), so it can be edited and imported back."""
@@ -13,6 +14,7 @@ from stars.importing import star_names
 from stars.models import Scheme, StarAward, WeakBranchCase, scheme_of_kind
 from stars.selectors import (
     awards_by_branch,
+    board_areas_visible_or_404,
     board_entries_for_user,
     default_star_year,
     roster_year_list,
@@ -70,6 +72,9 @@ def board_filters(params: dict) -> dict:
 
 def _board_rows(*, user, params: dict) -> RowList:
     filters = board_filters(params)
+    board_areas_visible_or_404(
+        user=user, county_id=filters["county_id"], township_id=filters["township_id"]
+    )
     year = filters["year"]
     entries = list(board_entries_for_user(user=user, **filters))
     awards = awards_by_branch(branch_ids={e.branch_id for e in entries}, year=year)

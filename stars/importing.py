@@ -197,21 +197,24 @@ class StarRatingSheet(SheetKind):
         if not ok:
             return
         wanted = {own[name].pk: value for name, value in row["stars"].items() if name in own}
+        current = ctx.cache["awards"].get((branch_id, year), {})
+        held = {sid for sid, a in current.items() if a.state == StarAward.State.AWARDED}
+        after = (held | {sid for sid, v in wanted.items() if v}) - {
+            sid for sid, v in wanted.items() if not v
+        }
         foundation = next((s for s in own.values() if s.is_foundation), None)
-        if foundation is not None and ctx.cache["foundation_required"]:
-            current = ctx.cache["awards"].get((branch_id, year), {})
-            has_foundation = wanted.get(
-                foundation.pk,
-                bool(
-                    current.get(foundation.pk)
-                    and current[foundation.pk].state == StarAward.State.AWARDED
-                ),
-            )
-            others = [s for s in own.values() if not s.is_foundation and wanted.get(s.pk)]
-            if others and not has_foundation:
+        if (
+            foundation is not None
+            and ctx.cache["foundation_required"]
+            and foundation.pk not in after
+        ):
+            # judged on the stars held after the row, so a 否 for 支部过硬星 cannot leave
+            # other stars (held before, columns left out) standing without it
+            others = [s for s in own.values() if not s.is_foundation and s.pk in after]
+            if others:
                 add_error(
                     f"star:{foundation.name}",
-                    f"未获{foundation.name}（基础星），不能获得"
+                    f"未获{foundation.name}（基础星），不能获得或保留"
                     + "、".join(s.name for s in others),
                 )
                 return
@@ -226,16 +229,12 @@ class StarRatingSheet(SheetKind):
                 return
         else:
             ctx.cache["branch_rows"][(branch_id, year)] = (item.row, wanted)
-        current = ctx.cache["awards"].get((branch_id, year), {})
-        held = {sid for sid, a in current.items() if a.state == StarAward.State.AWARDED}
         names = {s.pk: s.name for s in own.values()}
         changes = {}
-        after = set(held)
         for sid, value in wanted.items():
             before = sid in held
             if value != before:
                 changes[names[sid]] = ["是" if before else "否", "是" if value else "否"]
-                (after.add if value else after.discard)(sid)
         if changes:
             changes = {"星级": [f"{len(held)}星", f"{len(after)}星"], **changes}
         item.target = (branch_id, year, wanted)

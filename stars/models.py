@@ -22,7 +22,8 @@ def scheme_of_kind(village_kind: str) -> str:
 class StarSettings(models.Model):
     """The rules the 方案 leaves to local practice, changed by city admins (audited).
 
-    One row (pk=1); `StarSettings.current()` creates it with the defaults when missing."""
+    One row (pk=1), written only by `star_settings_update`; `StarSettings.current()` gives
+    the defaults while it does not exist."""
 
     foundation_required = models.BooleanField(
         _("支部过硬星为基础星"),
@@ -48,8 +49,9 @@ class StarSettings(models.Model):
 
     @classmethod
     def current(cls) -> "StarSettings":
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
+        """The saved rules, or the defaults (unsaved) until a city admin first saves them:
+        reading the rules never writes."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 class RatingYear(models.Model):

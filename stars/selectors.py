@@ -161,6 +161,20 @@ def can_accept_weak(user, branch: Branch) -> bool:
     return _is_county_of(user, branch) or scope_for_user(user).role == Role.CITY_ADMIN
 
 
+def weak_case_actions(*, user, case: WeakBranchCase) -> list[str]:
+    """What `user` may do on `case` now: "rectify" (制定/修改整顿方案) while it is not 销号,
+    "accept" (验收销号) once 整顿 is under way, "reopen" (重新整顿) once 销号."""
+    W = WeakBranchCase.Status
+    actions = []
+    if case.status != W.ACCEPTED and can_identify_weak(user, case.branch):
+        actions.append("rectify")
+    if case.status in (W.RECTIFYING, W.REOPENED) and can_accept_weak(user, case.branch):
+        actions.append("accept")
+    if case.status == W.ACCEPTED and can_accept_weak(user, case.branch):
+        actions.append("reopen")
+    return actions
+
+
 def user_works_weak_cases(*, user) -> bool:
     scope = scope_for_user(user)
     return scope.is_official or scope.role == Role.CITY_ADMIN
@@ -384,6 +398,17 @@ def board_entries_for_user(
     if level is not None:
         entries = entries.filter(level=level)
     return entries
+
+
+def board_areas_visible_or_404(
+    *, user, county_id: int | None = None, township_id: int | None = None
+) -> None:
+    """A board (page or export) narrowed to a county or township outside the user's
+    area is a 404, never an empty sheet."""
+    if county_id is not None:
+        get_object_or_404(county_list_for_user(user=user), pk=county_id)
+    if township_id is not None:
+        get_object_or_404(township_list_for_user(user=user), pk=township_id)
 
 
 def awards_by_branch(*, branch_ids, year: int) -> dict[int, dict[int, StarAward]]:

@@ -86,13 +86,60 @@ def _out_of_order(award: StarAward, step: str) -> ValidationError:
 def star_settings_update(*, actor, foundation_required: bool, publicity_days: int) -> StarSettings:
     if not can_lock_years(actor):
         raise PermissionDenied(_("只有市级管理员可以修改五星支部规则。"))
-    obj = StarSettings.current()
+    obj = StarSettings.objects.select_for_update().filter(pk=1).first() or StarSettings(pk=1)
     obj.foundation_required = bool(foundation_required)
     obj.publicity_days = publicity_days
     obj.full_clean()
     obj._history_user = actor
     obj.save()
     return obj
+
+
+def _city_admin_only(actor, what: str) -> None:
+    if not can_lock_years(actor):
+        raise PermissionDenied(_("只有市级管理员可以修改%(what)s。") % {"what": what})
+
+
+@transaction.atomic
+def star_type_save(*, actor, star_type: StarType) -> StarType:
+    """Create or change a star type (data, edited by city admins). A scheme has at most
+    one foundation star (支部过硬星)."""
+    _city_admin_only(actor, _("星级类型"))
+    star_type.full_clean()
+    if (
+        star_type.is_foundation
+        and StarType.objects.filter(scheme=star_type.scheme, is_foundation=True)
+        .exclude(pk=star_type.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"is_foundation": _("同一方案只能有一颗基础星，请先取消原来的基础星。")}
+        )
+    star_type._history_user = actor
+    star_type.save()
+    return star_type
+
+
+@transaction.atomic
+def star_task_save(*, actor, task: StarTask) -> StarTask:
+    _city_admin_only(actor, _("重点任务"))
+    task.full_clean()
+    task._history_user = actor
+    task.save()
+    return task
+
+
+@transaction.atomic
+def star_task_delete(*, actor, task: StarTask) -> None:
+    """A key task that branches have already filled in stays (its evidence would go with
+    it); rename it instead."""
+    _city_admin_only(actor, _("重点任务"))
+    if StarTaskCheck.objects.filter(task=task).exists():
+        raise ValidationError(
+            _("重点任务“%(t)s”已有党组织填报，不能删除，可修改其名称。") % {"t": task.title}
+        )
+    task._history_user = actor
+    task.delete()
 
 
 @transaction.atomic
@@ -344,6 +391,38 @@ def award_withdraw(*, actor, award: StarAward, reason: str) -> list[StarAward]:
         note = reason if target is award else _("基础星被摘，随之摘星：%(r)s") % {"r": reason}
         _event(target, step=Step.WITHDRAW, actor=actor, comment=note)
     return targets
+
+
+BULK_STEPS = {
+    Step.TOWNSHIP_REVIEW: award_township_review,
+    Step.COUNTY_RATE: award_county_rate,
+    Step.PUBLICIZE: award_publicize,
+    Step.AWARD: award_grant,
+}
+
+
+@transaction.atomic
+def award_step_many(*, actor, awards, step: str, comment: str = "") -> int:
+    """One step for several awards, all or nothing: if any of them is refused (wrong
+    state, role, area, lock, 公示 not over, no foundation star), none is changed and the
+    ValidationError lists every refusal by branch and star. Returns how many were done."""
+    if step not in BULK_STEPS:
+        raise ValidationError({"step": _("请选择要办理的环节。")})
+    awards = list(awards)
+    if not awards:
+        raise ValidationError({"award": _("请先勾选申报。")})
+    failures = []
+    for award in awards:
+        try:
+            BULK_STEPS[step](actor=actor, award=award, comment=comment)
+        except (ValidationError, PermissionDenied) as exc:
+            text = "；".join(getattr(exc, "messages", None) or [str(exc)])
+            failures.append(f"{award.branch.name} {award.star_type.name}：{text}")
+    if failures:
+        raise ValidationError(
+            [_("所选 %(n)s 项均未办理，其中以下各项不能办理：") % {"n": len(awards)}, *failures]
+        )
+    return len(awards)
 
 
 # ----- the key-task checklist -----

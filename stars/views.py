@@ -46,6 +46,15 @@ def _error_text(exc) -> str:
     return "；".join(getattr(exc, "messages", [str(exc)]))
 
 
+def _form_error_text(form) -> str:
+    """A form's errors as one Chinese line, each naming its field."""
+    parts = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        parts += [f"{label}：{e}" if label else str(e) for e in errors]
+    return "；".join(parts)
+
+
 def _safe_next(request, default: str) -> str:
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
@@ -142,10 +151,9 @@ class BoardView(LoginRequiredMixin, View):
             filters = board_filters(
                 {"scheme": params["scheme"] if params["scheme"] in Scheme.values else Scheme.RURAL}
             )
-        if filters["county_id"] is not None:
-            get_object_or_404(county_list_for_user(user=request.user), pk=filters["county_id"])
-        if filters["township_id"] is not None:
-            get_object_or_404(township_list_for_user(user=request.user), pk=filters["township_id"])
+        selectors.board_areas_visible_or_404(
+            user=request.user, county_id=filters["county_id"], township_id=filters["township_id"]
+        )
         year, scheme = filters["year"], filters["scheme"]
         entries = selectors.board_entries_for_user(user=request.user, **filters)
         page = Paginator(entries, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -238,37 +246,27 @@ class ReviewListView(LoginRequiredMixin, View):
 
 
 class ReviewBulkView(LoginRequiredMixin, View):
-    """One step for several selected awards, one service call each."""
+    """One step for several selected awards, all or nothing (stars.services.award_step_many).
+    An award that does not exist or is outside the user's area makes the whole request a
+    404."""
 
     def post(self, request):
         step = request.POST.get("step", "")
         back = _safe_next(request, reverse("stars:review"))
-        if step not in (*STEP_SERVICES, Step.PUBLICIZE):
-            messages.error(request, "请选择要办理的环节。")
-            return redirect(back)
         ids = {int(v) for v in request.POST.getlist("award") if v.isdigit()}
-        if not ids:
-            messages.warning(request, "请先勾选申报。")
-            return redirect(back)
-        done, failed = 0, []
+        awards = list(selectors.award_list_for_user(user=request.user).filter(pk__in=ids))
+        if len(awards) != len(ids):
+            raise Http404("所选申报不存在，或不在您的辖区。")
         comment = request.POST.get("comment", "")
-        for award in selectors.award_list_for_user(user=request.user).filter(pk__in=ids):
-            try:
-                if step == Step.PUBLICIZE:
-                    services.award_publicize(actor=request.user, award=award, comment=comment)
-                else:
-                    STEP_SERVICES[step](actor=request.user, award=award, comment=comment)
-            except (ValidationError, PermissionDenied) as exc:
-                failed.append(f"{award.branch.name} {award.star_type.name}：{_error_text(exc)}")
-                continue
-            done += 1
-        missing = len(ids) - done - len(failed)
-        if done:
+        try:
+            done = services.award_step_many(
+                actor=request.user, awards=awards, step=step, comment=comment
+            )
+        except ValidationError as exc:
+            for text in exc.messages[:11]:
+                messages.error(request, text)
+        else:
             messages.success(request, f"{Step(step).label}：已办理 {done} 项。")
-        for text in failed[:10]:
-            messages.warning(request, text)
-        if missing > 0:
-            messages.warning(request, f"{missing} 项不存在或不在您的辖区。")
         return redirect(back)
 
 
@@ -299,7 +297,7 @@ class ApplyView(LoginRequiredMixin, View):
         branch = selectors.branch_get_for_user(user=request.user, branch_id=pk)
         form = forms.ApplyForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "申报信息不完整。")
+            messages.error(request, _form_error_text(form))
             return redirect(_card_url(branch, selectors.default_star_year()))
         data = form.cleaned_data
         star_type = get_object_or_404(StarType, pk=data["star_type"])
@@ -331,7 +329,7 @@ class AwardStepView(LoginRequiredMixin, View):
             elif step == Step.PUBLICIZE:
                 form = forms.PublicizeForm(request.POST)
                 if not form.is_valid():
-                    raise ValidationError("公示开始日期格式不正确。")
+                    raise ValidationError(_form_error_text(form))
                 services.award_publicize(
                     actor=request.user,
                     award=award,
@@ -359,7 +357,7 @@ class TaskCheckView(LoginRequiredMixin, View):
         task = get_object_or_404(StarTask.objects.select_related("star_type"), pk=task_id)
         form = forms.TaskCheckForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "填写内容不正确。")
+            messages.error(request, _form_error_text(form))
             return redirect(_card_url(branch, selectors.default_star_year()))
         data = form.cleaned_data
         try:
@@ -412,13 +410,13 @@ class RatingYearView(LoginRequiredMixin, View):
             if action == "lock":
                 form = forms.LockForm(request.POST)
                 if not form.is_valid():
-                    raise ValidationError("请选择年度。")
+                    raise ValidationError(_form_error_text(form))
                 services.rating_year_lock(actor=request.user, **form.cleaned_data)
                 messages.success(request, f"{form.cleaned_data['year']}年度评定已锁定。")
             elif action == "unlock":
                 form = forms.UnlockForm(request.POST)
                 if not form.is_valid():
-                    raise ValidationError("解锁时请写明原因。")
+                    raise ValidationError(_form_error_text(form))
                 services.rating_year_unlock(actor=request.user, **form.cleaned_data)
                 messages.success(request, f"{form.cleaned_data['year']}年度评定已解锁。")
             elif action == "settings":
@@ -448,7 +446,7 @@ class WeakCaseListView(LoginRequiredMixin, View):
     template_name = "stars/weak_list.html"
 
     def get(self, request):
-        scope = _signed_in_with_role(request)
+        _signed_in_with_role(request)
         year = _year(request)
         cases = selectors.weak_case_list_for_user(user=request.user).filter(year=year)
         status = request.GET.get("status", "open")
@@ -471,7 +469,7 @@ class WeakCaseListView(LoginRequiredMixin, View):
             "open_count": every.filter(selectors.weak_cases_open_q()).count(),
             "total_count": every.count(),
             "accepted_count": every.filter(status=WeakBranchCase.Status.ACCEPTED).count(),
-            "can_identify": scope.is_official or scope.role == "city_admin",
+            "can_identify": selectors.user_works_weak_cases(user=request.user),
         }
         return render(request, self.template_name, ctx)
 
@@ -532,17 +530,14 @@ class WeakCaseDetailView(LoginRequiredMixin, View):
 
     def get(self, request, pk, **forms_in):
         case = selectors.weak_case_get_for_user(user=request.user, case_id=pk)
+        actions = selectors.weak_case_actions(user=request.user, case=case)
         ctx = {
             "case": case,
             "days": selectors.weak_case_days_open(case),
             "history": selectors.weak_case_history(case=case),
-            "can_rectify": case.status != WeakBranchCase.Status.ACCEPTED
-            and selectors.can_identify_weak(request.user, case.branch),
-            "can_accept": case.status
-            in (WeakBranchCase.Status.RECTIFYING, WeakBranchCase.Status.REOPENED)
-            and selectors.can_accept_weak(request.user, case.branch),
-            "can_reopen": case.status == WeakBranchCase.Status.ACCEPTED
-            and selectors.can_accept_weak(request.user, case.branch),
+            "can_rectify": "rectify" in actions,
+            "can_accept": "accept" in actions,
+            "can_reopen": "reopen" in actions,
             "rectify_form": forms_in.get("rectify_form")
             or forms.RectifyForm(
                 initial={

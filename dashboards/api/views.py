@@ -3,6 +3,7 @@ its sub-areas' figures. Scoped: an area outside the user's is a 404."""
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -95,7 +96,7 @@ class IndicatorViewSet(viewsets.ViewSet):
                 raise NotFound
         try:
             area = selectors.area_for_user(user=request.user, level=parsed[0], pk=parsed[1])
-        except Exception as exc:  # Http404 from the scoping selector
+        except Http404 as exc:  # outside the user's area, or missing: the same answer
             raise NotFound from exc
         board = selectors.dashboard_for(area=area, year=year)
         data = {

@@ -102,8 +102,10 @@ class HazardViewSet(LedgerViewSet):
     ordering = ["-checked_on", "-id"]
     selector = staticmethod(selectors.hazard_list_for_user)
     create_service = staticmethod(services.hazard_create)
-    update_service = staticmethod(lambda u, o, f: services.hazard_update(actor=u, hazard=o, **f))
-    delete_service = staticmethod(lambda u, o: services.hazard_delete(actor=u, hazard=o))
+    update_service = staticmethod(
+        lambda u, o, f: services.hazard_update(actor=u, hazard_check=o, **f)
+    )
+    delete_service = staticmethod(lambda u, o: services.hazard_delete(actor=u, hazard_check=o))
 
 
 @extend_schema(tags=["三零·企事业单位"])

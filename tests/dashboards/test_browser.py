@@ -5,6 +5,7 @@ is a 404 for them. On a phone the cards stack in one column."""
 
 import datetime
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -47,6 +48,8 @@ def yanling(transactional_db):
     zhangqiao = TownshipFactory(county=yanling, code="411024107", name="张桥镇")
     other = TownshipFactory(county=yanling, code="411024100", name="安陵镇")
     TownshipFactory(county=changge, code="411082100", name="长兴街道")
+    zone = CountyFactory(code="411071", name="经开区", kind="zone")
+    TownshipFactory(county=zone, code="411071001", name="长村张街道")
     roster = RosterFactory(year=YEAR)
     peizhuang = VillageFactory(township=zhangqiao, code="411024107225", name="裴庄村")
     villages = [peizhuang] + [VillageFactory(township=t) for t in (zhangqiao, other, other)]
@@ -71,13 +74,17 @@ def yanling(transactional_db):
     user.set_password(PASSWORD)
     user.save()
     UserRoleFactory(user=user, role="county_official", county=yanling)
+    city = UserFactory(username="city", first_name="市级查看")
+    city.set_password(PASSWORD)
+    city.save()
+    UserRoleFactory(user=city, role="city_viewer")
     compute_snapshots(year=YEAR)
     return {"yanling": yanling, "changge": changge, "zhangqiao": zhangqiao, "peizhuang": peizhuang}
 
 
-def sign_in(page, base):
+def sign_in(page, base, username="county_yanling"):
     page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill("county_yanling")
+    page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(f"{base}/")
@@ -136,3 +143,23 @@ def test_dashboard_reads_on_a_phone(live_server, browser, yanling, screenshot_di
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(screenshot_dir / "dashboards-phone.png"), full_page=True)
     context.close()
+
+
+def test_city_map_colours_the_counties_and_lists_the_zone_beside_it(
+    live_server, page, yanling, screenshot_dir
+):
+    base = live_server.url
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, base, "city")
+    page.goto(f"{base}/dashboards/")
+    expect(page.get_by_role("heading", name="许昌市 · 2023年度目标看板")).to_be_visible()
+    expect(page.locator("#chart-map canvas")).to_have_count(1)
+    beside = page.locator("#map-extra a")
+    expect(beside).to_have_count(1)  # 经开区 has no outline of its own
+    expect(beside).to_contain_text("经开区")
+    page.screenshot(path=str(screenshot_dir / "dashboards-city.png"), full_page=True)
+    assert errors == []
+    page.locator("#map-extra").get_by_role("link", name=re.compile("经开区")).click()
+    expect(page.get_by_role("heading", name="经开区 · 2023年度目标看板")).to_be_visible()

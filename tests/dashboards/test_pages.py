@@ -240,3 +240,23 @@ def test_refresh_refuses_a_bad_year(computed, city_admin, client, login):
     login(client, city_admin)
     response = client.post("/dashboards/refresh/", {"year": "20x4"}, follow=True)
     assert "请选择有效的年度。" in response.content.decode()
+
+
+def test_a_recomputation_shows_on_the_cached_page(computed, county_official, client, login):
+    from tests.visits.helpers import VisitFactory
+
+    login(client, county_official)
+    page = f"/dashboards/county/{computed.county_a.pk}/?year={YEAR}"
+    assert 'data-indicator="visits"' in client.get(page).content.decode()
+    before = client.get(page).content.decode()
+    assert '<div class="dash-value-sm">10</div>' in before
+    for day in (1, 2):
+        VisitFactory(
+            cadre=computed.cadres["a1v1"],
+            village=computed.villages["a1v2"],
+            date=datetime.date(YEAR, 6, day),
+        )
+    # served from the snapshots until they are recomputed
+    assert '<div class="dash-value-sm">10</div>' in client.get(page).content.decode()
+    compute_snapshots(year=YEAR, today=TODAY)
+    assert '<div class="dash-value-sm">12</div>' in client.get(page).content.decode()

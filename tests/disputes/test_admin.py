@@ -59,3 +59,42 @@ def test_personal_numbers_only_for_officials(client, county_official, city_viewe
     viewer = staff_client(client, city_viewer, UserRole.Role.CITY_VIEWER)
     page = viewer.get(f"/admin/disputes/dispute/{pk}/change/").content.decode()
     assert "13812345678" not in page and "411024199001011234" not in page
+
+
+@pytest.mark.parametrize(
+    ("role", "who", "reveal"),
+    [
+        (UserRole.Role.COUNTY_OFFICIAL, "county_official", True),
+        (UserRole.Role.CITY_VIEWER, "city_viewer", False),
+    ],
+)
+def test_history_page_masks_numbers_for_roles_that_may_not_see_them(
+    client, users, area, role, who, reveal
+):
+    from disputes.services import dispute_update
+
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    dispute_update(actor=users["county_official"], dispute=dispute, party_phones="13700001111")
+    page = staff_client(client, users[who], role).get(
+        f"/admin/disputes/dispute/{dispute.pk}/history/"
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert ("13812345678" in text) is reveal and ("13700001111" in text) is reveal
+    if not reveal:
+        assert "138****5678" in text and "137****1111" in text
+
+
+def test_json_lists_read_in_chinese(client, users, area):
+    from disputes.models import SanlingStatus
+    from disputes.services import sanling_recompute
+
+    hazard = HazardFactory(village=area.villages["a1v1"], regulated_items=["chemicals"])
+    PetitionFactory(village=area.villages["a1v1"], level_reached="county", is_skip_level=True)
+    sanling_recompute(year=2024)
+    status = SanlingStatus.objects.get(village=area.villages["a1v1"])
+    admin = staff_client(client, users["city_admin"], UserRole.Role.CITY_ADMIN)
+    page = admin.get(f"/admin/disputes/hazardcheck/{hazard.pk}/change/").content.decode()
+    assert "危险化学品" in page and "chemicals" not in page
+    page = admin.get(f"/admin/disputes/sanlingstatus/{status.pk}/change/").content.decode()
+    assert "2024-03-05 县级越级信访" in page and "&quot;ledger&quot;" not in page

@@ -86,11 +86,12 @@ def test_every_endpoint_is_scoped(api, world, endpoint, who, sees_a, sees_b):
         assert response.status_code == (200 if sees else 404)
         if not sees:
             assert response.json()["detail"] == "不存在，或不在您的管辖范围内。"
-            assert client.patch(f"/api/{endpoint}/{pk}/", {}, format="json").status_code in (
-                404,
-                405,
-            )
-            assert client.delete(f"/api/{endpoint}/{pk}/").status_code in (404, 405)
+            writable = endpoint != "sanling-statuses"
+            deletable = endpoint not in ("sanling-statuses", "three-zero-units")
+            patched = client.patch(f"/api/{endpoint}/{pk}/", {}, format="json")
+            assert patched.status_code == (404 if writable else 405)
+            deleted = client.delete(f"/api/{endpoint}/{pk}/")
+            assert deleted.status_code == (404 if deletable else 405)
 
 
 def test_anonymous_is_refused(client, world):
@@ -256,3 +257,95 @@ def test_recompute_command(area):
     call_command("sanling_recompute", "2024", stdout=out)
     assert "2024 年度：新建 8 条" in out.getvalue()
     assert SanlingStatus.objects.get(year=2024, village=area.villages["a1v1"]).met is False
+
+
+def test_duplicate_unit_name_is_400_in_chinese(api, area):
+    client = api("county_official")
+    payload = {"township": area.townships["A1"].pk, "name": "甲一小学", "unit_type": "school",
+               "year_from": 2024}  # fmt: skip
+    assert client.post("/api/three-zero-units/", payload, format="json").status_code == 201
+    again = client.post("/api/three-zero-units/", payload, format="json")
+    assert again.status_code == 400
+    assert "本乡镇(街道)已有同名单位。" in str(again.json())
+
+
+def test_masked_numbers_sent_back_by_a_cadre_keep_the_stored_ones(api, area):
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    client = api("cadre_user")
+    for endpoint, obj in (("disputes", dispute), ("petitions", petition)):
+        shown = client.get(f"/api/{endpoint}/{obj.pk}/").json()
+        fields = {k: v for k, v in shown.items() if k in s_fields(endpoint)}
+        fields["summary" if endpoint == "disputes" else "subject"] = "补充情况"
+        assert client.put(f"/api/{endpoint}/{obj.pk}/", fields, format="json").status_code == 200
+    dispute.refresh_from_db()
+    petition.refresh_from_db()
+    assert dispute.summary == "补充情况" and petition.subject == "补充情况"
+    assert (dispute.party_id_numbers, dispute.party_phones) == ("411024199001011234", "13812345678")
+    assert (petition.petitioner_id_number, petition.petitioner_phone) == (
+        "411024198502023456",
+        "13900001111",
+    )
+    # A new number from the cadre is still taken.
+    client.patch(f"/api/disputes/{dispute.pk}/", {"party_phones": "13700001111"}, format="json")
+    dispute.refresh_from_db()
+    assert dispute.party_phones == "13700001111"
+
+
+def s_fields(endpoint):
+    from disputes.api import serializers
+
+    serializer = {
+        "disputes": serializers.DisputeInputSerializer,
+        "petitions": serializers.PetitionInputSerializer,
+    }[endpoint]
+    return set(serializer().fields)
+
+
+def test_hazard_put_with_its_description_field(api, area):
+    hazard = HazardFactory(village=area.villages["a1v1"])
+    client = api("county_official")
+    shown = client.get(f"/api/hazards/{hazard.pk}/").json()
+    fields = {k: shown[k] for k in ("village", "site_type", "site_name", "checked_on",
+                                   "responsible", "deadline")}  # fmt: skip
+    response = client.put(
+        f"/api/hazards/{hazard.pk}/", fields | {"hazard": "消防通道堵塞"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    hazard.refresh_from_db()
+    assert hazard.hazard == "消防通道堵塞"
+
+
+def test_another_countys_place_is_404_on_every_api_write(api, area):
+    from disputes.models import HazardCheck, ThreeZeroUnit, ZeroReport
+
+    client = api("county_official")
+    own, other = area.villages["a1v1"], area.villages["b1v1"]
+    other_unit = UnitFactory(village=other)
+    hazard = {"site_type": "school", "site_name": "村小学", "checked_on": "2024-05-06",
+              "hazard": "灭火器过期", "responsible": "赵六", "deadline": "2024-05-20"}  # fmt: skip
+    for place in ({"village": other.pk}, {"unit": other_unit.pk}):
+        assert client.post("/api/hazards/", hazard | place, format="json").status_code == 404
+    assert not HazardCheck.objects.exists()
+    created = client.post("/api/hazards/", hazard | {"village": own.pk}, format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    moved = client.patch(f"/api/hazards/{pk}/", {"village": other.pk}, format="json")
+    assert moved.status_code == 404
+    assert HazardCheck.objects.get().village == own
+    unit = {"name": "乙小学", "unit_type": "school", "year_from": 2024}
+    for place in ({"township": area.townships["B1"].pk}, {"village": other.pk}):
+        assert client.post("/api/three-zero-units/", unit | place, format="json").status_code == 404
+    own_unit = UnitFactory(village=own)
+    moved = client.patch(
+        f"/api/three-zero-units/{own_unit.pk}/", {"village": other.pk}, format="json"
+    )
+    assert moved.status_code == 404
+    own_unit.refresh_from_db()
+    assert own_unit.village == own and ThreeZeroUnit.objects.count() == 2
+    report = api("other_county_official").post(
+        "/api/zero-reports/", {"village": other.pk, "month": "2024-04-01"}, format="json"
+    )
+    assert report.status_code == 201
+    assert client.delete(f"/api/zero-reports/{report.json()['id']}/").status_code == 404
+    assert ZeroReport.objects.count() == 1

@@ -63,6 +63,12 @@ def yanling(transactional_db):
     return {"village": village, "cadre": cadre_user, "county": county_user}
 
 
+def assert_fits_the_phone(page):
+    """Nothing runs off a 375 px screen sideways (tables scroll inside their own box)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{page.url} is {width}px wide on a 375px phone"
+
+
 def sign_in(page, base, username):
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("用户名").fill(username)
@@ -97,9 +103,17 @@ def test_cadre_registers_and_county_resolves(live_server, page, context, yanling
     page.get_by_label("风险等级").select_option(label="黄色")
     page.get_by_label("化解责任人/单位").fill("村调委会")
     page.screenshot(path=str(screenshot_dir / "disputes-cadre-form.png"), full_page=True)
+    assert_fits_the_phone(page)
+    for field in ("#id_village", "#id_summary", "#id_responsible"):
+        box = page.locator(field).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, field
     page.get_by_role("button", name="登记").click()
     expect(page.get_by_text("矛盾纠纷已登记。")).to_be_visible()
     expect(page.get_by_text("138****5678")).to_be_visible()  # a cadre sees the number masked
+    assert_fits_the_phone(page)
+    page.goto(f"{base}/disputes/disputes/")
+    expect(page.locator("tr.dispute-row")).to_have_count(1)
+    assert_fits_the_phone(page)
     dispute = Dispute.objects.get()
     assert dispute.village == yanling["village"] and dispute.created_by == yanling["cadre"]
     context.clear_cookies()  # sign out (the phone's menu is collapsed)

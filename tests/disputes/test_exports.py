@@ -135,3 +135,15 @@ def test_personal_numbers_masked_per_role(
     petitions = export(client_as(who), "petitions", {}, django_capture_on_commit_callbacks)
     phones = {r[PETITION_HEADERS.index("信访人联系电话")] for r in petitions[1:]}
     assert phones == ({"13900001111"} if reveal else {"139****1111"})
+
+
+@pytest.mark.parametrize("kind", ["disputes", "petitions", "incidents", "hazards", "units"])
+def test_another_countys_area_in_the_filter_is_refused(client_as, world, area, kind):
+    client = client_as("county_official")
+    before = ExportJob.objects.count()
+    for params in ({"township": area.townships["B1"].pk}, {"village": area.villages["b1v1"].pk}):
+        if kind == "units" and "village" in params:
+            continue  # the unit list filters by township only
+        response = client.post(f"/exports/new/{kind}/", params)
+        assert response.status_code == 302
+        assert ExportJob.objects.count() == before  # refused, never widened nor narrowed away

@@ -330,3 +330,253 @@ def test_handle_form_offers_only_allowed_steps(client_as, area):
         .status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("who", "reveal"),
+    [
+        ("city_admin", True),
+        ("county_official", True),
+        ("township_official", True),
+        ("city_viewer", False),
+        ("cadre_user", False),
+    ],
+)
+def test_history_masks_changed_numbers_per_role(client_as, area, users, who, reveal):
+    from disputes.services import dispute_update, petition_update
+
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    official = users["county_official"]
+    dispute_update(actor=official, dispute=dispute, party_phones="13700001111", party_id_numbers="")
+    petition_update(actor=official, petition=petition, petitioner_id_number="411024197001015678")
+    client = client_as(who)
+    dispute_page = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    petition_page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
+    history = dispute_page.split("变更记录")[1]
+    assert "当事人联系电话：" in history  # the change itself is listed
+    for number, page in (
+        ("13812345678", dispute_page),  # the old phone, now only in the history
+        ("411024199001011234", dispute_page),  # the old ID number, now only in the history
+        ("411024198502023456", petition_page),
+        ("411024197001015678", petition_page),
+    ):
+        assert (number in page) is reveal
+    if not reveal:
+        assert "138****5678 → 137****1111" in history
+
+
+def test_duplicate_unit_name_is_refused_with_a_message(client_as, area):
+    client = client_as("county_official")
+    data = {"township": area.townships["A1"].pk, "name": "甲一小学", "unit_type": "school",
+            "year_from": "2024"}  # fmt: skip
+    assert client.post("/disputes/units/new/", data).status_code == 302
+    again = client.post("/disputes/units/new/", data | {"unit_type": "kindergarten"})
+    assert again.status_code == 200
+    assert "本乡镇(街道)已有同名单位。" in again.content.decode()
+    assert ThreeZeroUnit.objects.count() == 1
+    other = ThreeZeroUnit.objects.create(
+        name="甲一幼儿园", unit_type="kindergarten", township=area.townships["A1"], year_from=2024
+    )
+    renamed = client.post(f"/disputes/units/{other.pk}/edit/", data)
+    assert renamed.status_code == 200 and "本乡镇(街道)已有同名单位。" in renamed.content.decode()
+    other.refresh_from_db()
+    assert other.name == "甲一幼儿园"
+
+
+NEW_RECORD = {
+    "disputes": {"dispute_type": "homestead", "source": "screening", "registered_on": "2024-05-06",
+                 "summary": "宅基地边界争议", "parties": "张三、李四", "people_involved": "2",
+                 "risk_level": "orange", "responsible": "村调委会"},
+    "petitions": {"channel": "visit", "received_on": "2024-05-06", "petitioner_name": "王五",
+                  "people_involved": "1", "subject": "反映问题", "level_reached": "county",
+                  "is_skip_level": "on"},
+    "incidents": {"kind": "criminal", "occurred_on": "2024-05-06", "place": "村口",
+                  "summary": "盗窃", "deaths": "0", "injuries": "0", "source": "police"},
+    "hazards": {"site_type": "school", "site_name": "村小学", "checked_on": "2024-05-06",
+                "hazard": "灭火器过期", "responsible": "赵六", "deadline": "2024-05-20"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_another_countys_village_or_unit_is_404_on_create_and_edit(client_as, area, ledger):
+    model = FACTORIES[ledger]._meta.model
+    client = client_as("county_official")
+    own, other = area.villages["a1v1"], area.villages["b1v1"]
+    other_unit = UnitFactory(village=other)
+    data = NEW_RECORD[ledger]
+    assert client.post(f"/disputes/{ledger}/new/", data | {"village": other.pk}).status_code == 404
+    assert (
+        client.post(f"/disputes/{ledger}/new/", data | {"unit": other_unit.pk}).status_code == 404
+    )
+    assert not model.objects.exists()
+    assert client.post(f"/disputes/{ledger}/new/", data | {"village": own.pk}).status_code == 302
+    record = model.objects.get()
+    moved = client.post(f"/disputes/{ledger}/{record.pk}/edit/", data | {"village": other.pk})
+    assert moved.status_code == 404
+    record.refresh_from_db()
+    assert record.village == own and record.history.count() == 1
+
+
+def test_another_countys_objects_are_404_on_the_other_forms(client_as, area):
+    client = client_as("county_official")
+    other = area.villages["b1v1"]
+    override = client.post(
+        f"/disputes/sanling/village/{other.pk}/2024/", {"value": "not_met", "reason": "复核"}
+    )
+    assert override.status_code == 404
+    unit = UnitFactory(village=other)
+    assert (
+        client.post(
+            f"/disputes/sanling/unit/{unit.pk}/2024/", {"value": "not_met", "reason": "复核"}
+        ).status_code
+        == 404
+    )
+    assert not SanlingStatus.objects.exists()
+    new_unit = {"name": "乙小学", "unit_type": "school", "year_from": "2024"}
+    assert (
+        client.post(
+            "/disputes/units/new/", new_unit | {"township": area.townships["B1"].pk}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/disputes/units/new/", new_unit | {"township": area.townships["B1"].pk,
+                                                "village": other.pk}
+        ).status_code
+        == 404
+    )  # fmt: skip
+    own_unit = UnitFactory(village=area.villages["a1v1"])
+    moved = client.post(
+        f"/disputes/units/{own_unit.pk}/edit/",
+        new_unit | {"name": own_unit.name, "township": area.townships["B1"].pk},
+    )
+    assert moved.status_code == 404
+    own_unit.refresh_from_db()
+    assert own_unit.township == area.townships["A1"]
+    assert ThreeZeroUnit.objects.count() == 2
+    zero = client.post("/disputes/zero-reports/", {"village": other.pk, "month": "2024-04"})
+    assert zero.status_code == 404 and not ZeroReport.objects.exists()
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_edit_page_saves_every_ledger(client_as, area, ledger):
+    record = FACTORIES[ledger](village=area.villages["a1v1"])
+    data = NEW_RECORD[ledger] | {"village": area.villages["a1v2"].pk}
+    response = client_as("county_official").post(f"/disputes/{ledger}/{record.pk}/edit/", data)
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.village == area.villages["a1v2"] and record.township == area.townships["A1"]
+
+
+def test_petition_list_colours_the_statutory_clock(client_as, area):
+    import re
+
+    today = datetime.date.today()
+    village = area.villages["a1v1"]
+    PetitionFactory(village=village, subject="已办结事项", status="concluded",
+                    accepted_on=D(2024, 3, 6), concluded_on=D(2024, 4, 1))  # fmt: skip
+    PetitionFactory(village=village, subject="临期事项", received_on=today - datetime.timedelta(12))
+    PetitionFactory(village=village, subject="超期事项", received_on=today - datetime.timedelta(20))
+    PetitionFactory(village=village, subject="正常事项", received_on=today)
+    page = client_as("county_official").get("/disputes/petitions/").content.decode()
+    badges = {
+        subject: badge
+        for subject, badge in re.findall(
+            r'<tr class="petition-row[^"]*">.*?>([^<]*事项)</a>.*?'
+            r'<span class="badge petition-clock ([^"]*)">',
+            page,
+            re.S,
+        )
+    }
+    assert "text-bg-success" in badges["已办结事项"]
+    assert "text-bg-warning" in badges["临期事项"]
+    assert "text-bg-danger" in badges["超期事项"]
+    assert not any(c in badges["正常事项"] for c in ("success", "warning", "danger"))
+    assert 'data-stat="overdue">1<' in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/disputes/units/",
+        "/disputes/sanling/?year=2024",
+        "/disputes/sanling/?year=2024&tab=units",
+        "/disputes/zero-reports/?month=2024-04",
+    ],
+)
+def test_other_list_pages_query_count_does_not_grow(
+    client_as, area, users, url, django_assert_max_num_queries
+):
+    from disputes.services import sanling_override_set, sanling_recompute
+    from tests.factories import RosterEntryFactory
+
+    client = client_as("county_official")
+
+    def grow(n):
+        for _ in range(n):
+            village = VillageFactory(township=area.townships["A1"])
+            RosterEntryFactory(roster=area.roster, village=village)
+            unit = UnitFactory(village=village, year_from=2024)
+            PetitionFactory(village=village, level_reached="county", is_skip_level=True)
+            IncidentFactory(unit=unit, village=village, kind="criminal")
+            DisputeFactory(village=village, registered_on=D(2024, 4, 2))
+            ZeroReport.objects.create(
+                village=village, month=D(2024, 4, 1), reported_by=users["cadre_user"]
+            )
+            sanling_override_set(
+                actor=users["county_official"],
+                year=2024,
+                village=village,
+                value="met",
+                reason="复核",
+            )
+        sanling_recompute(year=2024)
+
+    grow(2)
+    client.get(url)
+    with django_assert_max_num_queries(40) as few:
+        assert client.get(url).status_code == 200
+    grow(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "deletes"),
+    [("cadre_user", False), ("city_viewer", False), ("township_official", True),
+     ("county_official", True), ("city_admin", True)],
+)  # fmt: skip
+def test_delete_is_for_officials_of_the_area(client_as, area, who, deletes):
+    dispute = DisputeFactory(village=area.villages["a1v1"])
+    client = client_as(who)
+    page = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
+    assert (f"/disputes/disputes/{dispute.pk}/delete/" in page) is deletes
+    response = client.post(f"/disputes/disputes/{dispute.pk}/delete/")
+    assert response.status_code == (302 if deletes else 403)
+    assert Dispute.objects.filter(pk=dispute.pk).exists() is not deletes
+    sanling = client.get("/disputes/sanling/").content.decode()
+    assert ("按记录重新计算" in sanling) is deletes
+
+
+def test_history_reads_in_chinese(client_as, area, users):
+    from disputes.services import hazard_update, petition_update
+
+    official = users["county_official"]
+    petition = PetitionFactory(village=area.villages["a1v1"])
+    petition_update(actor=official, petition=petition, status="accepted",
+                    accepted_on=D(2024, 3, 6), village=area.villages["a1v2"])  # fmt: skip
+    petition_update(actor=official, petition=petition, extended=True)
+    hazard = HazardFactory(village=area.villages["a1v1"])
+    hazard_update(actor=official, hazard_check=hazard, regulated_items=["chemicals", "explosives"])
+    client = client_as("county_official")
+    page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
+    history = page.split("变更记录")[1]
+    assert "已延期：否 → 是" in history
+    assert "村(社区)：a1v1村 → a1v2村" in history
+    assert "办理状态：待受理 → 办理中" in history
+    page = client.get(f"/disputes/hazards/{hazard.pk}/").content.decode()
+    history = page.split("变更记录")[1]
+    assert "涉及管控物品：（空） → 危险化学品、民爆物品" in history
+    assert "chemicals" not in history

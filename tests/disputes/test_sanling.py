@@ -242,3 +242,63 @@ def test_broker_down_through_the_page_still_saves(
     monkeypatch.undo()
     assert client.post("/disputes/sanling/recompute/", {"year": "2024"}).status_code == 302
     assert status_of(area.villages["a1v1"]).met is False
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery pointed at a Redis nobody listens on (port 1), not eager: queuing fails for
+    real, the way it does in production when Redis is down. (Celery reads the broker URL
+    from the environment first, so that is set too.)"""
+    from xuchang_portal.celery import app
+
+    down = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", down)
+    monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
+    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url")}
+    app.conf.task_always_eager = False
+    app.conf.broker_url = down
+    assert app.connection_for_write().as_uri().endswith("127.0.0.1:1/0")
+    yield
+    for key, value in saved.items():
+        app.conf[key] = value
+
+
+def test_real_unreachable_broker_is_logged_not_raised(
+    area, county_official, client, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    client.force_login(county_official)
+    with caplog.at_level(logging.ERROR, logger="disputes.services"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/disputes/incidents/new/",
+                {"village": area.villages["a1v1"].pk, "kind": "criminal", "occurred_on": "2024-05-06",
+                 "place": "村口", "summary": "盗窃", "deaths": "0", "injuries": "0", "source": "police"},
+            )  # fmt: skip
+    assert response.status_code == 302
+    assert "三零状态重新计算未能排队" in caplog.text
+    assert "Connection refused" in caplog.text or "111" in caplog.text
+    assert status_of(area.villages["a1v1"]) is None
+
+
+def test_the_nightly_task_recomputes_the_current_year(area, county_official, settings):
+    # given: a skip-level petition this year whose recomputation never ran (Redis was down)
+    from django.utils import timezone
+
+    from disputes.tasks import sanling_recompute_this_year
+
+    this_year = timezone.localdate().year
+    village = area.villages["a1v1"]
+    PetitionFactory(
+        village=village,
+        received_on=D(this_year, 1, 2),
+        level_reached="county",
+        is_skip_level=True,
+    )
+    assert status_of(village, year=this_year) is None
+
+    # when: beat's nightly run
+    sanling_recompute_this_year.apply()
+
+    # then
+    assert status_of(village, year=this_year).derived_met is False
+    assert "sanling-nightly" in settings.CELERY_BEAT_SCHEDULE

@@ -244,10 +244,10 @@ def test_hazard_rectification(area, county_official):
     assert h.regulated_items == ["chemicals"] and h.regulated_labels == ["危险化学品"]
     with pytest.raises(ValidationError):
         hazard_update(
-            actor=county_official, hazard=h, status="rectified", rectified_on=D(2024, 5, 1)
+            actor=county_official, hazard_check=h, status="rectified", rectified_on=D(2024, 5, 1)
         )
     h = hazard_update(
-        actor=county_official, hazard=h, status="rectified", rectified_on=D(2024, 5, 9)
+        actor=county_official, hazard_check=h, status="rectified", rectified_on=D(2024, 5, 9)
     )
     assert h.status == HazardCheck.Status.RECTIFIED
 

@@ -18,5 +18,5 @@ def star_types(db):
 
 @pytest.fixture
 def rules(db):
-    """The rules row, defaults (5-day 公示, foundation star required)."""
-    return StarSettings.current()
+    """The rules row, saved with the defaults (5-day 公示, foundation star required)."""
+    return StarSettings.objects.get_or_create(pk=1)[0]

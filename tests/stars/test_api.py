@@ -9,7 +9,15 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from stars.models import StarAward, StarSettings, WeakBranchCase
-from tests.stars.factories import YEAR, StarAwardFactory, WeakCaseFactory, hold, star
+from tests.factories import RosterEntryFactory, VillageFactory
+from tests.stars.factories import (
+    YEAR,
+    StarAwardEventFactory,
+    StarAwardFactory,
+    WeakCaseFactory,
+    hold,
+    star,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -157,18 +165,38 @@ def test_foundation_refusal_over_the_api(users, area):
     assert response.status_code == 400 and "支部过硬星" in str(response.json())
 
 
-def test_filters_and_query_count(users, area, django_assert_max_num_queries):
+def test_filters(users, area):
     for label in ("a1v1", "a1v2", "a1v3", "a2v1"):
         hold(area.branches[label], "branch", "industry")
     admin = api(users["city_admin"])
-    with django_assert_max_num_queries(8):
-        response = admin.get("/api/star-awards/", {"star_type": star("rural", "industry").pk})
+    response = admin.get("/api/star-awards/", {"star_type": star("rural", "industry").pk})
     assert response.json()["count"] == 4
     assert admin.get("/api/star-awards/", {"state": "applied"}).json()["count"] == 0
     bad = api(users["township_official"]).get(
         "/api/star-awards/", {"branch": area.branches["b1v1"].pk}
     )
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_list_queries_do_not_grow_with_rows(users, area, django_assert_max_num_queries, n):
+    # the same bound at 3 and at 30 villages with awards (with their steps) and cases
+    for _ in range(n):
+        entry = RosterEntryFactory(
+            roster=area.roster, village=VillageFactory(township=area.townships["A1"])
+        )
+        for award in hold(entry.branch, "branch", "industry"):
+            StarAwardEventFactory(award=award, actor=users["county_official"])
+        WeakCaseFactory(branch=entry.branch)
+    for who in ("city_admin", "county_official", "township_official"):
+        client = api(users[who])
+        with django_assert_max_num_queries(8):
+            awards = client.get("/api/star-awards/", {"page_size": 100})
+        assert awards.json()["count"] == 2 * n
+        assert all(r["events"] and "actions" in r for r in awards.json()["results"])
+        with django_assert_max_num_queries(8):
+            cases = client.get("/api/weak-cases/", {"page_size": 100})
+        assert cases.json()["count"] == n
 
 
 def test_weak_cases_over_the_api(users, area):
@@ -258,3 +286,26 @@ def test_scoped_figures_for_the_users_own_area(users, area):
         0,
         2,
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("township-review", {}),
+        ("county-rate", {}),
+        ("publicize", {}),
+        ("award", {}),
+        ("reject", {"comment": "x"}),
+        ("withdraw", {"reason": "x"}),
+    ],
+)
+def test_award_actions_outside_the_area_are_404(users, area, action, body):
+    award = StarAwardFactory(branch=area.branches["b1v1"], state="applied")
+    for who in ("county_official", "township_official", "cadre_user", "no_role_user"):
+        response = api(users[who]).post(
+            f"/api/star-awards/{award.pk}/{action}/", body, format="json"
+        )
+        assert response.status_code == 404, who
+        assert "不在您的管辖范围内" in str(response.json())
+    award.refresh_from_db()
+    assert award.state == "applied" and not award.events.exists()

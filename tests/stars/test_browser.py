@@ -19,6 +19,7 @@ from tests.factories import (
     UserRoleFactory,
     VillageFactory,
 )
+from tests.stars.factories import WeakCaseFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,7 +65,9 @@ def watch_csp(page) -> list[str]:
     return violations
 
 
-def test_township_applies_and_county_awards_the_star(live_server, page, zhangqiao, screenshot_dir):
+def test_township_applies_and_county_awards_the_star(
+    live_server, page, browser, browser_context_args, zhangqiao, screenshot_dir
+):
     base = live_server.url
     violations = watch_csp(page)
     card = f"{base}/stars/branches/{zhangqiao.pk}/"
@@ -114,4 +117,32 @@ def test_township_applies_and_county_awards_the_star(live_server, page, zhangqia
     expect(page.locator(".chart canvas")).to_have_count(1)
     page.goto(f"{base}/stars/board/")
     expect(page.locator(".star-board .cell-held")).to_have_count(1)
+
+    # and: every 五星支部 page on a 375-px phone, same session, without sideways scrolling
+    WeakCaseFactory(
+        branch=zhangqiao, year=timezone.localdate().year, identified_on=timezone.localdate()
+    )
+    phone = browser.new_context(
+        **{**browser_context_args, "viewport": {"width": 375, "height": 800}},
+        storage_state=page.context.storage_state(),
+    )
+    try:
+        mobile = phone.new_page()
+        violations += watch_csp(mobile)
+        for path, text in (
+            (f"/stars/branches/{zhangqiao.pk}/", "裴庄村党支部"),
+            ("/stars/", "五星支部星级分布"),
+            ("/stars/board/", "评星台账"),
+            ("/stars/review/", "待我审核"),
+            ("/stars/weak/", "软弱涣散村党组织整顿"),
+            ("/stars/years/", "年度评定与规则"),
+        ):
+            mobile.goto(f"{base}{path}")
+            expect(mobile.get_by_role("heading", name=re.compile(text)).first).to_be_visible()
+            width = mobile.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, f"{path} scrolls sideways on a phone ({width}px)"
+        mobile.goto(f"{base}/stars/branches/{zhangqiao.pk}/")
+        mobile.screenshot(path=str(screenshot_dir / "stars-card-phone.png"), full_page=True)
+    finally:
+        phone.close()
     assert violations == []

@@ -229,3 +229,23 @@ def test_the_portal_upload_runs_the_same_pipeline(
     assert job.state == ImportJob.State.PREVIEWED
     assert job.preview["counts"]["new"] == 1
     assert not StarAward.objects.exists()  # nothing before the confirmation
+
+
+def test_taking_away_the_foundation_star_cannot_leave_the_others_standing(area, city_admin):
+    # the branch holds 支部过硬星 and 产业兴旺星; the sheet only has the 支部过硬星 column
+    a1v2 = area.villages["a1v2"]
+    hold(area.branches["a1v2"], "branch", "industry")
+    data = workbook([(YEAR, a1v2.code, a1v2.name, "否")], headers=HEADERS[:4])
+    issues = _issues(
+        import_preview(actor=city_admin, kind="star_ratings", data=data, filename="x.xlsx")
+    )
+    assert set(issues) == {(2, "支部过硬星")}
+    assert "基础星" in issues[(2, "支部过硬星")] and "产业兴旺星" in issues[(2, "支部过硬星")]
+    job = import_job_run_now(actor=city_admin, kind="star_ratings", upload=upload(data))
+    assert job.state == ImportJob.State.FAILED
+    assert StarAward.objects.filter(state="awarded").count() == 2
+    # with both taken away in the same row it is a correction, and goes through
+    both = workbook([(YEAR, a1v2.code, a1v2.name, "否", "否")], headers=HEADERS[:5])
+    job = import_job_run_now(actor=city_admin, kind="star_ratings", upload=upload(both))
+    assert job.state == ImportJob.State.DONE, job.error
+    assert not StarAward.objects.filter(state="awarded").exists()

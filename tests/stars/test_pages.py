@@ -10,9 +10,16 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from stars.models import RatingYear, StarAward, WeakBranchCase
+from stars.models import RatingYear, StarAward, StarSettings, WeakBranchCase
 from tests.factories import RosterEntryFactory, VillageFactory
-from tests.stars.factories import YEAR, StarAwardFactory, WeakCaseFactory, hold, star
+from tests.stars.factories import (
+    YEAR,
+    StarAwardEventFactory,
+    StarAwardFactory,
+    WeakCaseFactory,
+    hold,
+    star,
+)
 from villages.models import ExportJob
 
 pytestmark = [
@@ -185,11 +192,51 @@ def test_the_board_export_is_scoped_and_in_the_import_layout(
     assert bad.status_code == 302 and ExportJob.objects.count() == 1
 
 
-def test_page_queries_do_not_grow_with_rows(
-    client, login, users, area, django_assert_max_num_queries
+@pytest.mark.parametrize(
+    ("who", "params"),
+    [
+        ("county_official", lambda a: {"county": a.county_b.pk}),
+        ("county_official", lambda a: {"township": a.townships["B1"].pk}),
+        ("township_official", lambda a: {"township": a.townships["A2"].pk}),
+        ("other_county_official", lambda a: {"county": a.county_a.pk}),
+    ],
+)
+def test_the_board_and_its_export_are_404_for_another_area(
+    client, login, users, area, who, params, django_capture_on_commit_callbacks
 ):
-    admin = login(client, users["city_admin"])
-    for _ in range(30):
+    hold(area.branches["a1v1"], "branch")
+    hold(area.branches["b1v1"], "branch")
+    user = login(client, users[who])
+    query = {"year": YEAR, **params(area)}
+    assert user.get(reverse("stars:board"), query).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user.post(reverse("villages:export_create", args=["star_ratings"]), query)
+    assert response.status_code == 404
+    assert not ExportJob.objects.exists()
+
+
+def test_the_levels_page_is_404_for_another_county(client, login, users, area):
+    county = login(client, users["county_official"])
+    assert county.get(reverse("stars:levels"), {"county": area.county_b.pk}).status_code == 404
+    assert county.get(reverse("stars:levels"), {"county": area.county_a.pk}).status_code == 200
+    assert county.get(reverse("stars:levels"), {"county": "x"}).status_code == 404
+
+
+def test_reading_the_pages_writes_nothing(client, login, users, area):
+    # no rules row saved yet: the pages show the defaults and do not create one
+    township = login(client, users["township_official"])
+    card = township.get(reverse("stars:card", args=[area.branches["a1v1"].pk]), {"year": YEAR})
+    assert "公示期 5 天" in card.content.decode()
+    assert township.get(reverse("stars:years")).status_code == 200
+    assert not StarSettings.objects.exists()
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_page_queries_do_not_grow_with_rows(
+    client, login, users, area, django_assert_max_num_queries, n
+):
+    # the same bound at 3 and at 30 extra villages: no query per row
+    for _ in range(n):
         entry = RosterEntryFactory(
             roster=area.roster, village=VillageFactory(township=area.townships["A1"])
         )
@@ -197,31 +244,77 @@ def test_page_queries_do_not_grow_with_rows(
         StarAwardFactory(
             branch=entry.branch, star_type=star("rural", "ecology"), state="township_ok"
         )
+        WeakCaseFactory(branch=entry.branch)
+    card_award = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    for _ in range(n):
+        StarAwardEventFactory(award=card_award, actor=users["township_official"])
+    admin = login(client, users["city_admin"])
     with django_assert_max_num_queries(16):
-        admin.get(reverse("stars:board"), {"year": YEAR})
+        board = admin.get(reverse("stars:board"), {"year": YEAR})
+    assert board.context["total"] == n + 7  # the rural villages
     with django_assert_max_num_queries(16):
         admin.get(reverse("stars:levels"), {"year": YEAR})
     county = login(client, users["county_official"])
     with django_assert_max_num_queries(16):
         response = county.get(reverse("stars:review"), {"year": YEAR})
-    assert len(response.context["items"]) == 30
+    assert len(response.context["items"]) == n
+    with django_assert_max_num_queries(16):
+        weak = county.get(reverse("stars:weak_list"), {"year": YEAR})
+    assert len(weak.context["items"]) == n
+    township = login(client, users["township_official"])
+    with django_assert_max_num_queries(20):
+        card = township.get(reverse("stars:card", args=[area.branches["a1v1"].pk]), {"year": YEAR})
+    assert len(card.context["events"]) == n
 
 
 def test_bulk_steps_from_the_review_list(client, login, users, area):
     awards = [
         StarAwardFactory(branch=area.branches[label], state="applied") for label in ("a1v1", "a1v2")
     ]
-    foreign = StarAwardFactory(branch=area.branches["a2v1"], state="applied")
     township = login(client, users["township_official"])
     response = township.post(
         reverse("stars:review_bulk"),
-        {"step": "township_review", "award": [a.pk for a in awards] + [foreign.pk]},
+        {"step": "township_review", "award": [a.pk for a in awards]},
         follow=True,
     )
     assert "已办理 2 项" in response.content.decode()
     assert set(StarAward.objects.filter(state="township_ok")) == set(awards)
-    foreign.refresh_from_db()
-    assert foreign.state == "applied"
+
+
+def test_a_bulk_step_with_another_areas_award_is_404_and_changes_nothing(
+    client, login, users, area
+):
+    mine = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    foreign = StarAwardFactory(branch=area.branches["a2v1"], state="applied")
+    township = login(client, users["township_official"])
+    response = township.post(
+        reverse("stars:review_bulk"), {"step": "township_review", "award": [mine.pk, foreign.pk]}
+    )
+    assert response.status_code == 404
+    assert set(StarAward.objects.values_list("state", flat=True)) == {"applied"}
+
+
+def test_a_bulk_step_is_all_or_nothing(client, login, users, area):
+    ready = StarAwardFactory(branch=area.branches["a1v1"], state="applied")
+    ahead = StarAwardFactory(branch=area.branches["a1v2"], state="township_ok")
+    township = login(client, users["township_official"])
+    response = township.post(
+        reverse("stars:review_bulk"),
+        {"step": "township_review", "award": [ready.pk, ahead.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "均未办理" in html and "a1v2村党支部 支部过硬星" in html and "不能进行" in html
+    ready.refresh_from_db()
+    ahead.refresh_from_db()
+    assert (ready.state, ahead.state) == ("applied", "township_ok")
+    assert not ready.events.exists()
+    bad_step = township.post(
+        reverse("stars:review_bulk"), {"step": "withdraw", "award": [ready.pk]}, follow=True
+    )
+    assert "请选择要办理的环节" in bad_step.content.decode()
+    nothing = township.post(reverse("stars:review_bulk"), {"step": "township_review"}, follow=True)
+    assert "请先勾选申报" in nothing.content.decode()
 
 
 def test_years_page_locks_and_unlocks_for_city_admins_only(client, login, users, area):
@@ -236,8 +329,6 @@ def test_years_page_locks_and_unlocks_for_city_admins_only(client, login, users,
         reverse("stars:years"),
         {"action": "settings", "publicity_days": 7, "foundation_required": ""},
     )
-    from stars.models import StarSettings
-
     assert (
         StarSettings.current().publicity_days == 7
         and not StarSettings.current().foundation_required
@@ -318,6 +409,13 @@ def test_the_home_card_shows_the_figures(client, login, users, area):
         ("stars:apply", lambda a: [a.branches["b1v1"].pk], {"star_type": 1, "year": YEAR}),
         ("stars:task_check", lambda a: [a.branches["b1v1"].pk, 1], {"year": YEAR}),
         ("stars:award_step", lambda a: [a.award.pk, "withdraw"], {"reason": "x"}),
+        ("stars:award_step", lambda a: [a.award.pk, "township_review"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "county_rate"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "publicize"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "award"], {}),
+        ("stars:award_step", lambda a: [a.award.pk, "reject"], {"comment": "x"}),
+        ("stars:weak_action", lambda a: [a.case.pk, "reopen"], {"reason": "x"}),
+        ("stars:review_bulk", lambda a: [], lambda a: {"step": "award", "award": [a.award.pk]}),
         ("stars:weak_action", lambda a: [a.case.pk, "rectify"], {"plan": "x"}),
         ("stars:weak_action", lambda a: [a.case.pk, "accept"], {"accepted_on": f"{YEAR}-05-01"}),
     ],
@@ -327,8 +425,37 @@ def test_posts_on_another_areas_objects_are_404(client, login, users, area, name
     area.case = WeakCaseFactory(
         branch=area.branches["b1v2"], status="rectifying", rectification_plan="x"
     )
+    data = data(area) if callable(data) else data
     for who in ("county_official", "township_official", "cadre_user"):
         response = login(client, users[who]).post(reverse(name, args=args(area)), data)
         assert response.status_code == 404, who
     assert StarAward.objects.get().state == "awarded"
     assert WeakBranchCase.objects.get().status == "rectifying"
+
+
+def test_bad_input_on_the_card_names_the_field_in_chinese(client, login, users, area):
+    branch = area.branches["a1v1"]
+    township = login(client, users["township_official"])
+    applied = township.post(
+        reverse("stars:apply", args=[branch.pk]),
+        {"star_type": star("rural", "branch").pk, "year": "明年"},
+        follow=True,
+    )
+    assert "年度：输入整数" in applied.content.decode()
+    assert not StarAward.objects.exists()
+    task = star("rural", "ecology").tasks.first()
+    ticked = township.post(
+        reverse("stars:task_check", args=[branch.pk, task.pk]),
+        {"year": YEAR, "evidence": "长" * 1001},
+        follow=True,
+    )
+    assert "佐证说明：" in ticked.content.decode()
+    assert not task.checks.exists()
+    award = StarAwardFactory(branch=branch, state="county_rated")
+    county = login(client, users["county_official"])
+    published = county.post(
+        reverse("stars:award_step", args=[award.pk, "publicize"]), {"start": "下周"}, follow=True
+    )
+    assert "公示开始日期：" in published.content.decode()
+    award.refresh_from_db()
+    assert award.state == "county_rated"

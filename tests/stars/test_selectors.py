@@ -176,3 +176,28 @@ def test_pending_lists_what_waits_for_each_official(rated, users):
         StarAward.objects.get(state="publicized")
     }
     assert not selectors.pending_for_user(user=users["cadre_user"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "actions"),
+    [
+        ("township_official", "identified", ["rectify"]),
+        ("township_official", "rectifying", ["rectify"]),
+        ("township_official", "accepted", []),
+        ("county_official", "identified", ["rectify"]),
+        ("county_official", "rectifying", ["rectify", "accept"]),
+        ("county_official", "reopened", ["rectify", "accept"]),
+        ("county_official", "accepted", ["reopen"]),
+        ("city_admin", "accepted", ["reopen"]),
+        ("city_viewer", "rectifying", []),
+        ("other_county_official", "rectifying", []),
+        ("cadre_user", "identified", []),
+    ],
+)
+def test_weak_case_actions_follow_the_status_and_the_role(area, users, who, status, actions):
+    case = WeakCaseFactory(
+        branch=area.branches["a1v1"],
+        status=status,
+        accepted_on="2024-06-01" if status == "accepted" else None,
+    )
+    assert selectors.weak_case_actions(user=users[who], case=case) == actions

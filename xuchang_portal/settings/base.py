@@ -154,6 +154,11 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 12 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# disputes: the current year's 三零 status, nightly, before the dashboards' run.
+CELERY_BEAT_SCHEDULE["sanling-nightly"] = {
+    "task": "disputes.tasks.sanling_recompute_this_year",
+    "schedule": crontab(hour=2, minute=0),
+}
 # dashboards: every snapshot nightly, and the years touched by recent changes every 30 s.
 CELERY_BEAT_SCHEDULE["dashboards-nightly"] = {
     "task": "dashboards.tasks.compute_live_years",
