@@ -161,11 +161,11 @@ def test_client_uuids_are_derived_from_cadre_date_and_part(seeded):
     assert visit.client_uuid in {uuid.uuid5(NAMESPACE, name) for name in names}
 
 
-def test_first_run_reports_what_it_created_and_stays_well_under_a_minute(seeded):
+def test_first_run_reports_what_it_created_and_how_long_it_took(seeded):
+    # (how long is reported, not asserted: the suite never times anything)
     assert re.search(r"新建 下沉记录: \d{6}", seeded)
     assert "新建 问题台账: 22560" in seeded
-    seconds = float(re.search(r"演示数据就绪（([\d.]+) 秒）", seeded).group(1))
-    assert seconds < 60  # the command's own report of its run (villages + visits)
+    assert re.search(r"演示数据就绪（[\d.]+ 秒）", seeded)
 
 
 def _snapshot() -> dict:
