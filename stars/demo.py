@@ -391,7 +391,7 @@ def _seed_weak_2023(rng: random.Random, levels_2022, users, stats: SyncStats) ->
         if county_user and hasattr(county_user, "portal_role")
         else None
     )
-    cases = []
+    cases, stages = [], []
     for index, (branch_id, _scheme, _township_id, county_id) in enumerate(chosen):
         identified = datetime.date(2023, 2, 10) + datetime.timedelta(days=rng.randint(0, 45))
         case = WeakBranchCase(
@@ -402,7 +402,9 @@ def _seed_weak_2023(rng: random.Random, levels_2022, users, stats: SyncStats) ->
             situation="年初全面排查中认定，经乡镇党委研究、县委组织部审核。",
             created_by=county_user if county_id == county_of_user else None,
         )
+        steps = [(identified, WeakBranchCase.Status.IDENTIFIED)]
         if index < WEAK_ACCEPTED_2023 + WEAK_REOPENED_2023 + 25:  # a plan is in place
+            steps.append((identified + datetime.timedelta(days=rng.randint(7, 20)), "rectifying"))
             case.status = WeakBranchCase.Status.RECTIFYING
             case.rectification_plan = rng.choice(PLANS)
             case.responsible_leader = rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(
@@ -418,9 +420,52 @@ def _seed_weak_2023(rng: random.Random, levels_2022, users, stats: SyncStats) ->
             case.accepted_on = identified + datetime.timedelta(days=rng.randint(90, 180))
             case.accepted_on = min(case.accepted_on, AS_OF_2023)
             case.acceptance_note = "经县乡联合验收，达到整顿标准，同意销号"
+            steps.append((case.accepted_on, WeakBranchCase.Status.ACCEPTED))
         elif index < WEAK_ACCEPTED_2023 + WEAK_REOPENED_2023:
             case.status = WeakBranchCase.Status.REOPENED
             case.reopen_reason = "销号后回访发现班子仍不团结，重新整顿"
+            accepted = min(
+                identified + datetime.timedelta(days=rng.randint(90, 150)),
+                AS_OF_2023 - datetime.timedelta(days=20),
+            )
+            steps.append((accepted, WeakBranchCase.Status.ACCEPTED))
+            steps.append((accepted + datetime.timedelta(days=rng.randint(10, 20)), "reopened"))
         cases.append(case)
+        stages.append(steps)
     WeakBranchCase.objects.bulk_create(cases)
+    _weak_history(rng, cases, stages)
     stats.created["2023年度软弱涣散村党组织"] += len(cases)
+
+
+def _weak_history(rng: random.Random, cases, stages) -> None:
+    """One history row per step each demo case went through, dated on its day, so a
+    case's 办理记录 reads as it happened (认定 → 整顿中 → 已销号 → 重新整顿)."""
+    model = WeakBranchCase.history.model
+    fields = [f.attname for f in model.tracked_fields]
+    rows = []
+    for case, steps in zip(cases, stages, strict=True):
+        for number, (day, status) in enumerate(steps):
+            values = {name: getattr(case, name) for name in fields}
+            values["status"] = status
+            if status == WeakBranchCase.Status.IDENTIFIED:
+                values |= {
+                    "rectification_plan": "",
+                    "responsible_leader": "",
+                    "first_secretary": "",
+                }
+            if status != WeakBranchCase.Status.ACCEPTED:
+                values |= {"accepted_on": None, "acceptance_note": ""}
+            else:
+                values["accepted_on"] = day
+            if status != WeakBranchCase.Status.REOPENED:
+                values["reopen_reason"] = ""
+            rows.append(
+                model(
+                    history_date=_at(day, rng),
+                    history_user=case.created_by,
+                    history_type="+" if number == 0 else "~",
+                    history_change_reason="演示数据",
+                    **values,
+                )
+            )
+    model.objects.bulk_create(rows, batch_size=2000)

@@ -91,6 +91,23 @@ def test_2023_is_partway_through_the_year(seeded):
         ).exists()
 
 
+def test_2023_weak_cases_have_the_history_of_their_steps(seeded):
+    expected = {
+        "identified": ["identified"],
+        "rectifying": ["identified", "rectifying"],
+        "accepted": ["identified", "rectifying", "accepted"],
+        "reopened": ["identified", "rectifying", "accepted", "reopened"],
+    }
+    seen = set()
+    for case in WeakBranchCase.objects.filter(year=2023):
+        steps = list(case.history.order_by("history_date").values_list("status", "history_date"))
+        assert [s for s, _ in steps] == expected[case.status], case
+        assert steps[0][1].date() == case.identified_on
+        assert all(at.year == 2023 for _, at in steps)
+        seen.add(case.status)
+    assert seen == set(expected)
+
+
 def test_a_second_run_writes_nothing(seeded):
     before = StarAward.objects.count(), WeakBranchCase.objects.count()
     out = StringIO()
