@@ -1,6 +1,6 @@
--- wrk script for bench/visits.py: each wrk thread is one signed-in cadre posting new
--- visits (a fresh client_uuid each) with its session cookie and CSRF token; or, with an
--- empty PATH_BODY, fetches the health check. bench/visits.py fills in the values marked
+-- wrk script for bench/visits.py and bench/dashboards.py: each wrk thread is one signed-in
+-- user, posting new visits (a fresh client_uuid each) with its session cookie and CSRF
+-- token, or (POST false) fetching a page with its session cookie. bench/visits.py fills in the values marked
 -- @...@ and reads the line starting with WRK_RESULT.
 local sessions = @SESSIONS@
 local PATH = "@PATH@"
@@ -23,13 +23,13 @@ function init(args)
   headers = {
     ["Content-Type"] = "application/json",
     ["Cookie"] = session.cookie,
-    ["X-CSRFToken"] = session.csrf,
+    ["X-CSRFToken"] = session.csrf or "",
   }
 end
 
 function request()
   if not POST then
-    return wrk.format("GET", PATH)
+    return wrk.format("GET", PATH, {["Cookie"] = session.cookie})
   end
   sent = sent + 1
   -- unique per run, thread and request; a valid version-4 UUID
