@@ -135,7 +135,13 @@ class StarTypeAdmin(CityAdminEdits):
 
     def get_readonly_fields(self, request, obj=None):
         # The scheme and code identify a star for imports and awards already given.
-        return ("scheme", "code") if obj is not None else ()
+        return ("scheme",) if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        # the code (a letters-only key) is typed once, when a star is added; after that
+        # nobody needs to see it
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if f != "code"] if obj is not None else fields
 
     def save_model(self, request, obj, form, change):
         star_type_save(actor=request.user, star_type=obj)

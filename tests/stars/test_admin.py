@@ -188,3 +188,15 @@ def test_admin_lists_and_an_award_page_do_not_query_per_row(
     with django_assert_max_num_queries(25):
         page = county.get(reverse("admin:stars_staraward_change", args=[award.pk]))
     assert page.status_code == 200
+
+
+def test_a_star_type_page_is_in_chinese(client, login, staff):
+    from stars.models import StarType
+
+    industry = StarType.objects.get(scheme="rural", code="industry")
+    page = login(client, staff["city_admin"]).get(
+        reverse("admin:stars_startype_change", args=[industry.pk])
+    )
+    html = page.content.decode()
+    assert "产业兴旺星" in html and "农村(行政村、农村社区)" in html
+    assert ">industry<" not in html and 'value="industry"' not in html
