@@ -123,6 +123,20 @@ def unit_get_for_user(*, user, pk) -> ThreeZeroUnit:
     return get_object_or_404(unit_list_for_user(user=user), pk=pk)
 
 
+def status_of_subject_for_user(*, user, year: int, village=None, unit=None):
+    """The status row of one village's or unit's year (None: not computed yet, 达标), if
+    `user` may see that village or unit."""
+    rows = status_list_for_user(user=user).filter(year=year)
+    if village is not None:
+        return rows.filter(village=village).first()
+    return rows.filter(unit=unit).first()
+
+
+def unit_statuses_of_unit_for_user(*, user, unit) -> list[SanlingStatus]:
+    """Every year's status of one unit, newest first."""
+    return list(status_list_for_user(user=user).filter(unit=unit).order_by("-year"))
+
+
 def status_get_for_user(*, user, pk) -> SanlingStatus:
     return get_object_or_404(status_list_for_user(user=user), pk=pk)
 

@@ -486,7 +486,7 @@ class UnitFormView(LoginRequiredMixin, View):
 class UnitDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
         unit = selectors.unit_get_for_user(user=request.user, pk=pk)
-        statuses = list(unit.statuses.order_by("-year"))
+        statuses = selectors.unit_statuses_of_unit_for_user(user=request.user, unit=unit)
         return render(
             request,
             "disputes/unit_detail.html",
@@ -635,10 +635,11 @@ class SanlingSubjectView(LoginRequiredMixin, View):
         raise Http404("没有这个对象。")
 
     def _render(self, request, kind, subject, year, form=None):
-        status = (
-            subject.sanling_statuses.filter(year=year).first()
-            if kind == "village"
-            else subject.statuses.filter(year=year).first()
+        status = selectors.status_of_subject_for_user(
+            user=request.user,
+            year=year,
+            village=subject if kind == "village" else None,
+            unit=subject if kind == "unit" else None,
         )
         can_override = selectors.sanling_can_override(user=request.user, township=subject.township)
         return render(

@@ -181,3 +181,21 @@ def test_breakdowns_by_area(area, records, django_assert_max_num_queries):
     with django_assert_max_num_queries(1):
         by_month = selectors.dispute_resolution_by_month_by_area(year=YEAR)
     assert by_month[("county", area.county_a.pk)] == {3: (2, 3), 4: (1, 1)}
+
+
+def test_status_of_one_subject_is_scoped(area, records, users):
+    village, unit = area.villages["a1v2"], records[0]
+    own = selectors.status_of_subject_for_user(
+        user=users["county_official"], year=YEAR, village=village
+    )
+    assert own is not None and own.met is False
+    assert (
+        selectors.status_of_subject_for_user(
+            user=users["other_county_official"], year=YEAR, village=village
+        )
+        is None
+    )
+    assert selectors.unit_statuses_of_unit_for_user(user=users["county_official"], unit=unit)
+    assert not selectors.unit_statuses_of_unit_for_user(
+        user=users["other_county_official"], unit=unit
+    )
