@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -36,7 +35,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 from bench.run import SERVER, WORK, recreate_database, setup_django  # noqa: E402
 from bench.visits import (  # noqa: E402
     Gunicorn,
-    cookies_from,
     load_wrk,
     production_env,
     request,
+    sign_in,
 )
 
 YEAR = 2023
@@ -105,26 +103,7 @@ def __getattr__(name):
 class Session:
     def __init__(self, port: int, username: str):
         self.port = port
-        status, headers, body = request("GET", port, "/accounts/login/")
-        jar = cookies_from(headers)
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
-        form = urlencode(
-            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.decode()}
-        )
-        status, headers, _ = request(
-            "POST",
-            port,
-            "/accounts/login/",
-            body=form,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={jar['csrftoken']}",
-            },
-        )
-        jar |= cookies_from(headers)
-        if status != 302 or "sessionid" not in jar:
-            raise RuntimeError(f"login of {username} failed: HTTP {status}")
-        self.cookie = f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
+        self.cookie, self.csrf = sign_in(port, username, PASSWORD)
 
     def get(self, path: str):
         started = time.perf_counter()

@@ -320,32 +320,36 @@ def cookies_from(headers) -> dict:
     return jar
 
 
+def sign_in(port: int, username: str, password: str) -> tuple[str, str]:
+    """Sign in through the login form, as a browser does: (Cookie header, CSRF token)."""
+    status, headers, body = request("GET", port, "/accounts/login/")
+    jar = cookies_from(headers)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+    form = urlencode(
+        {"username": username, "password": password, "csrfmiddlewaretoken": token.decode()}
+    )
+    status, headers, _ = request(
+        "POST",
+        port,
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={jar['csrftoken']}",
+        },
+    )
+    jar |= cookies_from(headers)
+    if status != 302 or "sessionid" not in jar:
+        raise RuntimeError(f"login of {username} failed: HTTP {status}")
+    return f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}", jar["csrftoken"]
+
+
 class Session:
     """A signed-in cadre: session cookie plus CSRF token, obtained through the login form."""
 
     def __init__(self, port: int, username: str, village: int):
         self.port, self.village = port, village
-        status, headers, body = request("GET", port, "/accounts/login/")
-        jar = cookies_from(headers)
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
-        form = urlencode(
-            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token.decode()}
-        )
-        status, headers, _ = request(
-            "POST",
-            port,
-            "/accounts/login/",
-            body=form,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={jar['csrftoken']}",
-            },
-        )
-        jar |= cookies_from(headers)
-        if status != 302 or "sessionid" not in jar:
-            raise RuntimeError(f"login of {username} failed: HTTP {status}")
-        self.cookie = f"csrftoken={jar['csrftoken']}; sessionid={jar['sessionid']}"
-        self.csrf = jar["csrftoken"]
+        self.cookie, self.csrf = sign_in(port, username, PASSWORD)
 
     def post_visit(self, path: str, client_uuid: str | None = None):
         body = json.dumps(
