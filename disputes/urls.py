@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from disputes import views
 
@@ -7,6 +8,12 @@ app_name = "disputes"
 LEDGER = "disputes/<str:ledger>/"
 
 urlpatterns = [
+    # /disputes/ itself lands on the yearly 三零 status (the ledgers are one click away)
+    path(
+        "disputes/",
+        RedirectView.as_view(pattern_name="disputes:sanling", query_string=True),
+        name="index",
+    ),
     path("disputes/sanling/", views.SanlingView.as_view(), name="sanling"),
     path(
         "disputes/sanling/recompute/",

@@ -596,3 +596,12 @@ def test_impossible_year_or_month_is_a_filter_error_not_a_500(client_as, area, l
     assert api.status_code == 400
     units = client.get(f"/disputes/units/?{query}")
     assert units.status_code == 200
+
+
+def test_the_apps_root_address_lands_on_the_yearly_status(client, users):
+    client.force_login(users["county_official"])
+
+    response = client.get("/disputes/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/disputes/sanling/"
