@@ -17,7 +17,6 @@ from django.utils import timezone
 from villages.models import Assignment, Cadre, Township, UserRole, Village
 from villages.selectors import (
     cadre_list_for_user,
-    cadre_village_links,
     scope_for_user,
     village_list_for_user,
 )
@@ -138,17 +137,6 @@ def workday_rule_list() -> QuerySet[WorkdayRule]:
 def visit_editable(visit: Visit, *, now: datetime.datetime | None = None) -> bool:
     now = now or timezone.now()
     return visit.state != Visit.State.APPROVED and now - visit.created_at <= EDIT_WINDOW
-
-
-def village_for_visit(*, user, village_id, on: datetime.date | None) -> Village | None:
-    """The village `village_id` if `user` (a cadre) may log visits to it, else None; with
-    `covered` set: whether one of the cadre's assignments to it covers the date `on`, and
-    `cadre`: the cadre's record."""
-    village, links = cadre_village_links(user=user, village_id=village_id)
-    if village is not None:
-        village.covered = on is not None and any(a.start_date <= on <= a.end_date for a in links)
-        village.cadre = links[0].cadre
-    return village
 
 
 # ----- the workday rule -----
@@ -386,7 +374,6 @@ def _trunc_month(field: str):
 
 def _village_areas() -> dict[int, tuple[int, int]]:
     """{village_id: (township_id, county_id)} in one query."""
-    from villages.models import Village
 
     return {
         v: (t, c)

@@ -17,11 +17,10 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from villages.models import UserRole, Village
-from villages.selectors import scope_for_user, village_list_for_user
+from villages.selectors import cadre_village_links, scope_for_user, village_list_for_user
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
 from visits.selectors import (
     problem_can_write,
-    village_for_visit,
     visit_can_review,
     visit_editable,
     visit_list_for_user,
@@ -65,17 +64,16 @@ def _cadre_id(actor) -> int:
 
 def _check_visit(visit: Visit, *, actor) -> None:
     """The rules a visit must keep, whoever writes it; raises ValidationError per field.
-    Leaves `visit.village` (and, for its own cadre, `visit.cadre`) loaded."""
+    Leaves `visit.village` and `visit.cadre` loaded."""
     errors: dict[str, list[str]] = {}
     today = timezone.localdate()
-    village = village_for_visit(user=actor, village_id=visit.village_id, on=visit.date)
+    village, links = cadre_village_links(user=actor, village_id=visit.village_id)
     if village is None:
         errors.setdefault("village", []).append(_("只能为自己的联系点填报。"))
     else:
-        visit.village = village
-        if visit.cadre_id == village.cadre.pk:
-            visit.cadre = village.cadre  # loaded with the assignments: no query for it later
-        if visit.date and not village.covered:
+        # the links are the actor's own assignments, loaded with their cadre: no query later
+        visit.village, visit.cadre = village, links[0].cadre
+        if visit.date and not any(a.start_date <= visit.date <= a.end_date for a in links):
             errors.setdefault("date", []).append(_("该日期不在您对这个联系点的联系期内。"))
     if visit.date and visit.date > today:
         errors.setdefault("date", []).append(_("日期不能晚于今天。"))
