@@ -333,6 +333,55 @@ def _split_place(fields: dict) -> dict:
     return {k: fields.pop(k) for k in ("village", "unit", "township") if k in fields}
 
 
+def _sanling_targets(record, year_field: str | None) -> set[tuple[int, str, int]]:
+    """What a ledger record counts towards in 三零 (none for ledgers that do not count)."""
+    if year_field is None:
+        return set()
+    return _targets(record, getattr(record, year_field).year)
+
+
+def _record_create(*, actor, record, fields: dict, allowed, check, year_field=None):
+    """Create a ledger record: writer check, place, fields, rule check, audited save and
+    the 三零 recompute of what it counts towards. Runs inside the caller's atomic block."""
+    _check_writer(actor)
+    place = _split_place(fields)
+    _apply(record, fields, allowed)
+    _located(record, actor, place or {"village": None})
+    check(record)
+    _save(record, actor)
+    _schedule(_sanling_targets(record, year_field))
+    return record
+
+
+def _record_update(
+    *, actor, record, fields: dict, allowed, check, year_field=None, keep_personal=False
+):
+    """Edit a ledger record (locked, in the actor's scope); `check(record, old_status)`."""
+    _check_writer(actor)
+    record = type(record).objects.select_for_update(of=("self",)).get(pk=record.pk)
+    _place(actor=actor, village=record.village, unit=record.unit, township=record.township)
+    before = _sanling_targets(record, year_field)
+    old_status = getattr(record, "status", None)
+    place = _split_place(fields)
+    if keep_personal:
+        _keep_unseen_personal(actor, record, fields)
+    _apply(record, fields, allowed)
+    _located(record, actor, place)
+    check(record, old_status)
+    _save(record, actor)
+    _schedule(before | _sanling_targets(record, year_field))
+    return record
+
+
+def _record_delete(*, actor, record, year_field=None) -> None:
+    record = type(record).objects.select_for_update(of=("self",)).get(pk=record.pk)
+    _check_deleter(actor, record)
+    targets = _sanling_targets(record, year_field)
+    record._history_user = actor
+    record.delete()
+    _schedule(targets)
+
+
 # ----- 矛盾纠纷 -----
 
 DISPUTE_FIELDS = (
@@ -414,39 +463,32 @@ def _check_dispute(d: Dispute, old_status: str | None) -> None:
 
 @transaction.atomic
 def dispute_create(*, actor, **fields) -> Dispute:
-    _check_writer(actor)
-    place = _split_place(fields)
-    dispute = Dispute(created_by=actor, status=S.REGISTERED)
-    _apply(dispute, fields, DISPUTE_FIELDS)
-    _located(dispute, actor, place or {"village": None})
-    _check_dispute(dispute, None)
-    _save(dispute, actor)
-    return dispute
+    return _record_create(
+        actor=actor,
+        record=Dispute(created_by=actor, status=S.REGISTERED),
+        fields=fields,
+        allowed=DISPUTE_FIELDS,
+        check=lambda d: _check_dispute(d, None),
+    )
 
 
 @transaction.atomic
 def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
     """Edit a dispute or move it along 登记 → 化解中 → 已化解 / 未化解已上报 (and record
     the 回访). Dates of each step are filled with today when not given."""
-    _check_writer(actor)
-    dispute = Dispute.objects.select_for_update(of=("self",)).get(pk=dispute.pk)
-    _place(actor=actor, village=dispute.village, unit=dispute.unit, township=dispute.township)
-    old_status = dispute.status
-    place = _split_place(fields)
-    _keep_unseen_personal(actor, dispute, fields)
-    _apply(dispute, fields, DISPUTE_FIELDS)
-    _located(dispute, actor, place)
-    _check_dispute(dispute, old_status)
-    _save(dispute, actor)
-    return dispute
+    return _record_update(
+        actor=actor,
+        record=dispute,
+        fields=fields,
+        allowed=DISPUTE_FIELDS,
+        check=_check_dispute,
+        keep_personal=True,
+    )
 
 
 @transaction.atomic
 def dispute_delete(*, actor, dispute: Dispute) -> None:
-    dispute = Dispute.objects.select_for_update(of=("self",)).get(pk=dispute.pk)
-    _check_deleter(actor, dispute)
-    dispute._history_user = actor
-    dispute.delete()
+    _record_delete(actor=actor, record=dispute)
 
 
 # ----- 信访 -----
@@ -509,41 +551,32 @@ def _check_petition(p: Petition) -> None:
 
 @transaction.atomic
 def petition_create(*, actor, **fields) -> Petition:
-    _check_writer(actor)
-    place = _split_place(fields)
-    petition = Petition(created_by=actor, status=P.REGISTERED)
-    _apply(petition, fields, PETITION_FIELDS)
-    _located(petition, actor, place or {"village": None})
-    _check_petition(petition)
-    _save(petition, actor)
-    _schedule(_targets(petition, petition.received_on.year))
-    return petition
+    return _record_create(
+        actor=actor,
+        record=Petition(created_by=actor, status=P.REGISTERED),
+        fields=fields,
+        allowed=PETITION_FIELDS,
+        check=_check_petition,
+        year_field="received_on",
+    )
 
 
 @transaction.atomic
 def petition_update(*, actor, petition: Petition, **fields) -> Petition:
-    _check_writer(actor)
-    petition = Petition.objects.select_for_update(of=("self",)).get(pk=petition.pk)
-    _place(actor=actor, village=petition.village, unit=petition.unit, township=petition.township)
-    before = _targets(petition, petition.received_on.year)
-    place = _split_place(fields)
-    _keep_unseen_personal(actor, petition, fields)
-    _apply(petition, fields, PETITION_FIELDS)
-    _located(petition, actor, place)
-    _check_petition(petition)
-    _save(petition, actor)
-    _schedule(before | _targets(petition, petition.received_on.year))
-    return petition
+    return _record_update(
+        actor=actor,
+        record=petition,
+        fields=fields,
+        allowed=PETITION_FIELDS,
+        check=lambda p, _old: _check_petition(p),
+        year_field="received_on",
+        keep_personal=True,
+    )
 
 
 @transaction.atomic
 def petition_delete(*, actor, petition: Petition) -> None:
-    petition = Petition.objects.select_for_update(of=("self",)).get(pk=petition.pk)
-    _check_deleter(actor, petition)
-    targets = _targets(petition, petition.received_on.year)
-    petition._history_user = actor
-    petition.delete()
-    _schedule(targets)
+    _record_delete(actor=actor, record=petition, year_field="received_on")
 
 
 # ----- 安全事故和案件 -----
@@ -573,40 +606,31 @@ def _check_incident(i: Incident) -> None:
 
 @transaction.atomic
 def incident_create(*, actor, **fields) -> Incident:
-    _check_writer(actor)
-    place = _split_place(fields)
-    incident = Incident(created_by=actor)
-    _apply(incident, fields, INCIDENT_FIELDS)
-    _located(incident, actor, place or {"village": None})
-    _check_incident(incident)
-    _save(incident, actor)
-    _schedule(_targets(incident, incident.occurred_on.year))
-    return incident
+    return _record_create(
+        actor=actor,
+        record=Incident(created_by=actor),
+        fields=fields,
+        allowed=INCIDENT_FIELDS,
+        check=_check_incident,
+        year_field="occurred_on",
+    )
 
 
 @transaction.atomic
 def incident_update(*, actor, incident: Incident, **fields) -> Incident:
-    _check_writer(actor)
-    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
-    _place(actor=actor, village=incident.village, unit=incident.unit, township=incident.township)
-    before = _targets(incident, incident.occurred_on.year)
-    place = _split_place(fields)
-    _apply(incident, fields, INCIDENT_FIELDS)
-    _located(incident, actor, place)
-    _check_incident(incident)
-    _save(incident, actor)
-    _schedule(before | _targets(incident, incident.occurred_on.year))
-    return incident
+    return _record_update(
+        actor=actor,
+        record=incident,
+        fields=fields,
+        allowed=INCIDENT_FIELDS,
+        check=lambda i, _old: _check_incident(i),
+        year_field="occurred_on",
+    )
 
 
 @transaction.atomic
 def incident_delete(*, actor, incident: Incident) -> None:
-    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
-    _check_deleter(actor, incident)
-    targets = _targets(incident, incident.occurred_on.year)
-    incident._history_user = actor
-    incident.delete()
-    _schedule(targets)
+    _record_delete(actor=actor, record=incident, year_field="occurred_on")
 
 
 # ----- 隐患排查 -----
@@ -649,37 +673,31 @@ def _check_hazard(h: HazardCheck) -> None:
 
 @transaction.atomic
 def hazard_create(*, actor, **fields) -> HazardCheck:
-    _check_writer(actor)
-    place = _split_place(fields)
-    hazard = HazardCheck(created_by=actor)
-    _apply(hazard, fields, HAZARD_FIELDS)
-    _located(hazard, actor, place or {"village": None})
-    _check_hazard(hazard)
-    _save(hazard, actor)
-    return hazard
+    return _record_create(
+        actor=actor,
+        record=HazardCheck(created_by=actor),
+        fields=fields,
+        allowed=HAZARD_FIELDS,
+        check=_check_hazard,
+    )
 
 
 @transaction.atomic
 def hazard_update(*, actor, hazard_check: HazardCheck, **fields) -> HazardCheck:
     """Edit a hazard or record its rectification. (The record is `hazard_check`: the
     model's own `hazard` field, the hazard's description, is one of `fields`.)"""
-    _check_writer(actor)
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
-    _place(actor=actor, village=hazard.village, unit=hazard.unit, township=hazard.township)
-    place = _split_place(fields)
-    _apply(hazard, fields, HAZARD_FIELDS)
-    _located(hazard, actor, place)
-    _check_hazard(hazard)
-    _save(hazard, actor)
-    return hazard
+    return _record_update(
+        actor=actor,
+        record=hazard_check,
+        fields=fields,
+        allowed=HAZARD_FIELDS,
+        check=lambda h, _old: _check_hazard(h),
+    )
 
 
 @transaction.atomic
 def hazard_delete(*, actor, hazard_check: HazardCheck) -> None:
-    hazard = HazardCheck.objects.select_for_update(of=("self",)).get(pk=hazard_check.pk)
-    _check_deleter(actor, hazard)
-    hazard._history_user = actor
-    hazard.delete()
+    _record_delete(actor=actor, record=hazard_check)
 
 
 # ----- 零报告 -----
