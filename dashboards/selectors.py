@@ -15,8 +15,13 @@ from dashboards.indicators import RANK_CODES, SPECS, TARGET_CODES, VOLUME_CODES,
 from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, VillageSnapshot
 from dashboards.status import Figure, evaluate
 from disputes.models import Dispute
-from villages.models import County, Township, UserRole
-from villages.selectors import scope_for_user, village_list_for_user
+from villages.models import UserRole
+from villages.selectors import (
+    county_list_for_user,
+    scope_for_user,
+    township_list_for_user,
+    village_list_for_user,
+)
 
 Role = UserRole.Role
 CHILD = {"city": "county", "county": "township", "township": "village"}
@@ -76,24 +81,16 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
             raise Http404
         return Area("city", None, "许昌市", "411000", [])
     if level == "county":
-        if not (scope.is_city or (scope.role == Role.COUNTY_OFFICIAL and scope.county_id == pk)):
-            raise Http404
-        county = County.objects.filter(pk=pk).first()
+        allowed = scope.is_city or scope.role == Role.COUNTY_OFFICIAL
+        county = county_list_for_user(user=user).filter(pk=pk).first() if allowed else None
         if county is None:
             raise Http404
         crumbs = [city] if scope.is_city else []
         return Area("county", county.pk, county.name, county.code, crumbs)
     if level == "township":
-        allowed = scope.is_city or (
-            scope.role == Role.COUNTY_OFFICIAL
-            or (scope.role == Role.TOWNSHIP_OFFICIAL and scope.township_id == pk)
-        )
-        township = (
-            Township.objects.select_related("county").filter(pk=pk).first() if allowed else None
-        )
+        allowed = scope.is_city or scope.is_official
+        township = township_list_for_user(user=user).filter(pk=pk).first() if allowed else None
         if township is None:
-            raise Http404
-        if scope.role == Role.COUNTY_OFFICIAL and township.county_id != scope.county_id:
             raise Http404
         crumbs = [city] if scope.is_city else []
         if scope.is_city or scope.role == Role.COUNTY_OFFICIAL:
