@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
+from disputes.selectors import PERSONAL_FIELDS as selectors_personal_fields
 from disputes.selectors import petitions_overdue_q
 from villages.models import Township, Village
 from villages.selectors import township_list_for_user, village_list_for_user
@@ -136,7 +137,7 @@ class UnitFilter(django_filters.FilterSet):
 # ----- forms -----
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-PERSONAL_FIELDS = {"party_id_numbers", "party_phones", "petitioner_id_number", "petitioner_phone"}
+PERSONAL_FIELDS = set(selectors_personal_fields)  # the masked numbers, named once in selectors
 
 
 def _model_fields(model, names, **overrides) -> dict:
