@@ -227,7 +227,7 @@ def award_apply(
     return award
 
 
-def _advance(*, actor, award: StarAward, step: str, comment: str, allowed, from_state, to_state):
+def _advance(*, actor, award: StarAward, step: str, allowed, from_state, to_state):
     award = _locked_award(award)
     if not allowed(actor, award.branch):
         raise PermissionDenied(
@@ -247,7 +247,6 @@ def award_township_review(*, actor, award: StarAward, comment: str = "") -> Star
         actor=actor,
         award=award,
         step=Step.TOWNSHIP_REVIEW,
-        comment=comment,
         allowed=can_apply,
         from_state=S.APPLIED,
         to_state=S.TOWNSHIP_APPROVED,
@@ -264,7 +263,6 @@ def award_county_rate(*, actor, award: StarAward, comment: str = "") -> StarAwar
         actor=actor,
         award=award,
         step=Step.COUNTY_RATE,
-        comment=comment,
         allowed=can_county_act,
         from_state=S.TOWNSHIP_APPROVED,
         to_state=S.COUNTY_RATED,
@@ -283,7 +281,6 @@ def award_publicize(
         actor=actor,
         award=award,
         step=Step.PUBLICIZE,
-        comment=comment,
         allowed=can_county_act,
         from_state=S.COUNTY_RATED,
         to_state=S.PUBLICIZED,
@@ -312,7 +309,6 @@ def award_grant(*, actor, award: StarAward, comment: str = "") -> StarAward:
         actor=actor,
         award=award,
         step=Step.AWARD,
-        comment=comment,
         allowed=can_county_act,
         from_state=S.PUBLICIZED,
         to_state=S.AWARDED,
