@@ -30,10 +30,9 @@ from disputes.models import (
 )
 from disputes.sanling import high_risk_levels, petition_deadlines
 from villages.models import Assignment, RosterEntry, UserRole, Village
-from villages.selectors import scope_for_user, village_list_for_user
+from villages.selectors import AreaKey, roll_up_by_area, scope_for_user, village_list_for_user
 
 Role = UserRole.Role
-AreaKey = tuple[str, "int | None"]
 
 LEDGER_RELATED = ("township__county", "village", "unit")
 
@@ -285,21 +284,6 @@ def status_not_met_q() -> Q:
 # ----- per-area indicators for the dashboards -----
 
 
-def _roll_up(rows) -> dict[AreaKey, tuple[int, int]]:
-    """(village_id, township_id, county_id, numerator, denominator) rows → per-area sums
-    keyed ("city", None), ("county", id), ("township", id), ("village", id)."""
-    totals: dict[AreaKey, list[int]] = defaultdict(lambda: [0, 0])
-    totals[("city", None)]
-    for village_id, township_id, county_id, num, den in rows:
-        keys = [("city", None), ("county", county_id), ("township", township_id)]
-        if village_id is not None:
-            keys.append(("village", village_id))
-        for key in keys:
-            totals[key][0] += num
-            totals[key][1] += den
-    return {key: (value[0], value[1]) for key, value in totals.items()}
-
-
 def _grouped(qs: QuerySet, numerator: Q) -> list[tuple]:
     return [
         (r["village_id"], r["township_id"], r["township__county_id"], r["num"], r["den"])
@@ -312,25 +296,25 @@ def _grouped(qs: QuerySet, numerator: Q) -> list[tuple]:
 def dispute_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     """化解率 = 化解 ÷ 排查: (resolved, found) over the disputes found in `year`."""
     disputes = Dispute.objects.filter(registered_on__year=year)
-    return _roll_up(_grouped(disputes, Q(status=Dispute.Status.RESOLVED)))
+    return roll_up_by_area(_grouped(disputes, Q(status=Dispute.Status.RESOLVED)))
 
 
 def open_high_risk_disputes_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     """(still open, all) high-risk disputes found in `year` (levels: DISPUTE_HIGH_RISK_LEVELS)."""
     disputes = Dispute.objects.filter(registered_on__year=year, risk_level__in=high_risk_levels())
-    return _roll_up(_grouped(disputes, disputes_open_q()))
+    return roll_up_by_area(_grouped(disputes, disputes_open_q()))
 
 
 def overdue_petitions_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     """(overdue today, all) petitions registered in `year`."""
     petitions = Petition.objects.filter(received_on__year=year)
-    return _roll_up(_grouped(petitions, petitions_overdue_q()))
+    return roll_up_by_area(_grouped(petitions, petitions_overdue_q()))
 
 
 def unrectified_hazards_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     """(not yet rectified, all) hazards found in `year`."""
     hazards = HazardCheck.objects.filter(checked_on__year=year)
-    return _roll_up(_grouped(hazards, hazards_open_q()))
+    return roll_up_by_area(_grouped(hazards, hazards_open_q()))
 
 
 def sanling_village_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
@@ -344,7 +328,7 @@ def sanling_village_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]
     entries = RosterEntry.objects.filter(roster__year=year).values_list(
         "village_id", "village__township_id", "village__township__county_id"
     )
-    return _roll_up(
+    return roll_up_by_area(
         (v, t, c, 0 if v in not_met else 1, 1) for v, t, c in entries.order_by().iterator()
     )
 
@@ -366,7 +350,9 @@ def sanling_unit_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     units = units_of_year(year).values_list(
         "pk", "village_id", "township_id", "township__county_id"
     )
-    return _roll_up((v, t, c, 0 if u in not_met else 1, 1) for u, v, t, c in units.order_by())
+    return roll_up_by_area(
+        (v, t, c, 0 if u in not_met else 1, 1) for u, v, t, c in units.order_by()
+    )
 
 
 def _split_by_area(*, year: int, field: str) -> dict[AreaKey, dict]:

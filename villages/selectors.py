@@ -16,6 +16,7 @@ The rules:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -170,6 +171,33 @@ def cadre_village_links(*, user, village_id: int) -> tuple[Village | None, list[
         or (a.kind == Assignment.Kind.TOWNSHIP and a.township_id == village.township_id)
     ]
     return (village, links) if links else (None, [])
+
+
+# ----- per-area figures (the dashboards' shape) -----
+
+AreaKey = tuple[
+    str, "int | None"
+]  # ("city", None), ("county", id), ("township", id), ("village", id)
+
+
+def area_keys_of(village_id, township_id, county_id) -> list[AreaKey]:
+    """The areas a row of a village (or, with village_id None, of a township) counts in."""
+    keys: list[AreaKey] = [("city", None), ("county", county_id), ("township", township_id)]
+    if village_id is not None:
+        keys.append(("village", village_id))
+    return keys
+
+
+def roll_up_by_area(rows) -> dict[AreaKey, tuple[int, int]]:
+    """(village_id, township_id, county_id, numerator, denominator) rows → the sums per
+    area, keyed as `area_keys_of`; the city is always there."""
+    totals: dict[AreaKey, list[int]] = defaultdict(lambda: [0, 0])
+    totals[("city", None)]
+    for village_id, township_id, county_id, num, den in rows:
+        for key in area_keys_of(village_id, township_id, county_id):
+            totals[key][0] += num
+            totals[key][1] += den
+    return {key: (value[0], value[1]) for key, value in totals.items()}
 
 
 def village_list_for_user(*, user) -> QuerySet[Village]:
