@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_helpers import sign_in as browser_sign_in
+from tests.browser_helpers import watch_csp
 from tests.factories import (
     CountyFactory,
     TownshipFactory,
@@ -61,21 +63,7 @@ def yanling(transactional_db):
 
 
 def sign_in(page, base_url):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("用户名").fill("county_yanling")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base_url}/")
-
-
-def watch_csp(page) -> list[str]:
-    """Collect the CSP violations Chromium reports on the console."""
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return violations
+    browser_sign_in(page, base_url, "county_yanling", PASSWORD)
 
 
 def test_county_official_sees_only_their_county(

@@ -15,6 +15,8 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
+from tests.browser_helpers import sign_in as browser_sign_in
+from tests.browser_helpers import watch_csp
 from tests.factories import (
     AssignmentFactory,
     CadreFactory,
@@ -61,20 +63,7 @@ def cadre(transactional_db):
 
 
 def sign_in(page, base_url):
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("用户名").fill("cadre_peizhuang")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base_url}/")
-
-
-def watch_csp(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return violations
+    browser_sign_in(page, base_url, "cadre_peizhuang", PASSWORD)
 
 
 def png(color=(30, 120, 60)) -> dict:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from disputes.models import Dispute
+from tests.browser_helpers import sign_in
 from tests.factories import (
     AssignmentFactory,
     CadreFactory,
@@ -67,14 +68,6 @@ def assert_fits_the_phone(page):
     """Nothing runs off a 375 px screen sideways (tables scroll inside their own box)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"{page.url} is {width}px wide on a 375px phone"
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base}/")
 
 
 def test_cadre_registers_and_county_resolves(live_server, page, context, yanling, screenshot_dir):

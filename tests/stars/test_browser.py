@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser_helpers import sign_in, watch_csp
 from tests.factories import (
     CountyFactory,
     RosterEntryFactory,
@@ -46,23 +47,6 @@ def zhangqiao(transactional_db):
         user.save()
         UserRoleFactory(user=user, role=role, **area)
     return entry.branch
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base}/")
-
-
-def watch_csp(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return violations
 
 
 def test_township_applies_and_county_awards_the_star(

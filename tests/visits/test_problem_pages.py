@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser_helpers import watch_csp
 from tests.factories import AssignmentFactory, CadreFactory, UserFactory, UserRoleFactory
 from visits.models import Problem
 from visits.services import problem_create, problem_update, visit_create
@@ -574,15 +575,6 @@ def test_problem_detail_links_the_visit_only_for_those_who_may_open_it(
 # ----- in a real browser -----
 
 PASSWORD = "test-pass-123"  # tests.factories.UserFactory
-
-
-def watch_csp(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return violations
 
 
 @pytest.mark.browser

@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser_helpers import sign_in, watch_csp
 from tests.factories import AssignmentFactory, CadreFactory, UserFactory, UserRoleFactory
 from visits.models import Visit, WorkdayRule
 from visits.services import visit_approve, visit_create, visit_return, visit_update
@@ -792,30 +793,13 @@ def test_officials_home_links_the_review_compliance_and_problem_pages(
 PASSWORD = "test-pass-123"  # tests.factories.UserFactory
 
 
-def sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{base}/")
-
-
-def watch_csp(page) -> list[str]:
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return violations
-
-
 @pytest.mark.browser
 def test_compliance_and_review_in_a_browser(
     live_server, page, browser, browser_context_args, users, may_days, screenshot_dir
 ):
     base = live_server.url
     violations = watch_csp(page)
-    sign_in(page, base, users["county_official"].username)
+    sign_in(page, base, users["county_official"].username, PASSWORD)
 
     # the compliance page of May 2024, from the menu, with its chart and both groupings
     page.get_by_role("navigation").get_by_role("link", name="双十达标").click()
