@@ -5,9 +5,8 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from dashboards.models import Target
+from dashboards.selectors import can_manage_dashboards
 from dashboards.services import target_delete, target_save
-from villages.models import UserRole
-from villages.selectors import scope_for_user
 
 
 @admin.register(Target)
@@ -16,7 +15,7 @@ class TargetAdmin(SimpleHistoryAdmin):
     list_filter = ("year", "indicator")
 
     def _is_city_admin(self, request) -> bool:
-        return scope_for_user(request.user).role == UserRole.Role.CITY_ADMIN
+        return can_manage_dashboards(user=request.user)
 
     def has_view_permission(self, request, obj=None):
         return self._is_city_admin(request)

@@ -55,6 +55,16 @@ def can_see_dashboards(*, user) -> bool:
     return scope.is_city or scope.is_official
 
 
+def can_manage_dashboards(*, user) -> bool:
+    """Only city admins change targets and start a recomputation."""
+    return scope_for_user(user).role == Role.CITY_ADMIN
+
+
+def target_list() -> list[Target]:
+    """Every year's targets, for the targets page (targets are city-wide, not scoped)."""
+    return list(Target.objects.order_by("-year", "indicator", "area_level"))
+
+
 def home_area_for_user(*, user) -> tuple[str, int | None] | None:
     """The dashboard a user lands on: their own area (a cadre: their first village)."""
     scope = scope_for_user(user)

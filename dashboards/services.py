@@ -27,9 +27,8 @@ from dashboards.models import (
     Target,
     VillageSnapshot,
 )
-from dashboards.selectors import YEARS_KEY
-from villages.models import County, Roster, RosterEntry, Township, UserRole, Village
-from villages.selectors import scope_for_user
+from dashboards.selectors import YEARS_KEY, can_manage_dashboards
+from villages.models import County, Roster, RosterEntry, Township, Village
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ def live_years(today: datetime.date | None = None) -> list[int]:
 @transaction.atomic
 def target_save(*, actor, target: Target) -> Target:
     """Create or change a target (city admins only), validated and audited."""
-    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+    if not can_manage_dashboards(user=actor):
         raise PermissionDenied("只有市级管理员可以修改年度目标。")
     target.full_clean()
     target._history_user = actor
@@ -150,7 +149,7 @@ def target_save(*, actor, target: Target) -> Target:
 
 @transaction.atomic
 def target_delete(*, actor, target: Target) -> None:
-    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+    if not can_manage_dashboards(user=actor):
         raise PermissionDenied("只有市级管理员可以删除年度目标。")
     target._history_user = actor
     target.delete()

@@ -20,8 +20,6 @@ from dashboards.indicators import PROJECTION_TEXT, RANK_CODES, SPECS
 from dashboards.models import Target
 from dashboards.services import target_save
 from dashboards.tasks import compute_snapshots as compute_snapshots_task
-from villages.models import UserRole
-from villages.selectors import scope_for_user
 
 
 def _year(request) -> int:
@@ -116,7 +114,6 @@ def _page(request, level: str, pk, template: str):
         if key is not None:
             cache.set(key, cached, PAGE_CACHE_SECONDS)
     meta, body = cached
-    scope = scope_for_user(request.user)
     return render(
         request,
         f"dashboards/{template}.html",
@@ -128,7 +125,7 @@ def _page(request, level: str, pk, template: str):
             "years": selectors.dashboard_years(),
             "rank": rank,
             "rank_choices": RANK_CHOICES,
-            "can_refresh": scope.role == UserRole.Role.CITY_ADMIN,
+            "can_refresh": selectors.can_manage_dashboards(user=request.user),
             "crumbs": [(name, area_url(lv, p)) for lv, p, name in area.crumbs],
             "child_base": _child_base(area),
         },
@@ -182,7 +179,7 @@ def export(request, level: str, pk: int = 0):
 @login_required
 @require_POST
 def refresh(request):
-    if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+    if not selectors.can_manage_dashboards(user=request.user):
         raise PermissionDenied
     raw = request.POST.get("year", "")
     if not (raw.isdigit() and 2000 <= int(raw) <= 2100):
@@ -200,22 +197,20 @@ def refresh(request):
 
 
 def _city_admin_only(request) -> None:
-    if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+    if not selectors.can_manage_dashboards(user=request.user):
         raise Http404
 
 
 @login_required
 def target_list(request):
-    scope = scope_for_user(request.user)
-    if not (scope.is_city or scope.is_official):
+    if not selectors.can_see_dashboards(user=request.user):
         raise Http404
-    targets = Target.objects.order_by("-year", "indicator", "area_level")
     return render(
         request,
         "dashboards/targets.html",
         {
-            "targets": targets,
-            "can_edit": scope.role == UserRole.Role.CITY_ADMIN,
+            "targets": selectors.target_list(),
+            "can_edit": selectors.can_manage_dashboards(user=request.user),
         },
     )
 
