@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -360,18 +362,6 @@ def reference_day(*, cadre_id: int | None = None) -> datetime.date:
 AreaKey = tuple[str, "int | None"]
 
 
-def _defaultdict(factory):
-    from collections import defaultdict
-
-    return defaultdict(factory)
-
-
-def _trunc_month(field: str):
-    from django.db.models.functions import TruncMonth
-
-    return TruncMonth(field)
-
-
 def _village_areas() -> dict[int, tuple[int, int]]:
     """{village_id: (township_id, county_id)} in one query."""
 
@@ -442,7 +432,7 @@ def workday_compliance_by_period_by_area(
     month_days: dict[tuple[int, datetime.date], int] = {}
     rows = (
         Visit.objects.filter(date__range=(first, last), state__in=COUNTED_STATES)
-        .annotate(month=_trunc_month("date"))
+        .annotate(month=TruncMonth("date"))
         .order_by()
         .values("cadre_id", "month")
         .annotate(n=Count("date", distinct=True))
@@ -452,7 +442,7 @@ def workday_compliance_by_period_by_area(
         if isinstance(month, datetime.datetime):
             month = month.date()
         month_days[(cadre_id, month)] = n
-    result: dict[AreaKey, dict[datetime.date, list[int]]] = _defaultdict(dict)
+    result: dict[AreaKey, dict[datetime.date, list[int]]] = defaultdict(dict)
     result[("city", None)]
     for rule, start, end in periods:
         months = []
@@ -513,7 +503,7 @@ def _problem_counts(year: int) -> list[tuple]:
 
 
 def _roll_up(rows) -> dict[AreaKey, tuple[int, int]]:
-    totals: dict[AreaKey, list[int]] = _defaultdict(lambda: [0, 0])
+    totals: dict[AreaKey, list[int]] = defaultdict(lambda: [0, 0])
     totals[("city", None)]
     for v, t, c, num, den in rows:
         for key in _area_keys_of(v, t, c):
@@ -529,15 +519,15 @@ def problem_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, in
 
 
 def problems_solved_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
-    """(problems 已办结, problems registered) in `year`. One query."""
-    return _roll_up(_problem_counts(year))
+    """(problems 已办结, problems registered) in `year`: the same pair as 办结率. One query."""
+    return problem_resolution_rate_by_area(year=year)
 
 
 def visit_volumes_by_area(*, year: int) -> dict[AreaKey, dict[str, int]]:
     """Per area: visits, 座谈会 held, people reached and households visited in `year`
     (submitted or approved visits, as on the cadre's own totals). Two queries."""
     areas = _village_areas()
-    totals: dict[AreaKey, dict[str, int]] = _defaultdict(
+    totals: dict[AreaKey, dict[str, int]] = defaultdict(
         lambda: {"visits": 0, "meetings": 0, "people": 0, "households": 0}
     )
     totals[("city", None)]
@@ -575,11 +565,11 @@ def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, in
     """Per area and month (1–12) of `year`: visits and distinct cadre-days (a cadre's
     two half days on one date count once). Two queries."""
     areas = _village_areas()
-    out: dict[AreaKey, dict[int, dict[str, int]]] = _defaultdict(dict)
+    out: dict[AreaKey, dict[int, dict[str, int]]] = defaultdict(dict)
     out[("city", None)]
     rows = (
         Visit.objects.filter(date__year=year, state__in=COUNTED_STATES)
-        .annotate(month=_trunc_month("date"))
+        .annotate(month=TruncMonth("date"))
         .order_by()
         .values("village_id", "month")
         .annotate(visits=Count("id"), days=Count("date", distinct=True))
