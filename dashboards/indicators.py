@@ -170,17 +170,13 @@ def gather(*, year: int, as_of: datetime.date) -> tuple[dict, dict]:
     figures["weak_branch_open"] = stars.weak_branch_open_by_area(year=year)
 
     by_period = visits.workday_compliance_by_period_by_area(year=year)
-    ended = {s for _r, s, e in visits.year_periods(year=year) if e <= as_of}
-    compliance = {("city", None): (0, 0)}
     for key, periods in by_period.items():
-        compliance[key] = (
-            sum(p[0] for s, p in periods.items() if s in ended),
-            sum(p[1] for s, p in periods.items() if s in ended),
-        )
         details["workday_compliance_rate"][key] = {
             s.isoformat(): [p[0], p[1]] for s, p in sorted(periods.items()) if s <= as_of
         }
-    figures["workday_compliance_rate"] = compliance
+    figures["workday_compliance_rate"] = visits.compliance_rate_of(
+        by_period, year=year, as_of=as_of
+    )
 
     problems = visits.problem_resolution_rate_by_area(year=year)
     figures["problem_resolution_rate"] = problems

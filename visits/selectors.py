@@ -473,12 +473,26 @@ def workday_compliance_rate_by_area(
     """双十工作日达标率: (cadre-periods that met the rule, cadre-periods) over the periods
     of `year` that have ended by `as_of` (default today; a period still running is not
     judged yet). Three queries."""
-    as_of = as_of or timezone.localdate()
+    return compliance_rate_of(
+        workday_compliance_by_period_by_area(year=year),
+        year=year,
+        as_of=as_of or timezone.localdate(),
+    )
+
+
+def compliance_rate_of(
+    by_period: dict[AreaKey, dict[datetime.date, tuple[int, int]]],
+    *,
+    year: int,
+    as_of: datetime.date,
+) -> dict[AreaKey, tuple[int, int]]:
+    """The 达标率 pairs from `workday_compliance_by_period_by_area`'s result, over the
+    periods of `year` that have ended by `as_of`. One query (the rules)."""
     ended = {start for _rule, start, end in year_periods(year=year) if end <= as_of}
     out: dict[AreaKey, tuple[int, int]] = {("city", None): (0, 0)}
-    for key, by_period in workday_compliance_by_period_by_area(year=year).items():
-        met = sum(p[0] for s, p in by_period.items() if s in ended)
-        total = sum(p[1] for s, p in by_period.items() if s in ended)
+    for key, periods in by_period.items():
+        met = sum(p[0] for s, p in periods.items() if s in ended)
+        total = sum(p[1] for s, p in periods.items() if s in ended)
         out[key] = (met, total)
     return out
 
