@@ -205,15 +205,14 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
         return _village_dashboard(area=area, year=year, today=today)
     child = area.child_level
     own = Q(area_level=area.level, area_id=area.pk or 0)
+    rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
     if child == "village":
-        rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
         children_rows = list(
             VillageSnapshot.objects.filter(year__in=[year, year - 1], township_id_copy=area.pk)
             .select_related("village")
             .order_by("village__code")
         )
     else:
-        rows = list(IndicatorSnapshot.objects.filter(own, year__in=[year, year - 1]))
         # sub-areas: plain tuples, without the chart details
         children_rows = list(
             IndicatorSnapshot.objects.filter(
@@ -224,8 +223,8 @@ def dashboard_for(*, area: Area, year: int, today: datetime.date | None = None) 
                 "area_id", "area_name", "area_code", "year", "indicator", "numerator", "denominator"
             )
         )
-    current = {r.indicator: r for r in rows if r.year == year and r.area_level == area.level}
-    last = {r.indicator: r for r in rows if r.year == year - 1 and r.area_level == area.level}
+    current = {r.indicator: r for r in rows if r.year == year}
+    last = {r.indicator: r for r in rows if r.year == year - 1}
     if not current:
         return {"empty": True, "year": year}
     sample = next(iter(current.values()))
