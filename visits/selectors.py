@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from villages.models import Assignment, Cadre, Township, UserRole, Village
 from villages.selectors import (
+    area_keys_of,
     cadre_list_for_user,
+    roll_up_by_area,
     scope_for_user,
     village_list_for_user,
 )
@@ -373,13 +375,6 @@ def _village_areas() -> dict[int, tuple[int, int]]:
     }
 
 
-def _area_keys_of(village_id, township_id, county_id) -> list[AreaKey]:
-    keys: list[AreaKey] = [("city", None), ("county", county_id), ("township", township_id)]
-    if village_id is not None:
-        keys.append(("village", village_id))
-    return keys
-
-
 def _rule_from(rules: list[WorkdayRule], day: datetime.date) -> WorkdayRule:
     """`rule_for(day)` over rules already read (newest effective date first)."""
     in_force = [r for r in rules if r.effective_from <= day]
@@ -457,7 +452,7 @@ def workday_compliance_by_period_by_area(
         for cadre_id, (v, t, c) in placed.items():
             days = sum(month_days.get((cadre_id, m), 0) for m in months)
             met = 1 if days >= rule.required_days else 0
-            for key in _area_keys_of(v, t, c):
+            for key in area_keys_of(v, t, c):
                 pair = result[key].setdefault(start, [0, 0])
                 pair[0] += met
                 pair[1] += 1
@@ -516,20 +511,10 @@ def _problem_counts(year: int) -> list[tuple]:
     )
 
 
-def _roll_up(rows) -> dict[AreaKey, tuple[int, int]]:
-    totals: dict[AreaKey, list[int]] = defaultdict(lambda: [0, 0])
-    totals[("city", None)]
-    for v, t, c, num, den in rows:
-        for key in _area_keys_of(v, t, c):
-            totals[key][0] += num
-            totals[key][1] += den
-    return {key: (p[0], p[1]) for key, p in totals.items()}
-
-
 def problem_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
     """办结率 = 已办结 ÷ all, over the problems registered in `year` (the rule of
     `problem_resolution_rate`). One query."""
-    return _roll_up(_problem_counts(year))
+    return roll_up_by_area(_problem_counts(year))
 
 
 def problems_solved_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
@@ -558,7 +543,7 @@ def visit_volumes_by_area(*, year: int) -> dict[AreaKey, dict[str, int]]:
     )
     for r in rows:
         t, c = areas.get(r["village_id"], (None, None))
-        for key in _area_keys_of(r["village_id"], t, c):
+        for key in area_keys_of(r["village_id"], t, c):
             item = totals[key]
             for field in ("visits", "meetings", "people", "households"):
                 item[field] += r[field] or 0
@@ -591,7 +576,7 @@ def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, in
     )
     for village_id, month, visits, days in rows:
         t, c = areas.get(village_id, (None, None))
-        for key in _area_keys_of(village_id, t, c):
+        for key in area_keys_of(village_id, t, c):
             item = out[key].setdefault(month.month, {"visits": 0, "days": 0})
             item["visits"] += visits
             item["days"] += days
