@@ -1,0 +1,1 @@
+"""Issue 8: the whole product checked for leaks, audit, faults, fuzzing, security and backups."""
