@@ -4,8 +4,10 @@ shows, from the snapshots only (a handful of queries, whatever the size of the c
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q, Subquery
 from django.http import Http404
@@ -18,6 +20,7 @@ from disputes.models import Dispute
 from villages.models import UserRole
 from villages.selectors import (
     county_list_for_user,
+    own_area_of,
     scope_for_user,
     township_list_for_user,
     village_list_for_user,
@@ -92,14 +95,22 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
         return Area("city", None, "许昌市", "411000", [])
     if level == "county":
         allowed = scope.is_city or scope.role == Role.COUNTY_OFFICIAL
-        county = county_list_for_user(user=user).filter(pk=pk).first() if allowed else None
+        own = own_area_of(user) if scope.role == Role.COUNTY_OFFICIAL else None
+        if own is not None and own.pk == pk:
+            county = own  # the official's own county, loaded with the login
+        else:
+            county = county_list_for_user(user=user).filter(pk=pk).first() if allowed else None
         if county is None:
             raise Http404
         crumbs = [city] if scope.is_city else []
         return Area("county", county.pk, county.name, county.code, crumbs)
     if level == "township":
         allowed = scope.is_city or scope.is_official
-        township = township_list_for_user(user=user).filter(pk=pk).first() if allowed else None
+        own = own_area_of(user) if scope.role == Role.TOWNSHIP_OFFICIAL else None
+        if own is not None and own.pk == pk:
+            township = own  # the official's own township, loaded with the login
+        else:
+            township = township_list_for_user(user=user).filter(pk=pk).first() if allowed else None
         if township is None:
             raise Http404
         crumbs = [city] if scope.is_city else []
@@ -179,10 +190,38 @@ def _previous_same_day(area: Area, year: int, as_of: datetime.date) -> dict[str,
     return out
 
 
+PAGES_KEY = "dashboards:pages-generation"
+
+
+def cache_is_shared() -> bool:
+    """Whether every web and worker process sees the same cache (Redis), so a change made in
+    one process can announce itself to the others through it."""
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return "redis" in backend.lower() or "memcached" in backend.lower()
+
+
+def forget_pages() -> None:
+    """Announce that snapshots or targets changed: every cached dashboard body is stale.
+    Called by the services after their transaction commits."""
+    cache.set(PAGES_KEY, time.time_ns(), None)
+
+
 def page_version(*, area: Area, year: int) -> tuple | None:
-    """What a dashboard page's content depends on, in one small query: when the area's
-    snapshots of `year` were computed, and the newest change to any target (None: no
-    snapshot yet)."""
+    """What a dashboard page's content depends on.
+
+    With a shared cache: the generation `forget_pages` sets whenever snapshots are computed or
+    a target changes (no query). With a per-process cache a change in the Celery worker
+    cannot reach the web processes that way, so the database is asked, in one small query:
+    when the area's snapshots of `year` were computed, and the newest change to any target
+    (None: no snapshot yet)."""
+    if cache_is_shared():
+        generation = cache.get(PAGES_KEY)
+        if generation is None:
+            # evicted or a fresh cache: start a new generation (`add` keeps a concurrent one)
+            cache.add(PAGES_KEY, time.time_ns(), None)
+            generation = cache.get(PAGES_KEY)
+        if generation is not None:
+            return ("g", generation)
     target_version = Subquery(
         Target.history.model.objects.order_by("-history_id").values("history_id")[:1]
     )

@@ -27,7 +27,7 @@ from dashboards.models import (
     Target,
     VillageSnapshot,
 )
-from dashboards.selectors import YEARS_KEY, can_manage_dashboards
+from dashboards.selectors import YEARS_KEY, can_manage_dashboards, forget_pages
 from villages.models import County, Roster, RosterEntry, Township, Village
 
 logger = logging.getLogger(__name__)
@@ -118,12 +118,17 @@ def compute_snapshots(*, year: int, today: datetime.date | None = None) -> Compu
         VillageSnapshot.objects.bulk_create(village_rows, batch_size=2000)
         SnapshotHistory.objects.filter(year=year, day=as_of).delete()
         SnapshotHistory.objects.bulk_create(history, batch_size=1000)
-        cache.delete(YEARS_KEY)
-        transaction.on_commit(lambda: cache.delete(YEARS_KEY))
+        _snapshots_changed()  # now, and again once committed (a reader may re-cache between)
+        transaction.on_commit(_snapshots_changed)
     city = {code: figures[code].get(("city", None), (0, 0)) for code in SPECS}
     return ComputeResult(
         year=year, as_of=as_of, snapshots=len(snapshots), villages=len(village_rows), city=city
     )
+
+
+def _snapshots_changed() -> None:
+    cache.delete(YEARS_KEY)
+    forget_pages()
 
 
 def live_years(today: datetime.date | None = None) -> list[int]:
@@ -144,6 +149,8 @@ def target_save(*, actor, target: Target) -> Target:
     target.full_clean()
     target._history_user = actor
     target.save()
+    forget_pages()
+    transaction.on_commit(forget_pages)
     return target
 
 
@@ -153,6 +160,8 @@ def target_delete(*, actor, target: Target) -> None:
         raise PermissionDenied("只有市级管理员可以删除年度目标。")
     target._history_user = actor
     target.delete()
+    forget_pages()
+    transaction.on_commit(forget_pages)
 
 
 # 2023 plan (DESIGN.md §1): (indicator, comparison, threshold, level, reference, note)
@@ -191,6 +200,9 @@ def seed_plan_targets(*, year: int = 2023) -> int:
             },
         )
         created += made
+    if created:
+        forget_pages()
+        transaction.on_commit(forget_pages)
     return created
 
 

@@ -128,6 +128,25 @@ def _role_row(user) -> tuple | None:
     )
 
 
+def own_area_of(user) -> County | Township | None:
+    """The county (county official) or township (township official) a login's role names,
+    as the auth backend loaded it with the user: no query. None for other roles, or when
+    the role arrived without its area loaded (then use the list selectors)."""
+    model = user.__class__
+    if not user.is_authenticated or not model.portal_role.is_cached(user):
+        return None
+    role = getattr(user, "portal_role", None)
+    if role is None:
+        return None
+    if role.role == Role.COUNTY_OFFICIAL and role.county_id:
+        field = role.__class__.county
+        return role.county if field.is_cached(role) else None
+    if role.role == Role.TOWNSHIP_OFFICIAL and role.township_id:
+        field = role.__class__.township
+        return role.township if field.is_cached(role) else None
+    return None
+
+
 def _cadre_township_ids(cadre_id: int | None) -> QuerySet:
     return Assignment.objects.filter(cadre_id=cadre_id, kind=Assignment.Kind.TOWNSHIP).values(
         "township_id"

@@ -173,12 +173,15 @@ CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "xuchang_portal.cache.PortalRedisCache",
             "LOCATION": CACHE_URL,
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Per-process memory for what is the same in every process and never changes while it runs
+# (the navigation bar of each role: a dozen `{% url %}`s rendered on every page).
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
 # With a shared cache (Redis), sessions are read from it and written through to the
 # database, so a request does not query the session table. A per-process cache (locmem)
 # is not shared between workers, so a logout in one would not reach the others: sessions
