@@ -4,8 +4,10 @@
 #   make test          pytest (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL /
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check
-#   make bench         bench/run.py (imports), bench/visits.py (visit logging under load) and
+#   make bench         bench/run.py (imports), bench/visits.py (visit logging under load),
 #                      bench/dashboards.py (BENCH_DASHBOARDS_ARGS="--scale 10" for ten times the city)
+#                      and bench/load.py (50 clients mixing visits, dashboards and lists for 30 s;
+#                      BENCH_LOAD_ARGS="--quick" for 5 s × 10 clients)
 #   make check-deploy  `check --deploy` against the production settings
 #
 # VENV can point elsewhere (CI uses a throwaway one): make test VENV=/tmp/ci/venv
@@ -20,6 +22,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
 BENCH_DASHBOARDS_ARGS ?=
+BENCH_LOAD_ARGS ?=
 
 DEMO_PASSWORD := demo12345
 DEMO_USERS := admin:市级管理员 city:市级查看 county_yanling:鄢陵县干部 county_changge:长葛市干部 \
@@ -34,7 +37,7 @@ DEPLOY_ENV := DJANGO_SETTINGS_MODULE=xuchang_portal.settings.production \
 .PHONY: help venv run test lint bench check-deploy
 
 help:
-	@sed -n '2,10p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 # ----- virtualenv -----
 
@@ -100,6 +103,9 @@ bench:
 	fi; \
 	if [ -f bench/dashboards.py ]; then \
 		echo; $(BENCH_PY) bench/dashboards.py $(BENCH_DASHBOARDS_ARGS) || rc=1; \
+	fi; \
+	if [ -f bench/load.py ]; then \
+		echo; $(PY) bench/load.py $(BENCH_LOAD_ARGS) || rc=1; \
 	fi; \
 	exit $$rc
 
