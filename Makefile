@@ -105,7 +105,7 @@ bench:
 		echo; $(BENCH_PY) bench/dashboards.py $(BENCH_DASHBOARDS_ARGS) || rc=1; \
 	fi; \
 	if [ -f bench/load.py ]; then \
-		echo; $(PY) bench/load.py $(BENCH_LOAD_ARGS) || rc=1; \
+		echo; $(BENCH_PY) bench/load.py $(BENCH_LOAD_ARGS) || rc=1; \
 	fi; \
 	exit $$rc
 
