@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.history import HistoryRequestMeta
+
 
 class Indicator(models.TextChoices):
     SANLING_VILLAGE_RATE = "sanling_village_rate", _("三零村(社区)达标率")
@@ -57,7 +59,7 @@ class Target(models.Model):
         _("参考值"), default=False, help_text=_("参考值只作对照，不计入完成情况。")
     )
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryRequestMeta])
 
     class Meta:
         verbose_name = _("年度目标")

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.history import HistoryRequestMeta
+
 
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("满意")
@@ -64,7 +66,7 @@ class ThreeZeroUnit(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("三零企事业单位")
@@ -217,7 +219,7 @@ class Dispute(LedgerRecord):
     satisfaction = models.CharField(
         _("群众满意度"), max_length=12, choices=Satisfaction.choices, blank=True
     )
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("矛盾纠纷")
@@ -323,7 +325,7 @@ class Petition(LedgerRecord):
     satisfaction = models.CharField(
         _("满意度"), max_length=12, choices=Satisfaction.choices, blank=True
     )
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("信访事项")
@@ -427,7 +429,7 @@ class Incident(LedgerRecord):
     injuries = models.IntegerField(_("受伤人数"), default=0)
     source = models.CharField(_("信息来源"), max_length=12, choices=Source.choices)
     handling = models.TextField(_("处置情况"), max_length=2000, blank=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("安全事故和案件")
@@ -486,7 +488,7 @@ class HazardCheck(LedgerRecord):
     )
     rectified_on = models.DateField(_("整改完成日期"), null=True, blank=True)
     note = models.TextField(_("整改情况"), max_length=2000, blank=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("隐患排查")
@@ -540,7 +542,7 @@ class ZeroReport(models.Model):
         verbose_name=_("报告人"),
     )
     reported_at = models.DateTimeField(_("报告时间"), auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryRequestMeta])
 
     class Meta:
         verbose_name = _("矛盾纠纷零报告")
@@ -602,7 +604,7 @@ class SanlingStatus(models.Model):
     )
     override_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
     computed_at = models.DateTimeField(_("计算时间"), null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["computed_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["computed_at"])
 
     class Meta:
         verbose_name = _("三零年度状态")

@@ -29,6 +29,7 @@ from disputes.models import (
     ZeroReport,
 )
 from disputes.sanling import high_risk_levels, petition_deadlines
+from villages.history import scoped_history
 from villages.models import Assignment, RosterEntry, UserRole, Village
 from villages.selectors import AreaKey, roll_up_by_area, scope_for_user, village_list_for_user
 
@@ -552,50 +553,40 @@ def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
     ]
 
 
-def _history_value(field, value):
-    """One side of a change, as a person reads it: choice labels, 是/否, names of related
-    records, the labels of a JSON list (管控物品, 不达标原因)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        if field.name == "regulated_items":
-            labels = dict(HazardCheck.Regulated.choices)
-            return "、".join(str(labels.get(v, v)) for v in value)
-        if field.name == "derived_reasons":
-            return "；".join(f"{r.get('date', '')} {r.get('text', '')}" for r in value)
-        return "、".join(map(str, value))
-    if field.choices:
-        return dict(field.choices).get(value, value)
-    return value
+HISTORY_FORMATTERS = {
+    "regulated_items": lambda items: "、".join(
+        str(dict(HazardCheck.Regulated.choices).get(v, v)) for v in items
+    ),
+    "derived_reasons": lambda reasons: "；".join(
+        f"{r.get('date', '')} {r.get('text', '')}" for r in reasons
+    ),
+}
 
 
-def record_history(*, obj, reveal: bool = False) -> list[dict]:
-    """A record's history, newest first, each entry with its field changes (labels and
-    choice labels in Chinese). ID and phone numbers are masked unless `reveal`."""
-    model = type(obj)
-    records = list(
-        obj.history.select_related("history_user").order_by("history_date", "history_id")
+def _visible(*, user, model) -> QuerySet:
+    lists = {
+        Dispute: dispute_list_for_user,
+        Petition: petition_list_for_user,
+        Incident: incident_list_for_user,
+        HazardCheck: hazard_list_for_user,
+        ThreeZeroUnit: unit_list_for_user,
+        ZeroReport: zero_report_list_for_user,
+        SanlingStatus: status_list_for_user,
+    }
+    return lists[model](user=user)
+
+
+def record_history(*, user, obj) -> list[dict]:
+    """The history of a record, unit or 三零 status `user` may see (else 404), newest
+    first, in Chinese (villages.history). ID and phone numbers stay masked for those who
+    may not see them."""
+    reveal = can_see_personal(user=user)
+    return scoped_history(
+        _visible(user=user, model=type(obj)),
+        [obj.pk],
+        formatters=HISTORY_FORMATTERS,
+        mask=lambda name, value: personal_field(name, value, reveal=reveal),
     )
-    entries = []
-    for prev, record in zip([None, *records], records, strict=False):
-        changes = []
-        if prev is not None:
-            delta = record.diff_against(prev, foreign_keys_are_objs=True)
-            for change in delta.changes:
-                field = model._meta.get_field(change.field)
-                old = personal_field(change.field, change.old, reveal=reveal)
-                new = personal_field(change.field, change.new, reveal=reveal)
-                changes.append(
-                    {
-                        "label": str(field.verbose_name),
-                        "old": _history_value(field, old),
-                        "new": _history_value(field, new),
-                    }
-                )
-        entries.append({"record": record, "changes": changes})
-    return entries[::-1]
 
 
 # ----- yearly statuses -----

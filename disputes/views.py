@@ -323,7 +323,7 @@ class LedgerDetailView(LoginRequiredMixin, View):
             "can_write": can_write,
             "can_delete": selectors.ledger_can_delete(user=user, record=obj),
             "handle": handle if can_write else None,
-            "history": selectors.record_history(obj=obj, reveal=reveal),
+            "history": selectors.record_history(user=user, obj=obj),
             "reveal": reveal,
             "masked": {
                 name: selectors.personal(
@@ -494,7 +494,7 @@ class UnitDetailView(LoginRequiredMixin, View):
                 "unit": unit,
                 "statuses": statuses,
                 "can_manage": selectors.units_can_manage(user=request.user),
-                "history": selectors.record_history(obj=unit),
+                "history": selectors.record_history(user=request.user, obj=unit),
             },
         )
 
@@ -651,7 +651,9 @@ class SanlingSubjectView(LoginRequiredMixin, View):
                 "year": year,
                 "status": status,
                 "met": status.met if status else True,
-                "history": selectors.record_history(obj=status) if status else [],
+                "history": selectors.record_history(user=request.user, obj=status)
+                if status
+                else [],
                 "form": (form or OverrideForm(initial={"value": status.override if status else ""}))
                 if can_override
                 else None,

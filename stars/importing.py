@@ -301,7 +301,8 @@ class StarRatingSheet(SheetKind):
                 }
                 for award in to_create:
                     award.pk = ids[(award.branch_id, award.year, award.star_type_id)]
-            StarAwardEvent.objects.bulk_create(
+            create_with_history(
+                StarAwardEvent,
                 [
                     StarAwardEvent(
                         award_id=award.pk,
@@ -312,6 +313,7 @@ class StarRatingSheet(SheetKind):
                     )
                     for award, comment in events
                 ],
-                batch_size=2000,
+                actor=actor,
+                reason=IMPORT_REASON,
             )
         return {"awards_created": len(to_create), "awards_updated": len(to_update)}

@@ -54,9 +54,11 @@ def _check_unlocked(year: int) -> None:
 
 
 def _event(award: StarAward, *, step: str, actor, comment: str = "", at=None) -> None:
-    StarAwardEvent.objects.create(
+    event = StarAwardEvent(
         award=award, step=step, actor=actor, comment=(comment or "")[:500], at=at or timezone.now()
     )
+    event._history_user = actor
+    event.save()
 
 
 def _save(award: StarAward, actor, fields: list[str]) -> None:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from villages.excel import write_workbook
 from villages.exports import EXPORT_KINDS
+from villages.history import recorded_as
 from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
 from villages.importing.engine import Context as ImportContext
 from villages.importing.engine import annotated_workbook, plan_preview
@@ -386,6 +387,7 @@ def import_job_fail(*, job_id: int, reason: str) -> None:
     )
 
 
+@recorded_as("import:{job_id}")
 def import_job_commit(*, job_id: int) -> ImportJob:
     """Re-check the file against the database as it is now, then write it, in one
     transaction that holds the job row: everything, or (when the admin chose so) every

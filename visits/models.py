@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.history import HistoryRequestMeta
+
 
 class WorkdayRule(models.Model):
     """How many distinct days at one's own 联系点 a period requires, from a date on.
@@ -27,7 +29,7 @@ class WorkdayRule(models.Model):
     period = models.CharField(_("考核周期"), max_length=10, choices=Period.choices)
     effective_from = models.DateField(_("生效日期"), unique=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[HistoryRequestMeta])
 
     class Meta:
         verbose_name = _("双十工作日规则")
@@ -109,7 +111,7 @@ class Visit(models.Model):
     )
     created_at = models.DateTimeField(_("填报时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("下沉记录")
@@ -256,7 +258,7 @@ class Problem(models.Model):
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("问题台账")

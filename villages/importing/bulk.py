@@ -8,13 +8,21 @@ expression building alone takes seconds. On PostgreSQL we send one
 from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history, get_history_manager_for_model
 
+from villages.history import request_meta
+
 BATCH = 2000
 
 
 def create_with_history(model, objs: list, *, actor, reason: str) -> None:
+    """Insert `objs` and one history row each, by `actor`, with what made the change."""
     if objs:
         bulk_create_with_history(
-            objs, model, batch_size=BATCH, default_user=actor, default_change_reason=reason
+            objs,
+            model,
+            batch_size=BATCH,
+            default_user=actor,
+            default_change_reason=reason,
+            custom_historical_attrs=request_meta(user=actor),
         )
 
 
@@ -28,7 +36,12 @@ def update_with_history(model, objs: list, fields: list[str], *, actor, reason: 
         else:
             count = model._default_manager.bulk_update(objs, fields, batch_size=BATCH)
         get_history_manager_for_model(model).bulk_history_create(
-            objs, batch_size=BATCH, update=True, default_user=actor, default_change_reason=reason
+            objs,
+            batch_size=BATCH,
+            update=True,
+            default_user=actor,
+            default_change_reason=reason,
+            custom_historical_attrs=request_meta(user=actor),
         )
     return count
 

@@ -265,6 +265,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 
+# History is read, never rewritten: the admin's history pages have no "revert" (a revert
+# would bypass the services' rules), and ScopedAdmin refuses the form's POST as well.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
