@@ -92,6 +92,10 @@ class ScopedAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._visible_or_404(request, object_id)
+        if request.method != "GET":
+            # An old version is looked at, never restored: a revert would save it past the
+            # services' rules (SIMPLE_HISTORY_REVERT_DISABLED only hides the button).
+            raise PermissionDenied("历史版本只能查看，不能恢复。")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
