@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from dashboards.indicators import RANK_CODES, SPECS, TARGET_CODES, VOLUME_CODES, share_of, year_end
 from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, VillageSnapshot
 from dashboards.status import Figure, evaluate
 from disputes.models import Dispute
+from villages.history import scoped_history
 from villages.models import UserRole
 from villages.selectors import (
     county_list_for_user,
@@ -66,6 +68,20 @@ def can_manage_dashboards(*, user) -> bool:
 def target_list() -> list[Target]:
     """Every year's targets, for the targets page (targets are city-wide, not scoped)."""
     return list(Target.objects.order_by("-year", "indicator", "area_level"))
+
+
+def target_list_for_user(*, user) -> QuerySet[Target]:
+    """Targets are city-wide: whoever sees the dashboards sees every one; nobody else any."""
+    return Target.objects.all() if can_see_dashboards(user=user) else Target.objects.none()
+
+
+def target_get_for_user(*, user, target_id) -> Target:
+    return get_object_or_404(target_list_for_user(user=user), pk=target_id)
+
+
+def target_history(*, user, target: Target) -> list[dict]:
+    """The target's history (villages.history), newest first."""
+    return scoped_history(target_list_for_user(user=user), [target.pk])
 
 
 def home_area_for_user(*, user) -> tuple[str, int | None] | None:

@@ -16,4 +16,5 @@ urlpatterns = [
     path("dashboards/targets/", views.target_list, name="targets"),
     path("dashboards/targets/new/", views.target_edit, name="target_new"),
     path("dashboards/targets/<int:pk>/", views.target_edit, name="target_edit"),
+    path("dashboards/targets/<int:pk>/history/", views.target_history, name="target_history"),
 ]

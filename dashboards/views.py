@@ -229,3 +229,17 @@ def target_edit(request, pk: int | None = None):
             messages.success(request, "年度目标已保存。看板的完成情况按新目标显示。")
             return redirect("dashboards:targets")
     return render(request, "dashboards/target_form.html", {"form": form, "target": target})
+
+
+@login_required
+def target_history(request, pk: int):
+    target = selectors.target_get_for_user(user=request.user, target_id=pk)
+    return render(
+        request,
+        "dashboards/target_history.html",
+        {
+            "target": target,
+            "history": selectors.target_history(user=request.user, target=target),
+            "can_edit": selectors.can_manage_dashboards(user=request.user),
+        },
+    )

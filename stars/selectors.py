@@ -30,8 +30,10 @@ from stars.models import (
     StarTaskCheck,
     StarType,
     WeakBranchCase,
+    WeakReason,
     scheme_of_kind,
 )
+from villages.history import newest_first, scoped_history
 from villages.models import Branch, Roster, RosterEntry, UserRole
 from villages.selectors import (
     branch_list_for_user,
@@ -292,10 +294,10 @@ def star_card(*, user, branch: Branch, year: int) -> dict:
             "star_type", "branch__township"
         )
     }
-    checks = {
-        c.task_id: c
-        for c in StarTaskCheck.objects.filter(branch=branch, year=year).select_related("updated_by")
-    }
+    checks_list = list(
+        StarTaskCheck.objects.filter(branch=branch, year=year).select_related("updated_by", "task")
+    )
+    checks = {c.task_id: c for c in checks_list}
     slots = []
     may_apply = scheme is not None and not locked and can_apply(user, branch)
     for star in stars:
@@ -326,6 +328,7 @@ def star_card(*, user, branch: Branch, year: int) -> dict:
         "slots": slots,
         "level": sum(1 for s in slots if s.held),
         "events": events,
+        "history": card_history(user=user, awards=list(awards.values()), checks=checks_list),
         "locked": locked,
         "settings": star_settings(),
         "can_tick": not locked and scheme is not None and can_tick_tasks(user, branch),
@@ -664,5 +667,37 @@ def weak_cases_open_q() -> Q:
     return Q(status__in=WeakBranchCase.OPEN)
 
 
-def weak_case_history(*, case: WeakBranchCase) -> list:
-    return list(case.history.select_related("history_user").order_by("-history_date"))
+def _weak_reason_labels(codes: list) -> str:
+    labels = dict(WeakReason.choices)
+    return "、".join(str(labels.get(code, code)) for code in codes)
+
+
+def weak_case_history(*, user, case: WeakBranchCase) -> list[dict]:
+    """The case's history (villages.history), newest first; 404 outside the user's scope."""
+    return scoped_history(
+        weak_case_list_for_user(user=user),
+        [case.pk],
+        formatters={"reasons": _weak_reason_labels},
+    )
+
+
+def card_history(*, user, awards: list[StarAward], checks: list[StarTaskCheck]) -> list[dict]:
+    """The star card's history: every change to its awards (each named by its star) and
+    to its key-task ticks, newest first; 404 if any is outside the user's scope."""
+    visible_checks = StarTaskCheck.objects.filter(
+        branch__in=branch_list_for_user(user=user).values("pk")
+    )
+    return newest_first(
+        scoped_history(
+            award_list_for_user(user=user),
+            [a.pk for a in awards],
+            subjects={a.pk: a.star_type.name for a in awards},
+            created="申报",
+        )
+        + scoped_history(
+            visible_checks,
+            [c.pk for c in checks],
+            subjects={c.pk: f"重点任务：{c.task.title}" for c in checks},
+            created="填写",
+        )
+    )

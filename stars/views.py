@@ -534,7 +534,7 @@ class WeakCaseDetailView(LoginRequiredMixin, View):
         ctx = {
             "case": case,
             "days": selectors.weak_case_days_open(case),
-            "history": selectors.weak_case_history(case=case),
+            "history": selectors.weak_case_history(user=request.user, case=case),
             "can_rectify": "rectify" in actions,
             "can_accept": "accept" in actions,
             "can_reopen": "reopen" in actions,

@@ -236,10 +236,12 @@ def history_entries(
     formatters: dict[str, Callable] | None = None,
     mask: Callable | None = None,
     subjects: dict | None = None,
+    created: str = "",
 ) -> list[dict]:
     """The history of the `model` objects `pks`, newest first. Each entry: the row
     (`record`), `action` (+ created, ~ changed, - deleted), `who`, `source`, `subject`
-    (from `subjects`, by pk) and `changes` (label, old, new) in the model's field order.
+    (from `subjects`, by pk), `created` (what creating is called, e.g. 申报) and `changes`
+    (label, old, new) in the model's field order.
 
     `formatters` show a field's value their own way (JSON lists of codes); `mask(name,
     value)` hides what the reader may not see. Two queries, plus one per related model
@@ -289,6 +291,7 @@ def history_entries(
                 "who": _who(record),
                 "source": getattr(record, "history_source_display", ""),
                 "subject": (subjects or {}).get(getattr(record, pk_name), ""),
+                "created": created,
                 "changes": shown,
             }
         )
@@ -308,6 +311,8 @@ def scoped_history(visible: models.QuerySet, pks: Iterable, **options) -> list[d
     """`history_entries` of the objects `pks`, each of which must be in `visible` (the
     user's scoped queryset): one outside it, or missing, is a 404."""
     pks = set(pks)
-    if not pks or visible.filter(pk__in=pks).count() != len(pks):
+    if not pks:
+        return []
+    if visible.filter(pk__in=pks).count() != len(pks):
         raise Http404("不存在，或不在您的管辖范围内。")
     return history_entries(visible.model, pks, **options)

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from villages.history import newest_first, scoped_history
 from villages.models import (
     Assignment,
     Branch,
@@ -355,6 +356,31 @@ def village_get_for_user(*, user, village_id) -> Village:
 
 def export_job_get_for_user(*, user, job_id) -> ExportJob:
     return get_object_or_404(export_job_list_for_user(user=user), pk=job_id)
+
+
+def assignment_get_for_user(*, user, assignment_id) -> Assignment:
+    return get_object_or_404(assignment_list_for_user(user=user), pk=assignment_id)
+
+
+# ----- history -----
+
+
+def assignment_history(*, user, assignment: Assignment) -> list[dict]:
+    """The assignment's history and its cadre's (each entry naming which), newest first;
+    404 outside the user's scope."""
+    return newest_first(
+        scoped_history(
+            assignment_list_for_user(user=user),
+            [assignment.pk],
+            subjects={assignment.pk: "联系点安排"},
+            created="安排",
+        )
+        + scoped_history(
+            cadre_list_for_user(user=user),
+            [assignment.cadre_id],
+            subjects={assignment.cadre_id: "干部信息"},
+        )
+    )
 
 
 # ----- what a user may change -----

@@ -7,6 +7,7 @@ app_name = "villages"
 urlpatterns = [
     path("villages/", views.VillageListView.as_view(), name="village_list"),
     path("villages/<int:pk>/", views.VillageDetailView.as_view(), name="village_detail"),
+    path("assignments/<int:pk>/", views.AssignmentDetailView.as_view(), name="assignment_detail"),
     path("villages/export/", views.ExportCreateView.as_view(), name="village_export"),
     path("exports/new/<str:kind>/", views.ExportCreateView.as_view(), name="export_create"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),

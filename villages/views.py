@@ -16,6 +16,8 @@ from villages.importing.reader import MAX_BYTES as MAX_IMPORT_BYTES
 from villages.importing.workbook import template_workbook
 from villages.models import ImportJob
 from villages.selectors import (
+    assignment_get_for_user,
+    assignment_history,
     export_job_get_for_user,
     import_job_get_for_user,
     import_job_list_for_user,
@@ -80,6 +82,18 @@ class VillageDetailView(LoginRequiredMixin, DetailView):
         ctx["roster_entries"] = village_roster_entries(village=self.object)
         ctx["roster_years"] = roster_years()
         return ctx
+
+
+class AssignmentDetailView(LoginRequiredMixin, View):
+    """One 联系点安排 with its cadre, and the history of both."""
+
+    def get(self, request, pk):
+        assignment = assignment_get_for_user(user=request.user, assignment_id=pk)
+        context = {
+            "assignment": assignment,
+            "history": assignment_history(user=request.user, assignment=assignment),
+        }
+        return render(request, "villages/assignment_detail.html", context)
 
 
 class ExportCreateView(LoginRequiredMixin, View):

@@ -195,7 +195,7 @@ class ProblemDetailView(LoginRequiredMixin, View):
         context = {
             "problem": problem,
             "form": (form or ProblemUpdateForm(problem=problem)) if can_write else None,
-            "history": problem_history(problem=problem),
+            "history": problem_history(user=request.user, problem=problem),
             "visit_visible": visit_visible,
             "overdue": problem.is_overdue,
         }

@@ -16,6 +16,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from villages.history import scoped_history
 from villages.models import Assignment, Cadre, Township, UserRole, Village
 from villages.selectors import (
     area_keys_of,
@@ -107,27 +108,23 @@ def problem_can_write(*, user) -> bool:
     return scope_for_user(user).role not in (None, UserRole.Role.CITY_VIEWER)
 
 
-def problem_history(*, problem: Problem) -> list[dict]:
-    """The problem's history, newest first, each entry with its field changes."""
-    records = list(
-        problem.history.select_related("history_user").order_by("history_date", "history_id")
+def _activity_labels(codes: list) -> str:
+    labels = dict(Visit.Activity.choices)
+    return "、".join(str(labels.get(code, code)) for code in codes)
+
+
+def visit_history(*, user, visit: Visit) -> list[dict]:
+    """The visit's history (villages.history), newest first; 404 outside the user's scope."""
+    return scoped_history(
+        visit_list_for_user(user=user),
+        [visit.pk],
+        formatters={"activities": _activity_labels},
     )
-    entries = []
-    for prev, record in zip([None, *records], records, strict=False):
-        changes = []
-        if prev is not None:
-            for change in record.diff_against(prev).changes:
-                field = Problem._meta.get_field(change.field)
-                choices = dict(field.choices or [])
-                changes.append(
-                    {
-                        "label": str(field.verbose_name),
-                        "old": choices.get(change.old, change.old),
-                        "new": choices.get(change.new, change.new),
-                    }
-                )
-        entries.append({"record": record, "changes": changes})
-    return entries[::-1]
+
+
+def problem_history(*, user, problem: Problem) -> list[dict]:
+    """The problem's history, newest first; 404 outside the user's scope."""
+    return scoped_history(problem_list_for_user(user=user), [problem.pk])
 
 
 def workday_rule_list() -> QuerySet[WorkdayRule]:

@@ -29,6 +29,7 @@ from visits.selectors import (
     visit_can_review,
     visit_editable,
     visit_get_for_user,
+    visit_history,
     visit_list_for_user,
 )
 from visits.services import MAX_PHOTOS, visit_create, visit_update
@@ -131,6 +132,7 @@ class VisitDetailView(LoginRequiredMixin, View):
             "photos": list(visit.photos.all()),
             "events": list(visit.events.select_related("actor")),
             "can_review": visit_can_review(user=user, visit=visit),
+            "history": visit_history(user=user, visit=visit),
         }
         return render(request, self.template_name, context)
 
