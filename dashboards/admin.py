@@ -2,15 +2,15 @@
 Snapshots are computed, never edited: they are not in the admin."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from dashboards.models import Target
 from dashboards.selectors import can_manage_dashboards
 from dashboards.services import target_delete, target_save
+from villages.admin import ReadOnlyHistoryAdmin
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(ReadOnlyHistoryAdmin):
     list_display = ("year", "indicator", "comparison", "threshold", "area_level", "is_reference")
     list_filter = ("year", "indicator")
 

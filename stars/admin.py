@@ -10,7 +10,6 @@ through `star_type_save` / `star_task_save` / `star_task_delete`).
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from simple_history.admin import SimpleHistoryAdmin
 
 from stars import selectors
 from stars.models import (
@@ -28,7 +27,7 @@ from stars.services import (
     star_task_save,
     star_type_save,
 )
-from villages.admin import ScopedAdmin
+from villages.admin import ReadOnlyHistoryAdmin, ScopedAdmin
 
 
 def _city_admin(request) -> bool:
@@ -98,7 +97,7 @@ class WeakBranchCaseAdmin(ViewOnlyScopedAdmin):
         return "；".join(obj.reason_labels)
 
 
-class CityAdminEdits(SimpleHistoryAdmin):
+class CityAdminEdits(ReadOnlyHistoryAdmin):
     """Everyone signed in to the admin may look; only city admins change."""
 
     def has_add_permission(self, request):
@@ -184,7 +183,7 @@ class StarSettingsAdmin(CityAdminEdits):
 
 
 @admin.register(RatingYear)
-class RatingYearAdmin(SimpleHistoryAdmin):
+class RatingYearAdmin(ReadOnlyHistoryAdmin):
     """Locks are set and lifted on the portal's 年度与规则 page (stars:years)."""
 
     list_display = ("year", "locked", "locked_at", "locked_by", "note")

@@ -37,6 +37,7 @@ from stars.models import (
 )
 from stars.schemes import ensure_star_types
 from villages.demo import SyncStats
+from villages.history import request_meta
 from villages.models import RosterEntry
 
 # The published 2022 result per scheme, level -> branches. Levels 3..0 are our spread;
@@ -465,6 +466,7 @@ def _weak_history(rng: random.Random, cases, stages) -> None:
                     history_user=case.created_by,
                     history_type="+" if number == 0 else "~",
                     history_change_reason="演示数据",
+                    **request_meta(user=case.created_by),
                     **values,
                 )
             )

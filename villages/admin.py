@@ -36,7 +36,19 @@ CHOICES = {
 }
 
 
-class ScopedAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """Base for every admin with a history page: the history is looked at, never
+    rewritten. No old version is restored (a revert would save it past the services'
+    rules; SIMPLE_HISTORY_REVERT_DISABLED only hides the button), and no admin deletes
+    history rows (the historical models have no admin of their own)."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("历史版本只能查看，不能恢复。")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ScopedAdmin(ReadOnlyHistoryAdmin):
     """Base for every portal model admin."""
 
     selector = None
@@ -92,10 +104,6 @@ class ScopedAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._visible_or_404(request, object_id)
-        if request.method != "GET":
-            # An old version is looked at, never restored: a revert would save it past the
-            # services' rules (SIMPLE_HISTORY_REVERT_DISABLED only hides the button).
-            raise PermissionDenied("历史版本只能查看，不能恢复。")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -168,7 +176,7 @@ class BranchAdmin(ScopedAdmin):
 
 
 @admin.register(Roster)
-class RosterAdmin(SimpleHistoryAdmin):
+class RosterAdmin(ReadOnlyHistoryAdmin):
     list_display = ("year", "is_frozen", "frozen_at", "note")
     readonly_fields = ("is_frozen", "frozen_at")
     actions = ["freeze"]

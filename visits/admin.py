@@ -10,9 +10,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
-from villages.admin import ScopedAdmin
+from villages.admin import ReadOnlyHistoryAdmin, ScopedAdmin
 from villages.models import UserRole
 from villages.selectors import scope_for_user
 from visits import selectors
@@ -82,7 +81,7 @@ class ProblemAdmin(ViewOnlyScopedAdmin):
 
 
 @admin.register(WorkdayRule)
-class WorkdayRuleAdmin(SimpleHistoryAdmin):
+class WorkdayRuleAdmin(ReadOnlyHistoryAdmin):
     """City admins add rules; a rule already in force is never changed (that would re-judge
     past periods), and none is deleted. Saves go through `workday_rule_set`."""
 
