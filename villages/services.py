@@ -186,16 +186,16 @@ def pending_task_keep(*, task: str, args=(), kwargs=None, queue=None, error=None
 
 def pending_tasks_send(*, limit: int = 500) -> int:
     """Queue the kept calls, oldest first, and stop at the first that still fails (the
-    broker is still down). Each row is claimed by deleting it, so two runs never send
-    the same call twice. Returns how many were queued."""
+    broker is still down). At least once: a row is deleted only after its call was
+    queued (two runs at once may queue a call twice; every task is idempotent). Returns
+    how many were queued."""
     current_app.loader.import_default_modules()
     sent = 0
     for row in list(PendingTask.objects.order_by("pk")[:limit]):
-        if not PendingTask.objects.filter(pk=row.pk).delete()[0]:
-            continue  # another run took it
         task = current_app.tasks.get(row.task)
         if task is None:
             logger.error("待重发的后台任务已不存在，丢弃：%s %s", row.task, row.kwargs)
+            PendingTask.objects.filter(pk=row.pk).delete()
             continue
         args, queue = tuple(row.args), row.queue or None
         try:
@@ -204,9 +204,12 @@ def pending_tasks_send(*, limit: int = 500) -> int:
             else:
                 _publish(task, args, row.kwargs, queue)
         except Exception as exc:
-            pending_task_keep(task=row.task, args=args, kwargs=row.kwargs, queue=queue, error=exc)
+            PendingTask.objects.filter(pk=row.pk).update(
+                attempts=F("attempts") + 1, last_error=str(exc)[:2000], updated_at=timezone.now()
+            )
             logger.warning("待重发的后台任务仍未能排队：%s：%s", row.task, exc)
             break
+        PendingTask.objects.filter(pk=row.pk).delete()
         sent += 1
     if sent:
         logger.info("已重新排队 %s 个后台任务", sent)

@@ -297,6 +297,10 @@ def test_with_redis_down_records_are_saved_and_their_task_is_kept_then_sent(
     assert kept.kwargs == {"year": YEAR, "village_ids": [area.villages["a1v1"].pk], "unit_ids": []}
     assert not SanlingStatus.objects.exists()
 
+    # when: beat's job runs while Redis is still down: the call stays, counted
+    assert village_services.pending_tasks_send() == 0
+    assert PendingTask.objects.get().attempts == 2
+
     # when: Redis is back and beat's job queues what was kept
     redis_down.back()
     from villages.tasks import pending_tasks_send
