@@ -381,15 +381,18 @@ IMPORT_STALE_AFTER = datetime.timedelta(minutes=30)
 # Between a worker marking its start and locking the job row there is a moment where the
 # row is unlocked; the reaper leaves jobs started less than this long ago alone.
 IMPORT_START_GRACE = datetime.timedelta(seconds=30)
-IMPORT_MAX_ATTEMPTS = 3
-IMPORT_INTERRUPTED = _(
+# A delivery per attempt: the first and the task's 3 retries (database gone) stay under it;
+# deliveries beyond it are redeliveries of a task whose worker keeps dying.
+IMPORT_MAX_ATTEMPTS = 4
+IMPORT_INTERRUPTED = (
     "导入过程中后台进程意外退出（任务被中断），数据库已回滚，未写入任何数据。请点击“重新导入”再试。"
 )
-IMPORT_STALE = _("处理超时（可能是后台任务中断），未写入任何数据。请点击“重新导入”再试。")
-IMPORT_TOO_MANY = _(
-    "导入已连续 %(n)s 次被中断（文件可能过大），未写入任何数据。请拆分文件后重新上传。"
+IMPORT_STALE = "处理超时（可能是后台任务中断），未写入任何数据。请点击“重新导入”再试。"
+IMPORT_TOO_MANY = (
+    "导入已尝试 %(n)s 次仍未完成（后台进程多次中断，文件可能过大），未写入任何数据。"
+    "请拆分文件后重新上传，或联系管理员。"
 )
-IMPORT_TIMEOUT = _("导入超过时间上限，已停止，未写入任何数据。请拆分文件后重新上传。")
+IMPORT_TIMEOUT = "导入超过时间上限，已停止，未写入任何数据。请拆分文件后重新上传。"
 
 
 def import_progress_set(job_id: int, percent: int) -> None:
