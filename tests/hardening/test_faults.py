@@ -97,6 +97,8 @@ def project_tasks() -> dict:
 
 
 def test_every_project_task_acks_late_retries_with_backoff_and_has_time_limits():
+    """The settings each task runs with (its own, or the project's CELERY_TASK_* defaults
+    where it sets none): a task without retries, or with limits that contradict, fails."""
     tasks = project_tasks()
     assert {
         "villages.tasks.import_job_commit",
@@ -106,6 +108,7 @@ def test_every_project_task_acks_late_retries_with_backoff_and_has_time_limits()
         "dashboards.tasks.compute_snapshots",
         "dashboards.tasks.refresh_changed",
     } <= set(tasks)
+    redelivered_after = celery_app.conf.broker_transport_options["visibility_timeout"]
     problems = []
     for name, task in sorted(tasks.items()):
         if task.acks_late is not True:
@@ -119,8 +122,10 @@ def test_every_project_task_acks_late_retries_with_backoff_and_has_time_limits()
         soft, hard = task.soft_time_limit, task.time_limit
         if not (soft and hard and 0 < soft < hard):
             problems.append(f"{name}: time limits soft={soft!r} hard={hard!r}")
-        if task.reject_on_worker_lost is None:
-            problems.append(f"{name}: reject_on_worker_lost not decided (True or False)")
+        elif hard >= redelivered_after:
+            problems.append(f"{name}: hard limit {hard}s not under the visibility timeout")
+        if not isinstance(task.reject_on_worker_lost, bool):
+            problems.append(f"{name}: reject_on_worker_lost={task.reject_on_worker_lost!r}")
     assert not problems, "\n".join(problems)
 
 

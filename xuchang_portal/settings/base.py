@@ -166,6 +166,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    # A task not acknowledged within this time goes back to the queue (acks_late: this is
+    # how the task of a worker that died is delivered again). Longer than any task's hard
+    # time limit, so a slow task is never run twice at once.
+    "visibility_timeout": 60 * 60,
 }
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
