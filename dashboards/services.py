@@ -29,6 +29,7 @@ from dashboards.models import (
 )
 from dashboards.selectors import YEARS_KEY, can_manage_dashboards, forget_pages
 from villages.models import County, Roster, RosterEntry, Township, Village
+from villages.services import save_or_refuse
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def target_save(*, actor, target: Target) -> Target:
         raise PermissionDenied("只有市级管理员可以修改年度目标。")
     target.full_clean()
     target._history_user = actor
-    target.save()
+    save_or_refuse(instance=target)
     forget_pages()
     transaction.on_commit(forget_pages)
     return target
@@ -257,25 +258,26 @@ def _year_of(value) -> int | None:
     return value.year
 
 
-@transaction.atomic
-def changed_years(*, today: datetime.date | None = None) -> set[int]:
-    """The years touched by history rows written since the last call (and move the
-    cursors past them). The first call only sets the cursors."""
+def changed_years_pending(*, today: datetime.date | None = None) -> tuple[set[int], dict]:
+    """The years touched by history rows written since the cursors, and the positions the
+    cursors may move to once those years are computed (`change_cursors_advance`). Moves
+    nothing itself, so a run that dies before computing loses no change. The very first
+    look only sets the cursors (to the newest row of each table)."""
     live = set(live_years(today))
     years: set[int] = set()
-    cursors = {c.label: c for c in ChangeCursor.objects.select_for_update()}
+    positions: dict[str, int] = {}
+    cursors = {c.label: c.last_id for c in ChangeCursor.objects.all()}
     for label, year_field in WATCHED.items():
         history = _history_model(label)
         if history is None:
             continue
-        cursor = cursors.get(label)
-        if cursor is None:
+        if label not in cursors:
             top = history.objects.aggregate(m=Max("history_id"))["m"] or 0
-            ChangeCursor.objects.create(label=label, last_id=top)
+            ChangeCursor.objects.get_or_create(label=label, defaults={"last_id": top})
             continue
         fields = ["history_id"] + ([year_field] if year_field else [])
         rows = list(
-            history.objects.filter(history_id__gt=cursor.last_id)
+            history.objects.filter(history_id__gt=cursors[label])
             .order_by("history_id")
             .values_list(*fields)[:50000]
         )
@@ -287,6 +289,22 @@ def changed_years(*, today: datetime.date | None = None) -> set[int]:
                 years |= live
             else:
                 years.add(year)
-        cursor.last_id = rows[-1][0]
-        cursor.save(update_fields=["last_id", "updated_at"])
+        positions[label] = rows[-1][0]
+    return years, positions
+
+
+def change_cursors_advance(positions: dict[str, int]) -> None:
+    """Move the cursors to `positions` (never backwards: another run may be further)."""
+    for label, last_id in positions.items():
+        ChangeCursor.objects.filter(label=label, last_id__lt=last_id).update(
+            last_id=last_id, updated_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def changed_years(*, today: datetime.date | None = None) -> set[int]:
+    """The years touched since the last call, moving the cursors past them at once (for
+    callers that recompute in the same breath; the beat task moves them afterwards)."""
+    years, positions = changed_years_pending(today=today)
+    change_cursors_advance(positions)
     return years

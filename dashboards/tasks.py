@@ -1,19 +1,26 @@
-"""Thin Celery tasks: ids (years) in, a service call out."""
+"""Thin Celery tasks: ids (years) in, a service call out. Acknowledged late, retried with
+back-off when the database went away (a computation replaces the year's rows in one
+transaction, so a rerun is harmless), with time limits."""
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 RETRY = {
     "acks_late": True,
-    "autoretry_for": (OperationalError,),
+    "autoretry_for": (OperationalError, InterfaceError),
     "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
     "max_retries": 3,
+    "ignore_result": True,  # the snapshots are the result
 }
+SOFT_LIMIT, HARD_LIMIT = 12 * 60, 15 * 60
 LOCK = "dashboards:refresh-lock"
 
 
-@shared_task(**RETRY)
+# Asked for by the 刷新数据 button: a lost worker gives the message back.
+@shared_task(**RETRY, reject_on_worker_lost=True, soft_time_limit=SOFT_LIMIT, time_limit=HARD_LIMIT)
 def compute_snapshots(year: int) -> dict:
     """Recompute every snapshot of `year` (idempotent)."""
     from dashboards.services import compute_snapshots as compute
@@ -22,7 +29,11 @@ def compute_snapshots(year: int) -> dict:
     return {"year": result.year, "snapshots": result.snapshots, "villages": result.villages}
 
 
-@shared_task(**RETRY)
+# Periodic (beat): a lost run is redone by the next one, so the message is not given back
+# (a computation that kills its worker must not loop).
+@shared_task(
+    **RETRY, reject_on_worker_lost=False, soft_time_limit=3 * SOFT_LIMIT, time_limit=3 * HARD_LIMIT
+)
 def compute_live_years() -> list[int]:
     """Nightly: every roster year and the current year."""
     from dashboards.services import compute_snapshots as compute
@@ -34,19 +45,24 @@ def compute_live_years() -> list[int]:
     return years
 
 
-@shared_task(**RETRY)
+@shared_task(
+    **RETRY, reject_on_worker_lost=False, soft_time_limit=SOFT_LIMIT, time_limit=HARD_LIMIT
+)
 def refresh_changed() -> list[int]:
     """Every 30 seconds (beat): recompute the years touched since the last look, once
-    each, however many records changed. Skipped while a previous run still works."""
-    from dashboards.services import changed_years
+    each, however many records changed. Skipped while a previous run still works. The
+    change cursors move only after the years are computed: a run that dies half-way
+    leaves them where they were, and the next run does the same years again."""
+    from dashboards.services import change_cursors_advance, changed_years_pending
     from dashboards.services import compute_snapshots as compute
 
-    if not cache.add(LOCK, "1", timeout=15 * 60):
+    if not cache.add(LOCK, "1", timeout=HARD_LIMIT):
         return []
     try:
-        years = sorted(changed_years())
-        for year in years:
+        years, positions = changed_years_pending()
+        for year in sorted(years):
             compute(year=year)
-        return years
+        change_cursors_advance(positions)
+        return sorted(years)
     finally:
         cache.delete(LOCK)

@@ -20,6 +20,7 @@ from dashboards.indicators import PROJECTION_TEXT, RANK_CODES, SPECS
 from dashboards.models import Target
 from dashboards.services import target_save
 from dashboards.tasks import compute_snapshots as compute_snapshots_task
+from villages.services import task_send
 
 
 def _year(request) -> int:
@@ -186,10 +187,15 @@ def refresh(request):
         messages.error(request, "请选择有效的年度。")
         return redirect("dashboards:home")
     year = int(raw)
-    compute_snapshots_task.delay(year)
-    messages.success(
-        request, f"已提交 {year} 年度看板数据的重新计算，完成后刷新页面即可看到最新数据。"
-    )
+    if task_send(compute_snapshots_task, args=(year,)):
+        messages.success(
+            request, f"已提交 {year} 年度看板数据的重新计算，完成后刷新页面即可看到最新数据。"
+        )
+    else:
+        messages.warning(
+            request,
+            f"后台服务暂时不可用：{year} 年度的重新计算已记下，服务恢复后自动执行。",
+        )
     next_url = request.POST.get("next", "")
     if not next_url.startswith("/dashboards/"):
         next_url = reverse("dashboards:home")

@@ -94,6 +94,12 @@ def zero_report_list_for_user(*, user) -> QuerySet[ZeroReport]:
     )
 
 
+def zero_report_exists(*, village, month: datetime.date) -> bool:
+    """Whether the village has reported this month already (the service's pre-check; two
+    requests at the same moment are decided by the database constraint)."""
+    return ZeroReport.objects.filter(village=village, month=month).exists()
+
+
 def status_list_for_user(*, user) -> QuerySet[SanlingStatus]:
     return SanlingStatus.objects.select_related(
         "village__township__county", "unit__township__county", "override_by"

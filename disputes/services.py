@@ -4,8 +4,9 @@ Every write of a record the 三零 rule reads (信访, 事故和案件) schedule
 of the yearly status of the villages and units it touches, old place and year as well as
 new, once the transaction has committed (`transaction.on_commit`). The recomputation runs
 in a Celery task; if the broker cannot be reached the record is still saved, the failure
-is logged, and the status is brought up to date by the next recomputation (any later
-change there, the 重新计算 button, or `manage.py sanling_recompute`).
+is logged and the call kept (villages' PendingTask), and beat queues it once the broker
+is back (besides any later change there, the 重新计算 button, or
+`manage.py sanling_recompute`).
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ from disputes.selectors import (
     sanling_can_recompute,
     units_can_manage,
     units_of_year,
+    zero_report_exists,
 )
 from disputes.tasks import sanling_recompute as sanling_recompute_task
 from villages.importing.bulk import create_with_history, update_with_history
 from villages.models import RosterEntry
 from villages.selectors import scope_for_user, village_list_for_user
+from villages.services import save_or_refuse, task_send
 
 logger = logging.getLogger(__name__)
 NOT_IN_SCOPE = "不存在，或不在您的管辖范围内。"
@@ -61,28 +64,21 @@ def _queue_name() -> str | None:
 
 def enqueue_sanling_recompute(*, year: int, village_ids=(), unit_ids=()) -> bool:
     """Send one recomputation to the workers. Never raises: a broker that is down is
-    logged (the caller's record is already saved). Returns whether it was sent."""
+    logged and the call kept for beat to queue later (the caller's record is already
+    saved). Returns whether it was sent."""
     kwargs = {"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)}
+    where = (year, kwargs["village_ids"], kwargs["unit_ids"])
     try:
-        if sanling_recompute_task.app.conf.task_always_eager:
-            sanling_recompute_task.apply_async(kwargs=kwargs, queue=_queue_name())
-        else:
-            # Fail fast when the broker is down: the user's request must not hang on
-            # kombu's reconnection back-off.
-            with sanling_recompute_task.app.connection_for_write() as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2)
-                sanling_recompute_task.apply_async(
-                    kwargs=kwargs, queue=_queue_name(), retry=False, connection=connection
-                )
-    except Exception:  # the broker, the network, or (eager mode) the task itself
-        logger.exception(
-            "三零状态重新计算未能排队：year=%s villages=%s units=%s",
-            year,
-            sorted(village_ids),
-            sorted(unit_ids),
-        )
+        sent = task_send(sanling_recompute_task, kwargs=kwargs, queue=_queue_name())
+    except Exception:  # eager mode: the task itself failed
+        logger.exception("三零状态重新计算未能排队：year=%s villages=%s units=%s", *where)
         return False
-    return True
+    if not sent:
+        logger.error(
+            "三零状态重新计算未能排队（已记录，消息代理恢复后自动重发）：year=%s villages=%s units=%s",
+            *where,
+        )
+    return sent
 
 
 def _schedule(targets: set[tuple[int, str, int]]) -> None:
@@ -237,7 +233,17 @@ def sanling_override_set(
         status._change_reason = reason
     status._history_user = actor
     status.full_clean(exclude=["village", "unit", "override_by"])
-    status.save()
+    try:
+        with transaction.atomic():
+            status.save()
+    except IntegrityError:
+        # A recomputation created the row after our look: set the override on that row.
+        row = SanlingStatus.objects.select_for_update().get(**lookup)
+        for name in ("override", "override_reason", "override_by", "override_at"):
+            setattr(row, name, getattr(status, name))
+        row._change_reason, row._history_user = status._change_reason, actor
+        row.save()
+        status = row
     return status
 
 
@@ -722,12 +728,12 @@ def zero_report_create(*, actor, village, month: datetime.date, note: str = "") 
                 % {"village": village.name, "n": found}
             }
         )
-    if ZeroReport.objects.filter(village=village, month=month).exists():
+    if zero_report_exists(village=village, month=month):
         raise ValidationError({"month": _("%s本月已经报告过。") % village.name})
     report = ZeroReport(village=village, month=month, note=(note or "").strip(), reported_by=actor)
     report._history_user = actor
     report.full_clean(exclude=["village", "reported_by"])
-    report.save()
+    save_or_refuse(instance=report)
     return report
 
 
@@ -774,7 +780,7 @@ def unit_create(*, actor, township=None, village=None, **fields) -> ThreeZeroUni
     _apply(unit, fields, UNIT_FIELDS)
     unit.full_clean(exclude=["village"])
     unit._history_user = actor
-    unit.save()
+    save_or_refuse(instance=unit)
     _schedule({(unit.year_from, "unit", unit.pk)})
     return unit
 

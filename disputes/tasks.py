@@ -1,16 +1,22 @@
-"""Thin Celery tasks: ids in, a service call out."""
+"""Thin Celery tasks: ids in, a service call out. Acknowledged late, retried with back-off
+when the database went away (a recomputation is idempotent), with time limits."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
+
+RETRY = {
+    "acks_late": True,
+    "ignore_result": True,  # nobody waits on it; and no result-store round trip when queuing
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 3,
+}
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,  # nobody waits on it; and no result-store round trip when queuing
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+# A lost worker gives the message back: the recomputation is small and idempotent.
+@shared_task(**RETRY, reject_on_worker_lost=True, soft_time_limit=5 * 60, time_limit=6 * 60)
 def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
     """Recompute the yearly 三零 status of these villages and units (both None: all)."""
     # Imported here: services import this module at load time.
@@ -19,13 +25,8 @@ def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
     return recompute(year=year, village_ids=village_ids, unit_ids=unit_ids)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+# Nightly: a lost run is redone the next night (and by the 重新计算 button meanwhile).
+@shared_task(**RETRY, reject_on_worker_lost=False, soft_time_limit=20 * 60, time_limit=25 * 60)
 def sanling_recompute_this_year() -> dict:
     """Nightly (beat): the whole current year, which also catches any change whose own
     recomputation could not be queued while Redis was down."""

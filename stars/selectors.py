@@ -122,6 +122,19 @@ def weak_case_get_for_user(*, user, case_id) -> WeakBranchCase:
     return get_object_or_404(weak_case_list_for_user(user=user), pk=case_id)
 
 
+# ----- the services' pre-checks (two requests at the same moment: the constraint decides) -----
+
+
+def award_find(*, branch: Branch, year: int, star_type: StarType, lock: bool = False):
+    """The branch's award of this star and year, or None (locked for update if asked)."""
+    awards = StarAward.objects.select_for_update() if lock else StarAward.objects
+    return awards.filter(branch=branch, year=year, star_type=star_type).first()
+
+
+def weak_case_exists(*, branch: Branch, year: int) -> bool:
+    return WeakBranchCase.objects.filter(branch=branch, year=year).exists()
+
+
 # ----- who may do what -----
 
 

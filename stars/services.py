@@ -28,6 +28,7 @@ from stars.models import (
     WeakReason,
 )
 from stars.selectors import (
+    award_find,
     branch_scheme,
     can_accept_weak,
     can_apply,
@@ -38,9 +39,11 @@ from stars.selectors import (
     can_withdraw,
     holds_foundation,
     publicity_over,
+    weak_case_exists,
     year_locked,
 )
 from villages.models import Branch, Roster
+from villages.services import save_or_refuse
 
 S = StarAward.State
 Step = StarAwardEvent.Step
@@ -207,11 +210,7 @@ def award_apply(
                 }
             }
         )
-    award = (
-        StarAward.objects.select_for_update()
-        .filter(branch=branch, year=year, star_type=star_type)
-        .first()
-    )
+    award = award_find(branch=branch, year=year, star_type=star_type, lock=True)
     if award is not None and award.state != S.REJECTED:
         raise ValidationError(
             _("%(star)s本年度已申报（当前：%(state)s）。")
@@ -220,7 +219,7 @@ def award_apply(
     if award is None:
         award = StarAward(branch=branch, year=year, star_type=star_type, state=S.APPLIED)
         award._history_user = actor
-        award.save()
+        save_or_refuse(instance=award)
     else:
         award.state = S.APPLIED
         award.publicity_start = award.publicity_end = None
@@ -483,7 +482,7 @@ def weak_case_identify(
         raise ValidationError({"identified_on": _("认定日期不能晚于今天。")})
     if identified_on.year != year:
         raise ValidationError({"identified_on": _("认定日期须在所填年度内。")})
-    if WeakBranchCase.objects.filter(branch=branch, year=year).exists():
+    if weak_case_exists(branch=branch, year=year):
         raise ValidationError({"branch": _("该党组织本年度已被认定为软弱涣散，请在原记录上整顿。")})
     case = WeakBranchCase(
         branch=branch,
@@ -495,7 +494,7 @@ def weak_case_identify(
     )
     case.full_clean(exclude=["branch", "created_by"])
     case._history_user = actor
-    case.save()
+    save_or_refuse(instance=case)
     return case
 
 

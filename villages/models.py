@@ -527,6 +527,10 @@ class ImportJob(models.Model):
     error = models.TextField(_("失败原因"), blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Set (and committed) when a worker starts the current step, before it locks the row:
+    # a committing job that is started but not locked has lost its worker.
+    started_at = models.DateTimeField(_("本步开始时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("本步尝试次数"), default=0)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
@@ -551,3 +555,26 @@ class ImportJob(models.Model):
 
         kind = KINDS.get(self.kind)
         return kind.label if kind else self.kind
+
+
+class PendingTask(models.Model):
+    """A background task that could not be queued (the broker was down), kept until the
+    beat job `villages.tasks.pending_tasks_send` queues it. One row per distinct call."""
+
+    key = models.CharField(_("任务摘要"), max_length=64, unique=True)
+    task = models.CharField(_("任务"), max_length=200)
+    args = models.JSONField(_("位置参数"), default=list, blank=True)
+    kwargs = models.JSONField(_("参数"), default=dict, blank=True)
+    queue = models.CharField(_("队列"), max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(_("排队失败次数"), default=1)
+    last_error = models.TextField(_("最近一次错误"), blank=True)
+    created_at = models.DateTimeField(_("首次失败时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("最近失败时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("待排队的后台任务")
+        verbose_name_plural = _("待排队的后台任务")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kwargs or self.args}"

@@ -4,15 +4,21 @@ carry the actor as `history_user`)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import logging
 import os
 import tempfile
+import time
 
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import IntegrityError, OperationalError, models, transaction
-from django.db.models import Q
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, OperationalError, connection, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +36,7 @@ from villages.models import (
     County,
     ExportJob,
     ImportJob,
+    PendingTask,
     Roster,
     RosterEntry,
     Township,
@@ -46,6 +53,168 @@ from villages.tasks import import_job_commit as import_job_commit_task
 from villages.tasks import import_job_validate as import_job_validate_task
 
 logger = logging.getLogger(__name__)
+
+CONFLICT = "保存失败：数据与已有记录冲突（可能有人同时提交了相同内容），请刷新页面核对后再试。"
+
+
+def save_or_refuse(*, instance: models.Model, **save_kwargs) -> models.Model:
+    """Save `instance` in a savepoint. When a unique constraint refuses the row (two
+    requests passed the same pre-check at once and the other one committed first), the
+    caller gets the model's own Chinese message as a ValidationError, as if the pre-check
+    had caught it, instead of an IntegrityError (a 500)."""
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError as exc:
+        logger.info("%s refused by a constraint: %s", type(instance).__name__, exc)
+        raise conflict_error(instance) from exc
+    return instance
+
+
+def conflict_error(instance: models.Model) -> ValidationError:
+    """What to tell the user when the database refused `instance`: the messages of the
+    unique fields and the named constraints it now violates (the winner's row is visible
+    after the failed statement), else a general one. Never a constraint's internal name."""
+    messages: list[str] = []
+    try:
+        instance.validate_unique()
+    except ValidationError as exc:
+        messages += exc.messages
+    for constraint in instance._meta.constraints:
+        custom = getattr(constraint, "violation_error_message", None)
+        if not custom or custom == constraint.default_violation_error_message:
+            continue
+        try:
+            constraint.validate(type(instance), instance)
+        except ValidationError as exc:
+            messages += exc.messages
+        except Exception:  # a check that cannot run on this object: the general message
+            logger.debug("constraint re-check failed", exc_info=True)
+    return ValidationError(messages or [CONFLICT])
+
+
+# ----- queuing background work -----
+#
+# Work for the workers is queued once the writing transaction has committed. When the
+# broker cannot be reached (Redis stopped, unreachable or hanging) the request pays one
+# short connection attempt (the timeouts are in settings), the failure is logged, and the
+# call is kept in PendingTask; the beat job `pending_tasks_send` queues it once the broker
+# answers again. Nothing of this raises to the user: the record is already saved.
+
+
+# After a failed attempt, calls in the next few seconds go straight to PendingTask: a
+# burst of requests during an outage does not pay the connection timeout each.
+BROKER_DOWN_SECONDS = 5.0
+_broker = {"down_until": 0.0}
+
+
+class BrokerDown(Exception):
+    pass
+
+
+def _publish(task, args: tuple, kwargs: dict, queue: str | None) -> None:
+    if time.monotonic() < _broker["down_until"]:
+        raise BrokerDown("消息代理刚刚连接失败，暂不重试")
+    try:
+        with task.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=0)  # one attempt, no back-off
+            task.apply_async(args=args, kwargs=kwargs, queue=queue, retry=False, connection=conn)
+    except Exception:
+        _broker["down_until"] = time.monotonic() + BROKER_DOWN_SECONDS
+        raise
+    _broker["down_until"] = 0.0
+
+
+def task_send(task, *, args=(), kwargs=None, queue: str | None = None) -> bool:
+    """Queue `task` now. Returns whether it was queued; a failure is logged and kept for
+    `pending_tasks_send`. Eager mode (no broker) runs the task inline instead."""
+    args, kwargs = tuple(args), dict(kwargs or {})
+    if task.app.conf.task_always_eager:
+        if queue:
+            task.apply_async(args=args, kwargs=kwargs, queue=queue)
+        else:
+            task.delay(*args, **kwargs)
+        return True
+    try:
+        _publish(task, args, kwargs, queue)
+    except Exception as exc:  # the broker, the network, a timeout
+        logger.error(
+            "后台任务未能排队（消息代理不可用），已记录待重发：%s args=%s kwargs=%s：%s",
+            task.name,
+            list(args),
+            kwargs,
+            exc,
+        )
+        pending_task_keep(task=task.name, args=args, kwargs=kwargs, queue=queue, error=exc)
+        return False
+    return True
+
+
+def task_enqueue(task, *, args=(), kwargs=None, queue: str | None = None) -> None:
+    """Queue `task` once the current transaction commits (see `task_send`)."""
+    transaction.on_commit(lambda: task_send(task, args=args, kwargs=kwargs, queue=queue))
+
+
+def _pending_key(task: str, args, kwargs, queue) -> str:
+    raw = json.dumps([task, list(args), kwargs, queue or ""], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def pending_task_keep(*, task: str, args=(), kwargs=None, queue=None, error=None) -> None:
+    """Remember a call that could not be queued (one row per distinct call)."""
+    kwargs = dict(kwargs or {})
+    key = _pending_key(task, args, kwargs, queue)
+    text = str(error or "")[:2000]
+    try:
+        with transaction.atomic():
+            row, created = PendingTask.objects.get_or_create(
+                key=key,
+                defaults={
+                    "task": task,
+                    "args": list(args),
+                    "kwargs": kwargs,
+                    "queue": queue or "",
+                    "last_error": text,
+                },
+            )
+    except IntegrityError:  # the same call kept by another process just now
+        return
+    if not created:
+        PendingTask.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1, last_error=text, updated_at=timezone.now()
+        )
+
+
+def pending_tasks_send(*, limit: int = 500) -> int:
+    """Queue the kept calls, oldest first, and stop at the first that still fails (the
+    broker is still down). At least once: a row is deleted only after its call was
+    queued (two runs at once may queue a call twice; every task is idempotent). Returns
+    how many were queued."""
+    current_app.loader.import_default_modules()
+    sent = 0
+    for row in list(PendingTask.objects.order_by("pk")[:limit]):
+        task = current_app.tasks.get(row.task)
+        if task is None:
+            logger.error("待重发的后台任务已不存在，丢弃：%s %s", row.task, row.kwargs)
+            PendingTask.objects.filter(pk=row.pk).delete()
+            continue
+        args, queue = tuple(row.args), row.queue or None
+        try:
+            if task.app.conf.task_always_eager:
+                task.apply_async(args=args, kwargs=row.kwargs, queue=queue)
+            else:
+                _publish(task, args, row.kwargs, queue)
+        except Exception as exc:
+            PendingTask.objects.filter(pk=row.pk).update(
+                attempts=F("attempts") + 1, last_error=str(exc)[:2000], updated_at=timezone.now()
+            )
+            logger.warning("待重发的后台任务仍未能排队：%s：%s", row.task, exc)
+            break
+        PendingTask.objects.filter(pk=row.pk).delete()
+        sent += 1
+    if sent:
+        logger.info("已重新排队 %s 个后台任务", sent)
+    return sent
 
 
 def _check_write(actor, instance: models.Model) -> None:
@@ -136,7 +305,7 @@ def export_job_create(*, actor, kind: str, params: dict | None = None) -> Export
     clean_params = {k: v for k, v in (params or {}).items() if k != "page" and v not in ("", None)}
     EXPORT_KINDS[kind].queryset(user=actor, params=clean_params)  # refuses bad filters now
     job = ExportJob.objects.create(kind=kind, user=actor, params=clean_params)
-    transaction.on_commit(lambda: export_job_run_task.delay(job.pk))
+    task_enqueue(export_job_run_task, args=(job.pk,))
     return job
 
 
@@ -210,6 +379,21 @@ def _write(kind, qs, path, on_row) -> int:
 # ----- imports -----
 
 IMPORT_STALE_AFTER = datetime.timedelta(minutes=30)
+# Between a worker marking its start and locking the job row there is a moment where the
+# row is unlocked; the reaper leaves jobs started less than this long ago alone.
+IMPORT_START_GRACE = datetime.timedelta(seconds=30)
+# A delivery per attempt: the first and the task's 3 retries (database gone) stay under it;
+# deliveries beyond it are redeliveries of a task whose worker keeps dying.
+IMPORT_MAX_ATTEMPTS = 4
+IMPORT_INTERRUPTED = (
+    "导入过程中后台进程意外退出（任务被中断），数据库已回滚，未写入任何数据。请点击“重新导入”再试。"
+)
+IMPORT_STALE = "处理超时（可能是后台任务中断），未写入任何数据。请点击“重新导入”再试。"
+IMPORT_TOO_MANY = (
+    "导入已尝试 %(n)s 次仍未完成（后台进程多次中断，文件可能过大），未写入任何数据。"
+    "请拆分文件后重新上传，或联系管理员。"
+)
+IMPORT_TIMEOUT = "导入超过时间上限，已停止，未写入任何数据。请拆分文件后重新上传。"
 
 
 def import_progress_set(job_id: int, percent: int) -> None:
@@ -228,12 +412,66 @@ def import_scope_county(actor) -> County | None:
     raise PermissionDenied(_("只有市级管理员和县级干部可以导入数据。"))
 
 
-def _expire_stale_imports(kind: str) -> None:
-    """A job whose worker died keeps its running state; after a while it stops blocking."""
-    cutoff = timezone.now() - IMPORT_STALE_AFTER
-    ImportJob.objects.filter(
-        kind=kind, state__in=ImportJob.RUNNING_STATES, updated_at__lt=cutoff
-    ).update(state=ImportJob.State.FAILED, error=_("处理超时（可能是后台任务中断），请重新导入。"))
+def _fail_jobs(ids, reason: str) -> int:
+    now = timezone.now()
+    return ImportJob.objects.filter(pk__in=ids, state__in=ImportJob.RUNNING_STATES).update(
+        state=ImportJob.State.FAILED, error=str(reason), finished_at=now, updated_at=now
+    )
+
+
+def import_jobs_reap(*, kind: str | None = None, job_id: int | None = None) -> int:
+    """Mark failed, with the reason in Chinese, the running imports nobody works on any
+    more, so they stop showing 导入中 and stop blocking their kind:
+
+    - a commit whose worker started it and no longer holds its row lock: the worker was
+      killed, and its transaction rolled back with it (PostgreSQL; SQLite has no row locks);
+    - any running job that has not moved for IMPORT_STALE_AFTER (its task was lost).
+
+    A job still held by a live worker is skipped, never waited for. Run by beat every
+    minute, and for its own job whenever the import page is viewed. Returns how many."""
+    now = timezone.now()
+    running = ImportJob.objects.filter(state__in=ImportJob.RUNNING_STATES)
+    if kind is not None:
+        running = running.filter(kind=kind)
+    if job_id is not None:
+        running = running.filter(pk=job_id)
+    row_locks = connection.features.has_select_for_update_skip_locked
+    reaped = 0
+    try:
+        with transaction.atomic():
+            if row_locks:
+                dead = running.filter(
+                    state=ImportJob.State.COMMITTING, started_at__lt=now - IMPORT_START_GRACE
+                ).select_for_update(skip_locked=True)
+                reaped += _fail_jobs(list(dead.values_list("pk", flat=True)), IMPORT_INTERRUPTED)
+            stale = running.filter(updated_at__lt=now - IMPORT_STALE_AFTER)
+            if row_locks:
+                stale = stale.select_for_update(skip_locked=True)
+            reaped += _fail_jobs(list(stale.values_list("pk", flat=True)), IMPORT_STALE)
+    except OperationalError:
+        # SQLite: an inline import holds the database; the next look will do.
+        logger.warning("import reaper could not run now", exc_info=True)
+        return 0
+    if reaped:
+        logger.warning("marked %s interrupted import job(s) failed", reaped)
+    return reaped
+
+
+def _start_attempt(job_id: int, state: str) -> ImportJob | None:
+    """A worker begins `state`'s step: record it (committed at once, before any lock, so
+    the reaper can tell a started job whose worker died from one still queued). Returns
+    the job, or None when it is no longer in that state (a redelivered, finished task).
+    A step started too often (a file that kills its worker each time) is failed."""
+    now = timezone.now()
+    if not ImportJob.objects.filter(pk=job_id, state=state).update(
+        started_at=now, attempts=F("attempts") + 1, updated_at=now
+    ):
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+    if job.attempts > IMPORT_MAX_ATTEMPTS:
+        import_job_fail(job_id=job_id, reason=IMPORT_TOO_MANY % {"n": IMPORT_MAX_ATTEMPTS})
+        return None
+    return job
 
 
 def _save_running(job: ImportJob) -> None:
@@ -253,7 +491,7 @@ def import_job_create(*, actor, kind: str, upload, valid_only: bool = False) -> 
         upload=upload,
         valid_only=valid_only,
     )
-    transaction.on_commit(lambda: import_job_validate_task.delay(job.pk))
+    task_enqueue(import_job_validate_task, args=(job.pk,))
     return job
 
 
@@ -262,7 +500,7 @@ def _import_job_open(*, actor, county, kind: str, upload, valid_only: bool) -> I
     get_import_kind(kind)
     if upload.size > MAX_IMPORT_BYTES:
         raise ValidationError(_("文件超过 10 MB 上限，请拆分后再上传。"))
-    _expire_stale_imports(kind)
+    import_jobs_reap(kind=kind)
     job = ImportJob(
         kind=kind,
         user=actor,
@@ -295,13 +533,16 @@ def _import_plan(job: ImportJob):
 
 def import_job_validate(*, job_id: int) -> ImportJob:
     """Read, check and diff the file; store the preview. Writes no roster data."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.state != ImportJob.State.VALIDATING:
-        return job
+    job = _start_attempt(job_id, ImportJob.State.VALIDATING)
+    if job is None:
+        return ImportJob.objects.get(pk=job_id)
     try:
         plan = _import_plan(job)[2]
     except OperationalError:
         raise  # the task retries
+    except SoftTimeLimitExceeded:
+        import_job_fail(job_id=job.pk, reason=IMPORT_TIMEOUT)
+        raise
     except Exception:
         logger.exception("import job %s failed while validating", job.pk)
         import_job_fail(job_id=job.pk, reason=_("读取文件时出错，请检查文件后重新上传。"))
@@ -349,19 +590,21 @@ def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> Im
         raise ValidationError(
             _("文件中有 %(n)s 处错误。请修正后重新上传，或选择“只导入无误的行”。") % {"n": errors}
         )
-    _expire_stale_imports(job.kind)
+    import_jobs_reap(kind=job.kind)
     if not _claim(
         job,
         from_state=ImportJob.State.PREVIEWED,
         state=ImportJob.State.COMMITTING,
         valid_only=valid_only,
+        started_at=None,
+        attempts=0,
     ):
         job.refresh_from_db()
         raise ValidationError(
             _("该导入当前为“%(state)s”，不能确认。") % {"state": job.get_state_display()}
         )
     import_progress_set(job.pk, 0)
-    transaction.on_commit(lambda: import_job_commit_task.delay(job.pk))
+    task_enqueue(import_job_commit_task, args=(job.pk,))
     return job
 
 
@@ -375,6 +618,18 @@ def import_job_cancel(*, actor, job: ImportJob) -> ImportJob:
     ):
         raise ValidationError(_("只有待确认的导入可以取消。"))
     return job
+
+
+def import_job_retry(*, actor, job: ImportJob) -> ImportJob:
+    """Start a failed import again from its stored file: a new job that is validated
+    afresh (the database may have changed since) and then confirmed like any other. The
+    failed job stays in the list as it was."""
+    _check_owner(actor, job)
+    if job.state != ImportJob.State.FAILED or not job.file:
+        raise ValidationError(_("只有失败的导入可以重新导入。"))
+    with job.file.open("rb") as fh:
+        upload = ContentFile(fh.read(), name=job.original_name or os.path.basename(job.file.name))
+    return import_job_create(actor=actor, kind=job.kind, upload=upload, valid_only=job.valid_only)
 
 
 def import_job_fail(*, job_id: int, reason: str) -> None:
@@ -392,7 +647,11 @@ def import_job_commit(*, job_id: int) -> ImportJob:
     """Re-check the file against the database as it is now, then write it, in one
     transaction that holds the job row: everything, or (when the admin chose so) every
     valid row. Nothing is written when errors remain and valid rows only was not chosen.
-    A second delivery of the task finds the job no longer committing and does nothing."""
+    A second delivery of the task finds the job no longer committing and does nothing.
+    A worker killed half-way leaves nothing: the transaction dies with its connection, and
+    the job is marked failed by `import_jobs_reap` (or re-run by a redelivered task)."""
+    if _start_attempt(job_id, ImportJob.State.COMMITTING) is None:
+        return ImportJob.objects.get(pk=job_id)
     try:
         with transaction.atomic():
             job = (
@@ -420,6 +679,9 @@ def import_job_commit(*, job_id: int) -> ImportJob:
             )
     except OperationalError:
         raise  # the database went away: the task retries; nothing was written
+    except SoftTimeLimitExceeded:
+        import_job_fail(job_id=job_id, reason=IMPORT_TIMEOUT)
+        raise
     except IntegrityError as exc:
         logger.warning("import job %s hit a constraint: %s", job_id, exc)
         import_job_fail(
@@ -468,7 +730,9 @@ def import_job_run_now(
             error=_("存在错误，未写入任何数据。"),
             finished_at=timezone.now(),
         )
-    elif _claim(job, from_state=job.state, state=ImportJob.State.COMMITTING):
+    elif _claim(
+        job, from_state=job.state, state=ImportJob.State.COMMITTING, started_at=None, attempts=0
+    ):
         job = import_job_commit(job_id=job.pk)
     return job
 

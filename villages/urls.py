@@ -16,6 +16,7 @@ urlpatterns = [
     path("imports/<int:pk>/", views.ImportDetailView.as_view(), name="import_detail"),
     path("imports/<int:pk>/confirm/", views.ImportConfirmView.as_view(), name="import_confirm"),
     path("imports/<int:pk>/cancel/", views.ImportCancelView.as_view(), name="import_cancel"),
+    path("imports/<int:pk>/retry/", views.ImportRetryView.as_view(), name="import_retry"),
     path(
         "imports/<int:pk>/annotated/", views.ImportAnnotatedView.as_view(), name="import_annotated"
     ),

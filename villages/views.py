@@ -35,6 +35,8 @@ from villages.services import (
     import_job_cancel,
     import_job_confirm,
     import_job_create,
+    import_job_retry,
+    import_jobs_reap,
 )
 
 
@@ -182,6 +184,8 @@ class ImportDetailView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         job = import_job_get_for_user(user=request.user, job_id=pk)
+        if job.state in ImportJob.RUNNING_STATES and import_jobs_reap(job_id=job.pk):
+            job.refresh_from_db()  # its worker died: show 失败 and the reason, not 导入中
         context = {
             "job": job,
             "kind": KINDS.get(job.kind),
@@ -211,6 +215,20 @@ class ImportConfirmView(LoginRequiredMixin, View):
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
         return redirect("villages:import_detail", pk=job.pk)
+
+
+class ImportRetryView(LoginRequiredMixin, View):
+    """POST: import a failed job's file again (validated afresh, then confirmed)."""
+
+    def post(self, request, pk):
+        job = import_job_get_for_user(user=request.user, job_id=pk)
+        try:
+            retry = import_job_retry(actor=request.user, job=job)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+            return redirect("villages:import_detail", pk=job.pk)
+        messages.info(request, f"已用同一文件重新开始导入（原导入 #{job.pk}）。")
+        return redirect("villages:import_detail", pk=retry.pk)
 
 
 class ImportCancelView(LoginRequiredMixin, View):

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "xuchang_portal.middleware.IntegrityErrorMiddleware",
 ]
 
 ROOT_URLCONF = "xuchang_portal.urls"
@@ -147,12 +148,37 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# Fault tolerance (README "Celery and Redis"; tests/hardening/test_faults.py). Each task
+# also sets these itself (acks_late, retries with back-off, time limits): the values
+# here are the defaults for anything else.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a worker holds one unacknowledged task at a time
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 12 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis that is stopped, unreachable or hanging must cost a web request seconds, not
+# minutes: short socket timeouts for the broker and the result store, and one publish
+# attempt (a task that cannot be queued is kept in PendingTask and sent by beat later).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=3.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    # A task not acknowledged within this time goes back to the queue (acks_late: this is
+    # how the task of a worker that died is delivered again). Longer than any task's hard
+    # time limit, so a slow task is never run twice at once.
+    "visibility_timeout": 60 * 60,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE: dict = {}
 # disputes: the current year's 三零 status, nightly, before the dashboards' run.
 CELERY_BEAT_SCHEDULE["sanling-nightly"] = {
@@ -168,13 +194,28 @@ CELERY_BEAT_SCHEDULE["dashboards-changes"] = {
     "task": "dashboards.tasks.refresh_changed",
     "schedule": 30.0,
 }
+# villages: queue what could not be queued while Redis was down; fail dead imports.
+CELERY_BEAT_SCHEDULE["pending-tasks"] = {
+    "task": "villages.tasks.pending_tasks_send",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["import-reaper"] = {
+    "task": "villages.tasks.import_jobs_reap",
+    "schedule": 60.0,
+}
 
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "xuchang_portal.cache.PortalRedisCache",
+            # One client per pool, and answers like an empty cache while Redis is down
+            # (see xuchang_portal/cache.py).
+            "BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache",
             "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
