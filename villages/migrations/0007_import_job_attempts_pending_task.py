@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('villages', '0005_village_coordinates'),
+        ('villages', '0006_history_request_meta'),
     ]
 
     operations = [
