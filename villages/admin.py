@@ -113,6 +113,10 @@ class ScopedAdmin(SimpleHistoryAdmin):
 class PipelineImportForm(ImportForm):
     """The upload is checked (size, type) before django-import-export stores it."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["import_file"].allow_empty_file = True  # refused below, by name
+
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
         import_upload_check(upload=upload)

@@ -27,7 +27,7 @@ def _wants_json(request) -> bool:
 def request_too_large(request, *, size: int, limit: int):
     """413 for a body over the limit (xuchang_portal.middleware), before it is read."""
     message = (
-        f"提交的内容共 {size / MB:.1f} MB，超过 {limit / MB:.0f} MB 上限，未保存任何内容。"
+        f"提交的内容共 {size / MB:.1f} MB，超过 {limit / MB:g} MB 上限，未保存任何内容。"
         "每个导入文件不超过 10 MB，每张照片不超过 8 MB（每条记录最多 3 张）；"
         "请压缩或拆分后重新提交。"
     )
