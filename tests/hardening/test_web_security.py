@@ -768,3 +768,474 @@ def test_readme_and_compose_document_the_proxy_body_cap(settings):
     assert "413" in deployment
     compose = (root / "docker-compose.yml").read_text(encoding="utf-8")
     assert f"client_max_body_size {settings.UPLOAD_MAX_REQUEST_SIZE // MB}m" in compose
+
+
+# ===== CSP: every page reachable by GET, for every role =====
+#
+# A crawler signs in as each role and opens, by GET, every URL pattern that needs no
+# object (and /, /api/, /api/docs/, /admin/), then follows every same-site link (`href`,
+# `hx-get`, GET forms, redirects) up to PER_ROUTE different URLs of each pattern: list,
+# detail, edit and history pages, the browsable API (asked for text/html, as a browser
+# does), the admin, htmx fragments (with HX-Request), error pages, and downloads. Every
+# HTML answer is read for
+#   - an executable <script> without the response's nonce, or any executable script in an
+#     htmx fragment (a fresh nonce cannot match the page it is swapped into),
+#   - an event-handler attribute (on…=, hx-on…) or a `javascript:` / `js:` URL or value,
+#   - a <style> block where the policy does not allow inline styles (style attributes are
+#     checked in the portal's own templates below: DRF's and the admin's have a few, which
+#     the policy merely ignores),
+#   - a policy whose script-src has no nonce, or allows 'unsafe-inline' / 'unsafe-eval';
+# and no answer may be a 500. A second test checks that the crawls together reached every
+# URL pattern answering GET. Every response body (workbooks opened) also feeds the check
+# that no personal number is shown whole to a role that may only see it masked.
+
+import collections  # noqa: E402
+from html.parser import HTMLParser  # noqa: E402
+from urllib.parse import urldefrag, urljoin, urlsplit  # noqa: E402
+
+PER_ROUTE = 1
+ROLES = [*PERSONAL_VISIBILITY, "anonymous"]
+EXECUTABLE_SCRIPT_TYPES = {"", "text/javascript", "application/javascript", "module"}
+URL_LIKE = re.compile(r"^\s*(javascript|vbscript)\s*:", re.IGNORECASE)
+
+
+def csp_of(response) -> dict[str, list[str]]:
+    directives = {}
+    for part in (response.get("Content-Security-Policy") or "").split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+class PageAudit(HTMLParser):
+    """Reads one HTML answer: its problems, and the same-site links to follow."""
+
+    def __init__(self, *, nonce: str | None, fragment: bool, inline_styles_allowed: bool):
+        super().__init__(convert_charrefs=True)
+        self.nonce = nonce
+        self.fragment = fragment
+        self.inline_styles_allowed = inline_styles_allowed
+        self.problems: list[str] = []
+        self.links: list[tuple[str, bool]] = []  # (url, as an htmx request)
+        self._form_get: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        values = {name: value or "" for name, value in attrs}
+        for name, value in values.items():
+            if re.fullmatch(r"on[a-z]+", name) or name.startswith(("hx-on", "data-hx-on")):
+                self.problems.append(f"inline event handler <{tag} {name}=…>")
+            if URL_LIKE.match(value) or (
+                name in ("hx-vals", "hx-headers", "data-hx-vals")
+                and value.strip().startswith("js:")
+            ):
+                self.problems.append(f"script URL <{tag} {name}={value[:40]!r}>")
+        if tag == "script":
+            kind = values.get("type", "").strip().lower()
+            if kind in EXECUTABLE_SCRIPT_TYPES:
+                if self.fragment:
+                    self.problems.append("executable <script> in an htmx fragment")
+                elif "src" in values:
+                    if urlsplit(values["src"]).netloc:
+                        self.problems.append(f"script from another site: {values['src']}")
+                elif values.get("nonce") != self.nonce:
+                    self.problems.append("inline <script> without the response's nonce")
+        if tag == "style" and not self.inline_styles_allowed:
+            self.problems.append("<style> block (blocked by the CSP)")
+        if tag == "a" and values.get("href"):
+            self.links.append((values["href"], False))
+        for name in ("hx-get", "data-hx-get"):
+            if values.get(name):
+                self.links.append((values[name], True))
+        if tag == "form" and values.get("method", "get").lower() == "get":
+            self.links.append((values.get("action") or "", False))
+
+
+def _audit(response, url: str, fragment: bool) -> tuple[list[str], list[tuple[str, bool]]]:
+    policy = csp_of(response)
+    script_src = policy.get("script-src", policy.get("default-src", []))
+    problems = []
+    if not script_src:
+        problems.append("no script-src in the CSP")
+    for bad in ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:"):
+        if bad in script_src:
+            problems.append(f"script-src allows {bad}")
+    # django-csp puts a nonce in the policy only when the page used one
+    nonces = [s[7:-1] for s in script_src if s.startswith("'nonce-")]
+    if len(nonces) > 1:
+        problems.append("script-src has several nonces")
+    style_src = policy.get("style-src", policy.get("default-src", []))
+    audit = PageAudit(
+        nonce=nonces[0] if nonces else None,
+        fragment=fragment,
+        inline_styles_allowed="'unsafe-inline'" in style_src,
+    )
+    audit.feed(response.content.decode("utf-8", "replace"))
+    audit.close()
+    return problems + audit.problems, audit.links
+
+
+def _body_text(response) -> str:
+    """What a response shows: its text, or every cell of a workbook."""
+    kind = response.get("Content-Type", "")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if "spreadsheetml" in kind or body[:4] == ZIP_HEAD:
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        except Exception:  # noqa: BLE001 - not a workbook after all
+            return ""
+        return "\n".join(
+            str(v) for s in book.worksheets for row in s.iter_rows(values_only=True) for v in row
+        )
+    if kind.startswith(("text/", "application/json")):
+        return body.decode("utf-8", "replace")
+    return ""
+
+
+def _static_seeds() -> list[str]:
+    """Every URL pattern that needs no object, and the entry points."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    seeds = ["/", "/api/", "/api/docs/", "/api/schema/", "/admin/", "/accounts/login/"]
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern)
+
+    for route in walk(get_resolver().url_patterns):
+        path = route.replace("^", "").replace("$", "")
+        if not re.search(r"[<(\[\\?*+]", path):
+            seeds.append("/" + path)
+    return list(dict.fromkeys(seeds))
+
+
+def route_key(route: str) -> str:
+    """A URL pattern as resolve() reports it (regex parts lose their leading ^)."""
+    return route.replace("^", "")
+
+
+def _api_detail_urls(list_path: str, body: bytes) -> list[str]:
+    """The API answers with ids, not links: the first listed id gives the object's URL
+    and its actions'."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    rows = data.get("results", data) if isinstance(data, dict) else data
+    if not (isinstance(rows, list) and rows and isinstance(rows[0], dict) and "id" in rows[0]):
+        return []
+    pk = rows[0]["id"]
+    prefix = list_path.strip("/") + "/"
+    urls = []
+    for route in _all_routes():
+        plain = route_key(route)
+        if plain.startswith(prefix + "(?P<pk>") and "(?P<format>" not in plain:
+            rest = plain.split(")", 1)[1].removesuffix("$")
+            urls.append(f"/{prefix}{pk}{rest}")
+    return urls
+
+
+def crawl(client, seeds=()) -> dict:
+    """Open the site as `client` sees it: {route: [(url, status)]}, the problems found,
+    and every response text."""
+    from django.urls import Resolver404, resolve
+
+    queue = collections.deque((url, False) for url in [*_static_seeds(), *seeds])
+    seen_urls: set[tuple[str, bool]] = set()
+    routes: dict[str, list] = collections.defaultdict(list)
+    problems: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
+    while queue:
+        url, hx = queue.popleft()
+        url = urldefrag(url)[0]
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "testserver") or not parts.path.startswith("/"):
+            continue
+        if parts.path.startswith(("/static/", "/media/")) or (url, hx) in seen_urls:
+            continue
+        try:
+            match = resolve(parts.path)
+        except Resolver404:
+            continue
+        key = route_key(match.route) + (" [htmx]" if hx else "")
+        if len(routes[key]) >= PER_ROUTE:
+            continue
+        seen_urls.add((url, hx))
+        headers = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        if hx:
+            headers["HTTP_HX_REQUEST"] = "true"
+        response = client.get(url, **headers)
+        routes[key].append((url, response.status_code))
+        texts[url] = _body_text(response)
+        if response.status_code >= 500:
+            problems[url] = [f"answered {response.status_code}"]
+            continue
+        if response.status_code in (301, 302, 303, 307, 308):
+            queue.append((urljoin(url, response["Location"]), False))
+            continue
+        if parts.path.startswith("/api/") and response.status_code == 200 and not hx:
+            as_json = client.get(parts.path, HTTP_ACCEPT="application/json")
+            body = b"" if as_json.streaming else as_json.content
+            for detail in _api_detail_urls(parts.path, body):
+                queue.append((detail, False))
+        if not response.get("Content-Type", "").startswith("text/html"):
+            continue
+        found, links = _audit(response, url, fragment=hx and "<html" not in texts[url][:500])
+        if found:
+            problems[url] = found
+        for href, as_hx in links:
+            queue.append((urljoin(url, href), as_hx))
+    return {"routes": dict(routes), "problems": problems, "texts": texts}
+
+
+@pytest.fixture
+def crawl_world(area, users, personal_records, django_capture_on_commit_callbacks):
+    """`area` with a record of every kind in county A (and B), so that every detail, edit,
+    history and download page has something to show."""
+    import datetime
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dashboards.models import Target
+    from dashboards.services import compute_snapshots
+    from disputes.models import ZeroReport
+    from disputes.services import sanling_recompute
+    from stars.models import StarAward, StarTask, StarType
+    from stars.schemes import ensure_star_types
+    from tests.disputes.factories import HazardFactory, IncidentFactory, UnitFactory
+    from tests.imports.builders import village_values, villages_xlsx
+    from tests.stars.factories import StarAwardFactory, WeakCaseFactory, star
+    from tests.visits.helpers import ProblemFactory, VisitFactory
+    from villages.services import export_job_create, import_job_create
+    from visits.services import visit_create
+
+    D = datetime.date
+    ensure_star_types(StarType, StarTask)
+    v, b = area.villages, area.branches
+    visit, _ = visit_create(
+        actor=users["cadre_user"],
+        client_uuid="7d1f4c0e-0000-4000-8000-000000000001",
+        village=v["a1v1"],
+        date=D(2024, 5, 14),
+        day_part="full",
+        activities=["meeting"],
+        meetings=1,
+        photos=[SimpleUploadedFile("现场.png", _image_bytes("PNG"))],
+    )
+    VisitFactory(cadre=area.cadres["lx_a2"], village=v["a2v1"], date=D(2024, 5, 15))
+    VisitFactory(cadre=area.cadres["b1v1"], village=v["b1v1"], date=D(2024, 5, 15))
+    for label in ("a1v1", "a2v1", "b1v1"):
+        ProblemFactory(village=v[label])
+        IncidentFactory(village=v[label])
+        HazardFactory(village=v[label])
+        UnitFactory(village=v[label])
+    StarAwardFactory(branch=b["a1v1"], star_type=star("rural", "branch"))
+    StarAwardFactory(
+        branch=b["a1v2"], star_type=star("rural", "branch"), state=StarAward.State.APPLIED
+    )
+    WeakCaseFactory(branch=b["a2v1"])
+    ZeroReport.objects.create(
+        village=v["a1v2"], month=D(2024, 4, 1), reported_by=users["cadre_user"]
+    )
+    Target.objects.create(
+        year=2024, indicator="dispute_resolution_rate", comparison="gte", threshold=97
+    )
+    sanling_recompute(year=2024)
+    compute_snapshots(year=2024)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_create(
+            actor=users["city_admin"],
+            kind="villages",
+            upload=SimpleUploadedFile(
+                "名册.xlsx",
+                villages_xlsx(
+                    [
+                        village_values(v["a1v1"], population=777),
+                        village_values(v["a1v2"], population="很多"),  # an error to mark
+                    ]
+                ),
+            ),
+        )
+        for who in PERSONAL_VISIBILITY:
+            if who != "no_role_user":
+                for kind in ("disputes", "petitions"):
+                    export_job_create(actor=users[who], kind=kind)
+    return area
+
+
+def _crawl_as(who, users, client):
+    if who in ADMIN_ROLE:
+        user = users[who]
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.groups.add(role_groups()[ADMIN_ROLE[who]])
+    seeds = []
+    if who != "anonymous":
+        from villages.models import ExportJob
+
+        client.force_login(users[who])
+        # an export's page is reached from the form that makes it (a POST): open the user's own
+        seeds = [
+            f"/exports/{pk}/"
+            for pk in ExportJob.objects.filter(user=users[who]).values_list("pk", flat=True)
+        ]
+    return crawl(client, seeds)
+
+
+CRAWLS: dict[str, dict] = {}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ROLES)
+def test_every_page_keeps_to_the_csp(who, users, crawl_world, client):
+    # when
+    result = _crawl_as(who, users, client)
+    CRAWLS[who] = result
+
+    # then
+    pages = sum(len(v) for v in result["routes"].values())
+    assert pages > 10, result["routes"]
+    assert not result["problems"], "\n".join(
+        f"{url}: {'; '.join(found)}" for url, found in result["problems"].items()
+    )
+    # and no personal number reaches a role whole that may only see it masked, or at all
+    visible = PERSONAL_VISIBILITY.get(who, {})
+    for label in LABELS:
+        if visible.get(label):
+            continue
+        for number in all_numbers(label):
+            leaks = [url for url, text in result["texts"].items() if number in text]
+            assert not leaks, f"{who} reads {label}'s {number} whole on {leaks}"
+
+
+def _all_routes() -> list[str]:
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern)
+
+    return list(dict.fromkeys(walk(get_resolver().url_patterns)))
+
+
+def _probe_url(route: str) -> str | None:
+    """A URL of `route` for a route no crawl reached: the admin's object routes with the
+    model's first row (None when it has none), other routes with placeholder values."""
+    from django.apps import apps
+
+    plain = route_key(route)
+    admin_object = re.match(r"admin/(\w+)/(\w+)/(<path:object_id>|\(\[/\]\+\))", plain)
+    values = ["1", "1"]
+    if admin_object:
+        model = apps.get_model(admin_object[1], admin_object[2])
+        obj = model._default_manager.first()
+        if obj is None:
+            return None
+        values = [str(obj.pk)]
+        if hasattr(model, "history"):
+            pk = model._meta.pk.attname
+            live = model._default_manager.values("pk")
+            row = model.history.filter(**{f"{pk}__in": live}).order_by("history_id").first()
+            if row is not None:
+                values = [str(getattr(row, pk)), str(row.history_id)]
+            elif "history/(" in plain:
+                return None  # no past version to open
+    values = iter(values)
+    path = re.sub(r"<(?:\w+:)?\w+>|\([^)]*\)", lambda m: next(values, "1"), plain)
+    return "/" + path.replace("$", "")
+
+
+# Routes that are no page, each with the reason. The test below also accepts, without
+# listing them here, every route that answers a superuser 403 or 405 (forms' POST targets,
+# actions nobody may take), the admin's object routes of a model without rows, and the
+# format-suffix copies of the API's routes.
+NOT_A_PAGE = {
+    r"admin/\w+/\w+/<path:object_id>/": "the admin's redirect of an old change URL",
+    r"admin/\(\?P<url>\.\*\)\$": "the admin's catch-all (404 or a redirect)",
+}
+
+
+@pytest.mark.django_db
+def test_the_crawls_reach_every_page(users, crawl_world):
+    from django.test import Client
+
+    # given: the crawls of the test above (made again here when run alone)
+    for who in ROLES:
+        if who not in CRAWLS:
+            CRAWLS[who] = _crawl_as(who, users, Client())
+    reached = {
+        route.removesuffix(" [htmx]") for crawl_ in CRAWLS.values() for route in crawl_["routes"]
+    }
+    root = Client()
+    root.force_login(users["superuser"])
+
+    # when: a route no crawl reached is opened by the superuser, and read like the others
+    missing, problems, probed = [], {}, 0
+    for route in _all_routes():
+        plain = route_key(route)
+        if plain in reached or any(re.fullmatch(p, plain) for p in NOT_A_PAGE):
+            continue
+        if "(?P<format>" in plain or "<drf_format_suffix:format>" in plain:
+            continue
+        url = _probe_url(route)
+        if url is None:
+            continue
+        response = root.get(url, HTTP_ACCEPT="text/html,*/*;q=0.8")
+        if response.status_code in (403, 405):
+            continue
+        if response.status_code == 200:
+            probed += 1
+            if response.get("Content-Type", "").startswith("text/html"):
+                found, _ = _audit(response, url, fragment=False)
+                if found:
+                    problems[url] = found
+            continue
+        missing.append(f"{route} ({url} → {response.status_code})")
+
+    # then
+    assert not missing, "no crawl rendered these GET pages:\n" + "\n".join(missing)
+    assert not problems, problems
+    pages = sum(len(v) for crawl_ in CRAWLS.values() for v in crawl_["routes"].values())
+    assert pages > 500 and probed < 50, (pages, probed)
+
+
+def test_the_portals_own_templates_and_scripts_need_no_inline_code():
+    """Every template of the portal, including fragments no crawl can tell apart: every
+    <script> carries the nonce, and no handler, `javascript:` URL or inline style; the
+    portal's own JavaScript never evaluates strings (the CSP has no 'unsafe-eval')."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    problems = []
+    for path in sorted((root / "templates").rglob("*.html")):
+        text = re.sub(r"{#.*?#}|{% comment %}.*?{% endcomment %}", "", path.read_text(), flags=re.S)
+        name = path.relative_to(root)
+        for tag in re.findall(r"<script\b[^>]*>", text, flags=re.I):
+            if "application/json" not in tag and 'nonce="{{ request.csp_nonce }}"' not in tag:
+                problems.append(f"{name}: {tag} has no nonce")
+        for pattern, what in (
+            (r"\son[a-z]+\s*=", "event handler attribute"),
+            (r"\shx-on", "htmx inline handler"),
+            (r"javascript:", "javascript: URL"),
+            (r"\sstyle\s*=|<style\b", "inline style"),
+        ):
+            if re.search(pattern, text, flags=re.I):
+                problems.append(f"{name}: {what}")
+    for path in sorted((root / "static" / "js").rglob("*.js")):
+        text = path.read_text()
+        for pattern in (
+            r"\beval\s*\(",
+            r"new\s+Function\s*\(",
+            r"set(Timeout|Interval)\s*\(\s*['\"`]",
+        ):
+            if re.search(pattern, text):
+                problems.append(f"{path.relative_to(root)}: evaluates a string ({pattern})")
+    assert not problems, problems
