@@ -3,7 +3,8 @@
 #   make run           venv + deps + migrate + demo data (first time) + runserver :8000
 #   make test          pytest (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL /
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
-#   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check
+#   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check,
+#                      bandit -ll (security lint; config in pyproject.toml)
 #   make bench         bench/run.py (imports), bench/visits.py (visit logging under load),
 #                      bench/dashboards.py (BENCH_DASHBOARDS_ARGS="--scale 10" for ten times the city)
 #                      and bench/load.py (50 clients mixing visits, dashboards and lists for 30 s;
@@ -79,6 +80,7 @@ lint: venv
 	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || rc=1; \
 	echo "== lint-imports";        $(VENV)/bin/lint-imports --no-cache || rc=1; \
 	echo "== makemigrations --check"; $(PY) manage.py makemigrations --check --dry-run || rc=1; \
+	echo "== bandit -ll";          $(VENV)/bin/bandit -c pyproject.toml -r . -ll -q || rc=1; \
 	exit $$rc
 
 # The benches run on an optimised CPython build, as production does: the official

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from import_export.admin import ImportMixin
+from import_export.forms import ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from villages import selectors
@@ -23,7 +24,13 @@ from villages.models import (
     WorkUnit,
 )
 from villages.resources import IMPORT_FORMATS, CadreRosterResource, VillageRosterResource
-from villages.services import record_delete, record_save, roster_freeze, user_role_set
+from villages.services import (
+    import_upload_check,
+    record_delete,
+    record_save,
+    roster_freeze,
+    user_role_set,
+)
 
 # Which selector supplies the choices for a foreign key to each model.
 CHOICES = {
@@ -115,10 +122,24 @@ class ScopedAdmin(ReadOnlyHistoryAdmin):
             raise
 
 
+class PipelineImportForm(ImportForm):
+    """The upload is checked (size, type) before django-import-export stores it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["import_file"].allow_empty_file = True  # refused below, by name
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        import_upload_check(upload=upload)
+        return upload
+
+
 class PipelineImportMixin(ImportMixin):
     """The admin's 导入 button, running on the portal's import pipeline (villages.resources)."""
 
     import_formats = IMPORT_FORMATS
+    import_form_class = PipelineImportForm
     skip_admin_log = True  # ImportJob and django-simple-history already record every row
 
     def has_import_permission(self, request):

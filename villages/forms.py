@@ -7,7 +7,8 @@ class ImportUploadForm(forms.Form):
     """Shape only: which sheet, which file, and whether to load valid rows only."""
 
     kind = forms.ChoiceField(label="名册类型")
-    file = forms.FileField(label="Excel 或 CSV 文件")
+    # An empty file reaches the service, which names it in its refusal.
+    file = forms.FileField(label="Excel 或 CSV 文件", allow_empty_file=True)
     valid_only = forms.BooleanField(label="只导入无误的行", required=False)
 
     def __init__(self, *args, **kwargs):

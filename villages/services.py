@@ -30,7 +30,7 @@ from villages.importing.engine import Context as ImportContext
 from villages.importing.engine import annotated_workbook, plan_preview
 from villages.importing.engine import build_plan as build_import_plan
 from villages.importing.engine import get_kind as get_import_kind
-from villages.importing.reader import MAX_BYTES as MAX_IMPORT_BYTES
+from villages.importing.reader import size_refusal, upload_refusal
 from villages.models import (
     Cadre,
     County,
@@ -483,7 +483,10 @@ def _save_running(job: ImportJob) -> None:
 
 
 def import_job_create(*, actor, kind: str, upload, valid_only: bool = False) -> ImportJob:
-    """Store the upload and queue its validation. Nothing is imported yet."""
+    """Store the upload and queue its validation. Nothing is imported yet; a file that is
+    too large or no .xlsx / CSV table is refused first, and nothing of it is stored."""
+    get_import_kind(kind)
+    import_upload_check(upload=upload)
     job = _import_job_open(
         actor=actor,
         county=import_scope_county(actor),
@@ -495,11 +498,25 @@ def import_job_create(*, actor, kind: str, upload, valid_only: bool = False) -> 
     return job
 
 
+def import_upload_check(*, upload) -> None:
+    """Refuse, naming the file, an upload that is too large, empty or not an .xlsx or CSV
+    table, before anything of it is stored (数据导入, the admin's 导入 button). The command
+    line reads a local file and records a failed job for it instead."""
+    name = os.path.basename(upload.name or "")
+    if problem := size_refusal(upload.size):
+        raise ValidationError(f"“{name}”：{problem}")
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    if problem := upload_refusal(data, name):
+        raise ValidationError(problem)
+
+
 @transaction.atomic
 def _import_job_open(*, actor, county, kind: str, upload, valid_only: bool) -> ImportJob:
     get_import_kind(kind)
-    if upload.size > MAX_IMPORT_BYTES:
-        raise ValidationError(_("文件超过 10 MB 上限，请拆分后再上传。"))
+    if problem := size_refusal(upload.size):
+        raise ValidationError(f"“{os.path.basename(upload.name)}”：{problem}")
     import_jobs_reap(kind=kind)
     job = ImportJob(
         kind=kind,

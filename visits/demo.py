@@ -378,7 +378,8 @@ def _person_name(rng: random.Random) -> str:
 def _uuid_hex(plan: Plan) -> str:
     """uuid.uuid5(NAMESPACE, name).hex, without building UUID objects."""
     name = f"{plan.phone}/{plan.date.isoformat()}/{plan.part}".encode()
-    raw = bytearray(hashlib.sha1(NAMESPACE.bytes + name).digest()[:16])
+    # SHA-1 as uuid5 defines it: a name-based identifier, not a security hash.
+    raw = bytearray(hashlib.sha1(NAMESPACE.bytes + name, usedforsecurity=False).digest()[:16])
     raw[6] = (raw[6] & 0x0F) | 0x50
     raw[8] = (raw[8] & 0x3F) | 0x80
     return raw.hex()
@@ -417,7 +418,7 @@ def _insert(model, names, rows) -> None:
                 f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
             )
             return
-        head = f"INSERT INTO {table} ({columns}) VALUES "
+        head = f"INSERT INTO {table} ({columns}) VALUES "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
         one = "(" + ", ".join(["%s"] * len(names)) + ")"
         if connection.vendor == "sqlite":
             cursor.executemany(head + one, rows)
@@ -433,15 +434,10 @@ def _max_id(model) -> int:
 
 def _stored_uuids() -> set[str]:
     """client_uuid (hex) of every stored visit of the year, read without model objects."""
-    qn = connection.ops.quote_name
-    table, column = qn(Visit._meta.db_table), qn(Visit._meta.get_field("client_uuid").column)
-    date = qn(Visit._meta.get_field("date").column)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {column} FROM {table} WHERE {date} BETWEEN %s AND %s",
-            [datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31)],
-        )
-        return {_hex(u) for (u,) in cursor.fetchall()}
+    uuids = Visit.objects.filter(
+        date__range=(datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31))
+    ).values_list("client_uuid", flat=True)
+    return {_hex(u) for u in uuids.order_by().iterator(chunk_size=10_000)}
 
 
 def _hex(value) -> str:
@@ -588,13 +584,13 @@ def _write_events(first_new: int) -> int:
     created = 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {events} ({e}) SELECT {v['id']}, %s, {v['created_by']}, %s, "
+            f"INSERT INTO {events} ({e}) SELECT {v['id']}, %s, {v['created_by']}, %s, "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
             f"{v['created_at']} FROM {visits} WHERE {v['id']} >= %s ORDER BY {v['id']}",
             [VisitEvent.Action.SUBMIT, "", first_new],
         )
         created += cursor.rowcount
         cursor.execute(
-            f"INSERT INTO {events} ({e}) SELECT {v['id']}, "
+            f"INSERT INTO {events} ({e}) SELECT {v['id']}, "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
             f"CASE WHEN {v['state']} = %s THEN %s ELSE %s END, {v['reviewed_by']}, "
             f"{v['review_comment']}, {v['reviewed_at']} FROM {visits} "
             f"WHERE {v['id']} >= %s AND {v['reviewed_at']} IS NOT NULL ORDER BY {v['id']}",
@@ -620,16 +616,11 @@ def _write_problems(new, first_new: int, peizhuang_user, peizhuang_id) -> int:
     wanted = {_uuid_hex(plan): plan for plan in new if plan.problem}
     if not wanted:
         return 0
-    qn = connection.ops.quote_name
     ids = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {qn('id')}, {qn(Visit._meta.get_field('client_uuid').column)} "
-            f"FROM {qn(Visit._meta.db_table)} WHERE {qn('id')} >= %s",
-            [first_new],
-        )
-        while batch := cursor.fetchmany(10_000):
-            ids.update((h, pk) for pk, u in batch if (h := _hex(u)) in wanted)
+    new_uuids = Visit.objects.filter(pk__gte=first_new).order_by().values_list("pk", "client_uuid")
+    for pk, u in new_uuids.iterator(chunk_size=10_000):
+        if (h := _hex(u)) in wanted:
+            ids[h] = pk
     rows = []
     for client_uuid, plan in wanted.items():
         spec = plan.problem

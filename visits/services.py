@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 import math
+import os
 import uuid as uuid_lib
 from decimal import Decimal, InvalidOperation
 
@@ -31,6 +32,9 @@ MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_SIDE = 1600
 MAX_PHOTO_PIXELS = 40_000_000
+# What phones and screenshots produce (JPEG covers the MPO files of some cameras).
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+MB = 1024 * 1024
 
 VISIT_FIELDS = (
     "date",
@@ -137,23 +141,37 @@ def _locate(visit: Visit) -> None:
 
 
 def _photo_jpeg(upload) -> ContentFile:
-    """Re-encode an uploaded image as JPEG: only real image pixels are kept."""
+    """Re-encode an uploaded image as JPEG: only real image pixels are kept. Only the
+    formats phones and screenshots produce are opened (never EPS, PDF and the like,
+    which Pillow would hand to other programs)."""
+    name = os.path.basename(upload.name or "")
     if upload.size > MAX_PHOTO_BYTES:
-        raise ValidationError({"photos": _("照片不能超过 8 MB。")})
+        size = math.ceil(upload.size / MB * 10) / 10
+        raise ValidationError(
+            {
+                "photos": _("照片“%(name)s”大小 %(size).1f MB，超过 8 MB 上限，请压缩后再上传。")
+                % {"name": name, "size": size}
+            }
+        )
+    not_a_photo = _("“%(name)s”不是有效的图片（只接受 JPEG、PNG、WebP、GIF、BMP 格式）。") % {
+        "name": name
+    }
     try:
-        with Image.open(upload) as img:
+        with Image.open(upload, formats=PHOTO_FORMATS) as img:
             img.verify()
         upload.seek(0)
-        with Image.open(upload) as img:
+        with Image.open(upload, formats=PHOTO_FORMATS) as img:
             if img.width * img.height > MAX_PHOTO_PIXELS:
-                raise ValidationError({"photos": _("照片像素过大（超过 4000 万像素）。")})
+                raise ValidationError(
+                    {"photos": _("照片“%(name)s”像素过大（超过 4000 万像素）。") % {"name": name}}
+                )
             img.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))  # JPEG: decode at reduced size
             img = img.convert("RGB")
             img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             out = io.BytesIO()
             img.save(out, format="JPEG", quality=82)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
-        raise ValidationError({"photos": _("“%s”不是有效的图片。") % upload.name}) from None
+        raise ValidationError({"photos": not_a_photo}) from None
     return ContentFile(out.getvalue(), name="photo.jpg")
 
 

@@ -1,13 +1,43 @@
-"""Project-wide middleware."""
+"""Project-wide middleware: request-body limits, and the last line behind the services for
+database constraints."""
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError
 from django.shortcuts import render
 
 from villages.services import CONFLICT
+from xuchang_portal.views import request_too_large
 
 logger = logging.getLogger(__name__)
+
+
+class RequestBodyLimitMiddleware:
+    """Request-body limits, enforced before Django or DRF reads the body.
+
+    Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when it reads a form body itself, never
+    for the files of a multipart request, and DRF's JSON parser reads the stream past it. So
+    a declared body larger than the portal ever needs is answered here with 413 and a Chinese
+    page (JSON under /api/). The reverse proxy caps the body at the same size (README,
+    "Upload limits"); this is the same rule for a portal reached without it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith("multipart/form-data"):
+            limit = settings.UPLOAD_MAX_REQUEST_SIZE
+        else:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            return request_too_large(request, size=length, limit=limit)
+        return self.get_response(request)
 
 
 class IntegrityErrorMiddleware:

@@ -3,13 +3,15 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from xuchang_portal import views
+from xuchang_portal.api.auth import PortalObtainAuthToken
 
 admin.site.site_header = "许昌市“联乡帮村”工作平台 · 管理后台"
 admin.site.site_title = "联乡帮村管理后台"
 admin.site.index_title = "数据管理"
+
+handler400 = "xuchang_portal.views.bad_request"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -25,7 +27,7 @@ urlpatterns = [
     path("", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("xuchang_portal.api.urls")),
-    path("api/auth/token/", obtain_auth_token, name="api_token"),
+    path("api/auth/token/", PortalObtainAuthToken.as_view(), name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # Swagger UI's page carries one inline <style> block; allow inline styles there only.
     path(

@@ -1,10 +1,11 @@
-"""Project-level pages: sign-in, the per-role home page and the health check."""
+"""Project-level pages: sign-in, the per-role home page, the health check and the answers
+to requests too large or malformed (400, 413)."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.views.generic import TemplateView
 
 from villages.selectors import (
@@ -15,6 +16,33 @@ from villages.selectors import (
     scope_for_user,
 )
 from visits.views import cadre_home_context
+
+MB = 1024 * 1024
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def request_too_large(request, *, size: int, limit: int):
+    """413 for a body over the limit (xuchang_portal.middleware), before it is read."""
+    message = (
+        f"提交的内容共 {size / MB:.1f} MB，超过 {limit / MB:g} MB 上限，未保存任何内容。"
+        "每个导入文件不超过 10 MB，每张照片不超过 8 MB（每条记录最多 3 张）；"
+        "请压缩或拆分后重新提交。"
+    )
+    if _wants_json(request):
+        return JsonResponse({"detail": message}, status=413)
+    return render(request, "413.html", {"message": message}, status=413)
+
+
+def bad_request(request, exception):
+    """handler400: a malformed or oversized request (too many form fields, a body over the
+    limit that arrived without a length, a forged host) gets a Chinese answer, not a 500."""
+    message = "请求无法处理：提交的内容格式不正确、字段过多或内容过大，未保存任何内容。"
+    if _wants_json(request):
+        return JsonResponse({"detail": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 class PortalLoginView(auth_views.LoginView):

@@ -463,7 +463,7 @@ def test_future_date_message(client_for, area):
     [
         (lambda: [_not_an_image()], "不是有效的图片"),
         (lambda: [png_upload(), _not_an_image()], "不是有效的图片"),
-        (lambda: [_oversized()], "照片不能超过 8 MB"),
+        (lambda: [_oversized()], "照片“big.png”大小 8.1 MB，超过 8 MB 上限"),
         (lambda: [png_upload(f"{i}.png") for i in range(4)], "最多 3 张照片"),
     ],
     ids=["not an image", "one good one bad", "oversized", "four photos"],

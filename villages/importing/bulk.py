@@ -67,7 +67,7 @@ def _update_from_values(model, objs: list, fields: list[str]) -> int:
                 )
             row = "(" + ", ".join(["%s"] * width) + ")"
             sql = (
-                f"UPDATE {qn(meta.db_table)} AS t SET {assignments} "
+                f"UPDATE {qn(meta.db_table)} AS t SET {assignments} "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
                 f"FROM (VALUES {', '.join([row] * len(batch))}) AS v({alias}) "
                 f"WHERE t.{qn(meta.pk.column)} = v.{qn(meta.pk.column)}::{meta.pk.db_type(connection)}"
             )

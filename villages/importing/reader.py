@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from villages.importing.normalise import is_blank
 
 MAX_BYTES = 10 * 1024 * 1024
+UPLOAD_SUFFIXES = (".xlsx", ".csv")
 MAX_ROWS = 100_000
 # calamine builds a dense grid from A1 to the farthest cell with a value, so a tiny file
 # with one value in XFD1048576 would need gigabytes. Refuse such sheets before reading.
@@ -23,6 +25,7 @@ MAX_CELLS = 3_000_000
 MAX_UNZIPPED = 300 * 1024 * 1024
 _CELL_WITH_CONTENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 
 
@@ -37,20 +40,47 @@ class RawSheet:
     rows: list[tuple[int, tuple]]  # (Excel row number, cell values); blank rows dropped
 
 
-def read_bytes(data: bytes, filename: str) -> list[RawSheet]:
-    if len(data) > MAX_BYTES:
-        raise FileProblem(
-            f"文件大小 {len(data) / 1024 / 1024:.1f} MB，超过 10 MB 上限，请拆分后再上传。"
-        )
+def size_refusal(size: int) -> str | None:
+    if size > MAX_BYTES:
+        return f"文件大小 {size / 1024 / 1024:.1f} MB，超过 10 MB 上限，请拆分后再上传。"
+    return None
+
+
+def refusal(data: bytes) -> str | None:
+    """The file-level refusals found without parsing: size, emptiness, an encrypted or old
+    .xls workbook, binary data that is no CSV text. None when the file may be read."""
+    if problem := size_refusal(len(data)):
+        return problem
     if not data.strip():
-        raise FileProblem("文件是空的。")
+        return "文件是空的。"
     if data.startswith(_OLE):
         if _ENCRYPTED in data:
-            raise FileProblem(
-                "工作簿设置了打开密码（已加密），请在 Excel 中取消密码后另存，再上传。"
-            )
-        raise FileProblem("不支持旧版 .xls 格式，请在 Excel 中“另存为”.xlsx 后再上传。")
-    if data.startswith(b"PK\x03\x04"):
+            return "工作簿设置了打开密码（已加密），请在 Excel 中取消密码后另存，再上传。"
+        return "不支持旧版 .xls 格式，请在 Excel 中“另存为”.xlsx 后再上传。"
+    if not data.startswith(_ZIP) and b"\x00" in data[:4096]:
+        return "文件不是表格（既不是 .xlsx，也不是 CSV 文本）。"
+    return None
+
+
+def upload_refusal(data: bytes, filename: str) -> str | None:
+    """Why an uploaded file is refused before anything of it is stored, naming the file:
+    the refusals above, then the type (an .xlsx or .csv name, and content to match)."""
+    problem = refusal(data)
+    suffix = os.path.splitext(filename)[1].lower()
+    if problem is None:
+        if suffix not in UPLOAD_SUFFIXES:
+            problem = "只接受 Excel 工作簿（.xlsx）或 CSV 文件。"
+        elif suffix == ".xlsx" and not data.startswith(_ZIP):
+            problem = "文件内容不是 Excel 工作簿（.xlsx）。"
+        elif suffix == ".csv" and data.startswith(_ZIP):
+            problem = "文件内容是压缩包或 Excel 工作簿，不是 CSV 文本。"
+    return f"“{os.path.basename(filename)}”：{problem}" if problem else None
+
+
+def read_bytes(data: bytes, filename: str) -> list[RawSheet]:
+    if problem := refusal(data):
+        raise FileProblem(problem)
+    if data.startswith(_ZIP):
         return _read_xlsx(data)
     return [_read_csv(data, filename)]
 
@@ -105,8 +135,6 @@ def _check_extent(zf: zipfile.ZipFile) -> None:
 
 
 def _read_csv(data: bytes, filename: str) -> RawSheet:
-    if b"\x00" in data[:4096]:
-        raise FileProblem("文件不是表格（既不是 .xlsx，也不是 CSV 文本）。")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # after CSP (its 413 page carries the nonce), before anything reads the body
+    "xuchang_portal.middleware.RequestBodyLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "xuchang_portal.middleware.IntegrityErrorMiddleware",
@@ -128,7 +130,21 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Request and upload limits, chosen from what the portal takes in (README, "Upload limits"):
+# - a body with files (multipart) is at most the visit form with its 3 photos of at most
+#   8 MB each, plus the fields; an import workbook is at most 10 MB. Larger bodies are
+#   answered 413 before they are read (xuchang_portal.middleware), and the reverse proxy's
+#   client_max_body_size is the same 25 MB;
+# - any other body (a form, the API's JSON) is one record or one page of ticked rows, a
+#   few KB: 2 MB leaves room for long texts;
+# - the most fields one form posts are the admin's group permissions (about 300) and a
+#   100-row page of the stars review with its buttons;
+# - an uploaded file up to 5 MB (a phone photo) stays in memory, a larger one is spooled
+#   to a temporary file that is deleted when the request ends.
+UPLOAD_MAX_REQUEST_SIZE = 25 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Cache and Celery: Redis when configured, otherwise local memory and eager tasks.
