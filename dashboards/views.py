@@ -133,7 +133,9 @@ def _page(request, level: str, pk, template: str):
     )
 
 
-PAGE_CACHE_SECONDS = 6 * 3600
+# A body is re-rendered at least this often even if no change announced itself: a change
+# made while the shared cache was unreachable (its announcement was lost) shows within it.
+PAGE_CACHE_SECONDS = 600
 
 
 @login_required
