@@ -163,7 +163,8 @@ class Outage:
         inline (the production test below does it with a real Redis and worker)."""
         celery_app.conf.task_always_eager = True
         self.settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+            **self.settings.CACHES,
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         }
         village_services._broker["down_until"] = 0.0
 
@@ -174,7 +175,8 @@ def redis_down(monkeypatch, settings):
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     monkeypatch.setattr(village_services, "_broker", {"down_until": 0.0})
     settings.CACHES = {
-        "default": {"BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache", "LOCATION": DOWN}
+        **settings.CACHES,  # the per-process aliases stay
+        "default": {"BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache", "LOCATION": DOWN},
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     with celery_sending_to(DOWN):
@@ -706,10 +708,11 @@ def own_redis(tmp_path, monkeypatch, settings):
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     monkeypatch.setattr(village_services, "_broker", {"down_until": 0.0})
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache",
             "LOCATION": server.url,
-        }
+        },
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     try:
