@@ -15,6 +15,8 @@ hanging, `FaultTolerantRedisCache` answers like an empty cache (reads miss, writ
 dropped, `add` reports that it did not add) and logs the outage, instead of raising.
 After a failure it does not try Redis again for `DOWN_SECONDS`, so a request pays at most
 one short timeout (`socket_connect_timeout` / `socket_timeout` in OPTIONS, defaults below).
+A delete that could not reach Redis is done once it answers again (a session signed out
+during the outage must not come back from a Redis that kept its data).
 """
 
 from __future__ import annotations
@@ -61,19 +63,36 @@ class FaultTolerantRedisCache(PortalRedisCache):
         super().__init__(server, params)
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._delete_later: set[str] = set()
 
     def _call(self, name: str, missed, *args, **kwargs):
         if time.monotonic() < self._down_until:
             return missed
         try:
-            return getattr(super(), name)(*args, **kwargs)
+            result = getattr(super(), name)(*args, **kwargs)
+        except OUTAGE as exc:
+            self._went_down(exc)
+            return missed
+        if self._delete_later:
+            self._flush_deletes()
+        return result
+
+    def _went_down(self, exc) -> None:
+        with self._lock:
+            first = time.monotonic() >= self._down_until
+            self._down_until = time.monotonic() + DOWN_SECONDS
+        if first:
+            logger.warning("缓存服务(Redis)不可用，暂按无缓存处理：%s", exc)
+
+    def _flush_deletes(self) -> None:
+        with self._lock:
+            keys, self._delete_later = list(self._delete_later), set()
+        try:
+            self._cache.delete_many(keys)
         except OUTAGE as exc:
             with self._lock:
-                first = time.monotonic() >= self._down_until
-                self._down_until = time.monotonic() + DOWN_SECONDS
-            if first:
-                logger.warning("缓存服务(Redis)不可用，暂按无缓存处理：%s", exc)
-            return missed
+                self._delete_later.update(keys)
+            self._went_down(exc)
 
     def get(self, key, default=None, version=None):
         return self._call("get", default, key, default=default, version=version)
@@ -97,10 +116,20 @@ class FaultTolerantRedisCache(PortalRedisCache):
         return self._call("touch", False, key, timeout=timeout, version=version)
 
     def delete(self, key, version=None):
-        return self._call("delete", False, key, version=version)
+        deleted = self._call("delete", None, key, version=version)
+        if deleted is None:
+            self._remember_deletes([key], version)
+            return False
+        return deleted
 
     def delete_many(self, keys, version=None):
-        self._call("delete_many", None, keys, version=version)
+        keys = list(keys)
+        if self._call("delete_many", False, keys, version=version) is False:
+            self._remember_deletes(keys, version)
+
+    def _remember_deletes(self, keys, version) -> None:
+        with self._lock:
+            self._delete_later.update(self.make_and_validate_key(k, version=version) for k in keys)
 
     def incr(self, key, delta=1, version=None):
         # Callers of incr expect a number or a ValueError for a missing key.

@@ -174,8 +174,8 @@ def redis_down(monkeypatch, settings):
     monkeypatch.setenv("CELERY_BROKER_URL", DOWN)
     monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
     monkeypatch.setattr(village_services, "_broker", {"down_until": 0.0})
-    settings.CACHES = {  # the per-process "local" cache stays
-        **settings.CACHES,
+    settings.CACHES = {
+        **settings.CACHES,  # the per-process aliases stay
         "default": {"BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache", "LOCATION": DOWN},
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -426,6 +426,33 @@ def test_a_change_watcher_run_that_dies_half_way_loses_no_change(area, monkeypat
     # then: the next run still sees the change
     assert refresh_changed.apply().get() == [YEAR]
     assert city_figure("visits") == before + 1
+
+
+def test_a_session_deleted_while_redis_is_unreachable_is_deleted_when_it_answers():
+    """A sign-out during the outage deletes the session row; Redis (which keeps its data
+    with appendonly) must not hand the old session back afterwards."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from xuchang_portal.cache import FaultTolerantRedisCache
+
+    backend = FaultTolerantRedisCache(DOWN, {})
+    client = mock.Mock()
+    client.delete.side_effect = RedisConnectionError("Connection refused")
+    backend.__dict__["_cache"] = client
+    assert backend.delete("django.contrib.sessions.cached_dbabc") is False
+
+    # when: Redis answers again (past the back-off) and the cache is used
+    client.delete.side_effect = None
+    client.get.return_value = None
+    backend._down_until = 0.0
+    backend.get("anything")
+
+    # then: the remembered delete is done
+    client.delete_many.assert_called_once_with(
+        [backend.make_and_validate_key("django.contrib.sessions.cached_dbabc")]
+    )
+    backend.get("anything")
+    assert client.delete_many.call_count == 1
 
 
 # ----- constraint races: a clear Chinese message, not a 500 -----
