@@ -1056,7 +1056,7 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
                 villages_xlsx(
                     [
                         village_values(v["a1v1"], population=777),
-                        village_values(v["a1v2"], population="很多"),  # an error to mark
+                        village_values(v["a1v2"], 户数="很多"),  # an error to mark
                     ]
                 ),
             ),
@@ -1133,7 +1133,7 @@ def _probe_url(route: str) -> str | None:
 
     plain = route_key(route)
     admin_object = re.match(r"admin/(\w+)/(\w+)/(<path:object_id>|\(\[/\]\+\))", plain)
-    values = ["1", "1"]
+    values = ["0", "0"]  # no row has id 0: outside the admin, only a POST-only route passes
     if admin_object:
         model = apps.get_model(admin_object[1], admin_object[2])
         obj = model._default_manager.first()
@@ -1149,7 +1149,7 @@ def _probe_url(route: str) -> str | None:
             elif "history/(" in plain:
                 return None  # no past version to open
     values = iter(values)
-    path = re.sub(r"<(?:\w+:)?\w+>|\([^)]*\)", lambda m: next(values, "1"), plain)
+    path = re.sub(r"<(?:\w+:)?\w+>|\([^)]*\)", lambda m: next(values, "0"), plain)
     return "/" + path.replace("$", "")
 
 
