@@ -540,9 +540,10 @@ PROBLEM_FIELDS = [
 ]
 
 
-@transaction.atomic
 def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
-    """The real roster's year, then each copy's (scale > 1), one roster at a time."""
+    """The real roster's year, then each copy's (scale > 1), one roster at a time, each in
+    its own transaction (so PostgreSQL's queue of deferred foreign-key checks, too, holds
+    one roster's rows at most)."""
     stats = SyncStats()
     rosters = _load_rosters()
     if not rosters.get(0):
@@ -596,6 +597,7 @@ class _Writer:
     peizhuang_user: int | None
     peizhuang_id: int | None
 
+    @transaction.atomic
     def write(self, plans: list[Plan]) -> None:
         stored = _stored_uuids(sorted({plan.cadre for plan in plans}))
         new = [plan for plan in plans if _uuid_hex(plan) not in stored] if stored else plans
