@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('villages', '0005_village_coordinates'),
-        ('visits', '0001_initial'),
+        ('visits', '0002_history_request_meta'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
