@@ -568,7 +568,7 @@ def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, in
         .annotate(month=TruncMonth("date"))
         .order_by()
         .values("village_id", "month")
-        .annotate(visits=Count("id"), days=Count("date", distinct=True))
+        .annotate(visits=Count("*"), days=Count("date", distinct=True))
         .values_list("village_id", "month", "visits", "days")
     )
     for village_id, month, visits, days in rows:
