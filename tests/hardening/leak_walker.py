@@ -19,7 +19,7 @@ import io
 import itertools
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.admin.options import BaseModelAdmin
@@ -28,8 +28,13 @@ from django.db import connection, transaction
 from django.test import Client, TestCase
 from django.urls import get_resolver, resolve
 from django.utils.regex_helper import normalize
+from django.views.generic import RedirectView
 
 from tests.hardening.leak_world import ROLES, YEAR, World, classify, forbidden_markers
+
+# The period the world's records lie in, as forms and exports take it (a year, a day of a
+# workday period, a month): sent with every form, so that an export holds the records.
+PERIOD = {"year": YEAR, "day": f"{YEAR}-05-14", "month": f"{YEAR}-05"}
 
 # Patterns whose parameters take no object: the walker requests them as they are.
 NO_OBJECT = {
@@ -226,8 +231,9 @@ class Unfillable(Exception):
 @dataclass
 class Probe:
     """One request to make: `kind` is "own" (an object of the role's area), "other" (an
-    object outside it), "list" (no object in the address) or "hostile" (a list or form
-    sent the ids of objects outside the area)."""
+    object outside it), "gated" (an address answered before any lookup: the admin for a
+    login without staff rights, a redirect view), "list" (no object in the address) or
+    "hostile" (a list or form sent the ids of objects outside the area)."""
 
     pattern: str
     kind: str
@@ -240,6 +246,11 @@ class Probe:
     data: dict | None = None
     content_type: str = ""
     admin: bool = False
+    also: list = field(default_factory=list)  # other patterns/operations making this request
+
+    @property
+    def covers(self) -> list[str]:
+        return [self.pattern, *self.also]
 
     @property
     def label(self) -> str:
@@ -252,7 +263,7 @@ class Plan:
     probes: list[Probe] = field(default_factory=list)
     unfillable: list[str] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
-    operations: list[tuple[str, str]] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
 
     def for_role(self, role: str, kinds: tuple[str, ...]) -> list[Probe]:
         return [p for p in self.probes if p.role == role and p.kind in kinds]
@@ -365,17 +376,18 @@ class Walker:
                 plan.unfillable.append(str(exc))
                 continue
             plan.probes.extend(probes)
-        schema_probes, operations = self._schema_probes()
+        schema_probes, plan.operations, unfillable = self._schema_probes()
         plan.probes.extend(schema_probes)
-        plan.operations = operations
+        plan.unfillable.extend(unfillable)
         # the router's patterns and the schema's operations overlap: each request once
-        seen, unique = set(), []
+        seen: dict = {}
         for probe in plan.probes:
             key = (probe.role, probe.method, probe.url, json.dumps(probe.data, sort_keys=True))
-            if key not in seen:
-                seen.add(key)
-                unique.append(probe)
-        plan.probes = unique
+            if key in seen:
+                seen[key].also.append(probe.pattern)
+            else:
+                seen[key] = probe
+        plan.probes = list(seen.values())
         return plan
 
     def _pattern_probes(self, pattern: Pattern):
@@ -426,8 +438,14 @@ class Walker:
     def _object_probes(self, pattern, model, object_kwarg, child_names, combo):
         methods = pattern.methods()
         for role in ROLES:
-            for want in ("other",) if self._gated(pattern, role) else ("own", "other"):
-                obj = self._pick(model, role, want)
+            # The admin's sign-in gate, and a redirect view, answer before looking anything
+            # up: one request with any object (another area's when there is one) will do.
+            gated = self._gated(pattern, role) or pattern.view_class is RedirectView
+            for want in ("gated",) if gated else ("own", "other"):
+                if want == "gated":
+                    obj = self._pick(model, role, "other") or self._pick(model, role, "own")
+                else:
+                    obj = self._pick(model, role, want)
                 if obj is None:
                     continue
                 values = {
@@ -438,7 +456,7 @@ class Walker:
                 url = build_url(pattern, values)
                 missing_url = build_url(pattern, {**values, object_kwarg: MISSING_ID})
                 # own: the page (or the action when there is no page); other: everything
-                for method in methods if want == "other" else methods[:1]:
+                for method in methods if want != "own" else methods[:1]:
                     yield Probe(
                         pattern=pattern.label,
                         name=pattern.name or "",
@@ -452,25 +470,26 @@ class Walker:
                     )
 
     def _list_probes(self, pattern, values):
-        url = build_url(pattern, values)
+        url, name = build_url(pattern, values), pattern.name or ""
         methods = pattern.methods()
         for role in ROLES[:1] if pattern.name in SAME_FOR_EVERYONE else ROLES:
-            yield Probe(pattern.label, "list", role, methods[0], url, admin=pattern.is_admin)
+            yield Probe(
+                pattern.label,
+                "list",
+                role,
+                methods[0],
+                url,
+                name=name,
+                admin=pattern.is_admin,
+                data=dict(PERIOD) if methods[0] == "POST" else None,
+            )
             hostile = self.hostile_params(role)
             # the admin and the API router's lists are sent hostile filters elsewhere: the
             # admin refuses unknown filters, the API's come from the OpenAPI schema
             if not hostile or pattern.is_admin or pattern.viewset is not None:
                 continue
             for method in methods:
-                yield Probe(
-                    pattern.label,
-                    "hostile",
-                    role,
-                    method,
-                    url,
-                    data=hostile,
-                    admin=pattern.is_admin,
-                )
+                yield Probe(pattern.label, "hostile", role, method, url, name=name, data=hostile)
 
     def hostile_params(self, role: str) -> dict:
         """Filter and form fields naming objects outside `role`'s area, as the portal's
@@ -492,28 +511,24 @@ class Walker:
             obj = self._pick(model, role, "other")
             if obj is not None:
                 params[name] = obj.pk
-        if params:
-            params["year"] = YEAR
-        return params
+        return {**params, **PERIOD} if params else {}
 
     # -- the OpenAPI schema
 
     def _schema_probes(self):
         schema = self.schema()
-        probes, operations = [], []
+        probes, operations, unfillable = [], [], []
         for path, item in schema["paths"].items():
             for method, operation in item.items():
                 if method not in ("get", "post", "put", "patch", "delete"):
                     continue
-                operations.append((method.upper(), path))
                 label = f"{method.upper()} {path} (OpenAPI {operation.get('operationId')})"
+                operations.append(label)
                 try:
                     probes.extend(self._operation_probes(path, method.upper(), operation, label))
                 except Unfillable as exc:
-                    probes.append(
-                        Probe(label, "unfillable", "-", method, path, data={"e": str(exc)})
-                    )
-        return probes, operations
+                    unfillable.append(str(exc))
+        return probes, operations, unfillable
 
     def _operation_probes(self, path, method, operation, label):
         params = [p for p in operation.get("parameters", []) if p["in"] == "path"]
@@ -695,19 +710,16 @@ class Outcome:
 
 
 class Prober:
-    """Makes the probes as one role; counts requests and collects failures."""
+    """Makes the probes as one role and judges the answers into `results`."""
 
-    def __init__(self, world: World, role: str):
+    def __init__(self, world: World, role: str, results: Results):
         self.world = world
         self.role = role
         self.user = world.users[role]
         self.client = Client()
         self.client.force_login(self.user)
         self.forbidden = forbidden_markers(role)
-        self.requests = 0
-        self.gates = 0
-        self.failures: list[str] = []
-        self.statuses: Counter = Counter()
+        self.results = results
 
     def request(self, probe: Probe, url: str | None = None) -> Outcome:
         """Make one request inside a savepoint that is rolled back, so nothing it writes
@@ -733,23 +745,22 @@ class Prober:
                 except Exception as exc:  # a 500: reported with the role and the URL
                     outcome.status = 500
                     outcome.error = f"{type(exc).__name__}: {exc}"
-            self.requests += 1
             if watch:
                 outcome.changed = _row(probe.obj) != before
             if "villages_exportjob" in outcome.wrote:
                 self._read_exports(outcome, last_export)
             transaction.set_rollback(True)
-        self.statuses[outcome.status] += 1
+        self.results.requests[self.role] += 1
         return outcome
 
     def _read_exports(self, outcome: Outcome, after: int | None) -> None:
         from villages.models import ExportJob
 
         for job in ExportJob.objects.filter(pk__gt=after or 0, user=self.user):
-            outcome.exports.append(job.pk)
             if job.file:
                 with job.file.open("rb") as fh:
                     outcome.text += "\n" + workbook_text(fh.read())
+                self.results.exports_read[job.kind] += 1
 
     def _send(self, method: str, url: str, probe: Probe):
         data = probe.data
@@ -763,50 +774,74 @@ class Prober:
             return self.client.post(url, data or {})
         return self.client.generic(method, url)
 
-    def fail(self, probe: Probe, problem: str) -> None:
-        self.failures.append(f"{probe.label}: {problem}")
-
-    def check_markers(self, probe: Probe, outcome: Outcome) -> None:
-        for marker, place in self.forbidden.items():
-            if marker in outcome.text:
-                at = outcome.text.index(marker)
-                context = outcome.text[max(0, at - 60) : at + 40].replace("\n", " ")
-                self.fail(probe, f"shows {marker!r} of place {place}: …{context}…")
-                return
+    def fail(self, check: str, probe: Probe, problem: str) -> None:
+        self.results.failures[check].append(f"{probe.label}: {problem}")
 
     def run(self, probe: Probe) -> None:
         outcome = self.request(probe)
         if outcome.status >= 500:
-            self.fail(probe, f"answered {outcome.status} {outcome.error}")
+            self.fail("errors", probe, f"answered {outcome.status} {outcome.error}")
             return
-        self.check_markers(probe, outcome)
+        for marker, place in self.forbidden.items():
+            if marker in outcome.text:
+                at = outcome.text.index(marker)
+                context = outcome.text[max(0, at - 60) : at + 40].replace("\n", " ")
+                self.fail("shown", probe, f"shows {marker!r} of {place}: …{context}…")
+                break
+        wrote = outcome.wrote - OWN_RECORDS
+        if probe.kind in ("other", "gated", "hostile") and (wrote or outcome.changed):
+            self.fail("written", probe, f"wrote {sorted(wrote) or 'the object'}")
         if probe.kind == "other":
             self._check_other(probe, outcome)
+        elif probe.kind == "gated":
+            self._check_gated(probe, outcome)
         elif probe.kind == "own":
-            if outcome.status == 404 and not closed_to(probe):
-                self.fail(probe, "answered 404 for an object of the role's own area")
-        elif probe.kind == "hostile":
-            if outcome.wrote - OWN_RECORDS:
-                wrote = sorted(outcome.wrote - OWN_RECORDS)
-                self.fail(probe, f"wrote {wrote} when sent objects outside the area")
+            if outcome.status != 404 and "/login/" not in outcome.location:
+                self.results.reached.update(probe.covers)
+            elif outcome.status == 404 and not closed_to(probe):
+                self.fail("own", probe, "answered 404 for an object of the role's own area")
+
+    def _check_gated(self, probe: Probe, outcome: Outcome) -> None:
+        """An answer that may depend on nothing but the address: a 404 or 403, the sign-in
+        page, or (the admin's bare <id>/ address) the change page of the same id."""
+        path = probe.url.split("?")[0]
+        if outcome.status in (403, 404) or (
+            outcome.status == 302
+            and ("/login/" in outcome.location or outcome.location == f"{path}change/")
+        ):
+            return
+        self.fail("other", probe, f"answered {outcome.status} {outcome.location}".rstrip())
 
     def _check_other(self, probe: Probe, outcome: Outcome) -> None:
-        wrote = outcome.wrote - OWN_RECORDS
-        if wrote or outcome.changed:
-            self.fail(probe, f"wrote {sorted(wrote) or 'the object'} outside the area")
         if outcome.status == 404:
             return
-        if probe.admin and outcome.status == 302 and "/admin/login/" in outcome.location:
-            return  # the admin's staff-only gate, before anything is looked up
-        if probe.admin and outcome.status in (302, 403):
-            # The admin's model-permission gate (403) and its bare <id>/ → <id>/change/
-            # redirect answer before looking anything up: accepted when a missing object
-            # gets exactly the same answer.
+        if probe.admin and outcome.status == 403:
+            # The admin's model-permission gate answers before looking anything up:
+            # accepted when a missing object gets exactly the same answer.
             missing = self.request(probe, probe.missing_url)
-            if missing.status == outcome.status and missing.location == outcome.location.replace(
-                f"/{probe.obj.pk}/", f"/{MISSING_ID}/"
-            ):
-                if outcome.status == 403 or "/change/" in outcome.location:
-                    self.gates += 1
-                    return
-        self.fail(probe, f"answered {outcome.status}, not 404 {outcome.location}".rstrip())
+            if missing.status == 403:
+                self.results.gates += 1
+                return
+        self.fail("other", probe, f"answered {outcome.status}, not 404 {outcome.location}".rstrip())
+
+
+@dataclass
+class Results:
+    """What a walk found, over every role."""
+
+    requests: Counter = field(default_factory=Counter)
+    failures: dict = field(default_factory=lambda: defaultdict(list))
+    reached: set = field(default_factory=set)  # addresses where an own object was found
+    exports_read: Counter = field(default_factory=Counter)
+    gates: int = 0
+
+
+def walk(world: World, plan: Plan) -> Results:
+    """Make every probe of the plan, role by role."""
+    results = Results()
+    for role in ROLES:
+        prober = Prober(world, role, results)
+        for probe in plan.probes:
+            if probe.role == role:
+                prober.run(probe)
+    return results

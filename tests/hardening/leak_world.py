@@ -81,12 +81,13 @@ def ancestors(place: str) -> list[str]:
 
 
 def relation(place: str, role: str) -> str:
-    """ "own" (inside the role's area), "above" (a place holding part of the area, or the
-    city: city-wide reference data) or "other" (disjoint: the role must not see it)."""
+    """How a place stands to a role: "own" (inside the role's area; what is city-wide,
+    such as the star types or the year's targets, is every login's), "above" (a place
+    holding part of the area) or "other" (disjoint: the role must not see it)."""
     area = ROLE_AREAS[role]
-    if any(a in ancestors(place) for a in area):
+    if place == "city" or any(a in ancestors(place) for a in area):
         return "own"
-    if place == "city" or any(place in ancestors(a) for a in area):
+    if any(place in ancestors(a) for a in area):
         return "above"
     return "other"
 
@@ -267,11 +268,11 @@ def build_world() -> World:
     cross = area.cadres["cross"]
     cross.work_unit = WorkUnitFactory(name="市跨县派出单位", level="city")
     cross.save(update_fields=["work_unit"])
-    for place, key in (("A", "A"), ("B", "B"), ("city", "city")):
+    # the city unit sends the 联乡 cadre of A2: it is seen where that cadre works
+    for place, key in (("A", "A"), ("B", "B"), ("A2", "city")):
         unit = area.units[key]
-        if place != "city":
-            unit.name = mark(place, "派出单位")
-            unit.save(update_fields=["name"])
+        unit.name = mark(place, "派出单位")
+        unit.save(update_fields=["name"])
         world.add(unit, place)
 
     # ----- cadres: one 帮村 cadre per village place, and the 联乡 cadre of A2
