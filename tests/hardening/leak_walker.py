@@ -3,12 +3,13 @@ operation of the OpenAPI schema, fills their parameters from the world of leak_w
 and requests them as each role, recording what goes wrong.
 
 Nothing here names an endpoint. A pattern's parameters are filled by what they are:
-- the object it is about (`pk`, `id`, `object_id`): its model is the admin's model, the
-  viewset's serializer model, or the collection named by the URL segment before it
-  (`villages/<pk>/` → Village, see NOUNS) or by the parameter before it
+- the object it is about (`pk`, `id`, `object_id`): its model is the admin's, the
+  viewset's queryset's, or that of the collection named by the URL segment before it
+  (`villages/<pk>/` → Village, see `_nouns`) or by the parameter before it
   (`disputes/<ledger>/<pk>/`);
-- a choice among a fixed set (`<ledger>`, `<kind>`, `<step>`, ...): every value is walked;
-- something hanging off the object (a visit's photo, an object's history entry);
+- a choice among a fixed set (`<ledger>`, `<kind>`, `<step>`, ...): every value is walked
+  (see `_choices`: the values come from the code's own registries where it has one);
+- something hanging off the object (a visit's photo, an admin history entry);
 - the year of the world.
 A parameter the walker cannot fill makes `plan()` report the pattern by name.
 """
@@ -265,9 +266,6 @@ class Plan:
     patterns: list[Pattern] = field(default_factory=list)
     operations: list[str] = field(default_factory=list)
 
-    def for_role(self, role: str, kinds: tuple[str, ...]) -> list[Probe]:
-        return [p for p in self.probes if p.role == role and p.kind in kinds]
-
 
 class Walker:
     def __init__(self, world: World):
@@ -330,7 +328,7 @@ class Walker:
                 filled[name] = photo.pk
             elif name == "task_id":
                 filled[name] = StarTask.objects.order_by("pk").values_list("pk", flat=True)[0]
-            elif name == "_1":  # the admin's history entry of the object
+            elif name == "_1" and pattern.admin is not None:  # an admin history entry
                 filled[name] = obj.history.order_by("-history_id").values_list(
                     "history_id", flat=True
                 )[0]
@@ -593,6 +591,7 @@ class Walker:
         component = self._components().get(ref.rsplit("/", 1)[-1], {})
         body = {}
         hostile = {} if own else self.hostile_params(role)
+        objects = set(hostile) - set(PERIOD)
         for name, spec in component.get("properties", {}).items():
             if spec.get("readOnly"):
                 continue
@@ -601,8 +600,8 @@ class Walker:
                 body[name] = hostile[name]
             elif enum and name in component.get("required", []):
                 body[name] = enum[0]
-        if not own and not any(k in hostile for k in body):
-            return None
+        if not own and not objects & set(body):
+            return None  # nothing in this body names an area object
         return body
 
     def _enum(self, spec) -> list:
@@ -718,7 +717,7 @@ class Prober:
         self.user = world.users[role]
         self.client = Client()
         self.client.force_login(self.user)
-        self.forbidden = forbidden_markers(role)
+        self.forbidden = forbidden_markers(role, world.users)
         self.results = results
 
     def request(self, probe: Probe, url: str | None = None) -> Outcome:

@@ -92,13 +92,23 @@ def relation(place: str, role: str) -> str:
     return "other"
 
 
-def forbidden_markers(role: str) -> dict[str, str]:
-    """marker -> place, for every place the role must not see anything of."""
-    return {
+def forbidden_markers(role: str, users: dict) -> dict[str, str]:
+    """marker -> whose it is, for everything the role must not see: the places outside
+    its area, and the other logins' exports."""
+    found = {
         marker: place
         for place, (_, marker) in PLACES.items()
         if marker and relation(place, role) == "other"
     }
+    for other, user in users.items():
+        if other != role:
+            found[export_marker(user)] = f"the export of {other}"
+    return found
+
+
+def export_marker(user) -> str:
+    """Written into each login's own export job: no other login may see it."""
+    return f"泄露检查导出〈{user.username}〉"
 
 
 def mark(place: str, text: str) -> str:
@@ -309,11 +319,15 @@ def build_world() -> World:
             world.add(role_row, place, owner=user)
 
     # ----- sign-in records (django-axes), seen by superusers only
+    def signed_in(user) -> dict:
+        return {"username": user.username, "ip_address": "127.0.0.1", "user_agent": "walker"}
+
     for user in users.values():
-        record = {"username": user.username, "ip_address": "127.0.0.1", "user_agent": "leak"}
-        world.add(AccessLog.objects.create(**record), "city", owner=user)
-    world.add(AccessAttempt.objects.create(failures_since_start=1, **record), "city", owner=user)
-    world.add(AccessFailureLog.objects.create(**record), "city", owner=user)
+        world.add(AccessLog.objects.create(**signed_in(user)), "city", owner=user)
+    stranger = users["no_role_user"]
+    attempt = AccessAttempt.objects.create(failures_since_start=1, **signed_in(stranger))
+    world.add(attempt, "city", owner=stranger)
+    world.add(AccessFailureLog.objects.create(**signed_in(stranger)), "city", owner=stranger)
 
     # ----- 双十工作日: a visit (with a photo and its events) and a problem per village;
     # the visit in A2 is the 联乡 cadre's
@@ -393,9 +407,7 @@ def build_world() -> World:
         job = import_job_create(actor=users[role], kind="villages", upload=_village_workbook(own))
         world.add(import_job_validate(job_id=job.pk), place)
     for user in users.values():
-        job = ExportJob.objects.create(
-            kind="villages", user=user, error=f"泄露检查导出{user.username}"
-        )
+        job = ExportJob.objects.create(kind="villages", user=user, error=export_marker(user))
         export_job_run(job_id=job.pk)
         world.add(ExportJob.objects.get(pk=job.pk), "city", owner=user)
 
