@@ -78,10 +78,19 @@ def _nouns() -> dict:
     from disputes.models import ThreeZeroUnit
     from disputes.views import LEDGERS
     from stars.models import StarAward, WeakBranchCase
-    from villages.models import Branch, County, ExportJob, ImportJob, Township, Village
+    from villages.models import (
+        Assignment,
+        Branch,
+        County,
+        ExportJob,
+        ImportJob,
+        Township,
+        Village,
+    )
     from visits.models import Problem, Visit
 
     return {
+        "assignments": Assignment,
         "villages": Village,
         "village": Village,
         "township": Township,
