@@ -1,12 +1,16 @@
 """The Django admin, scoped: every list, object, history page and choice list comes from the
 scoping selectors, and every save or delete goes through the services."""
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from import_export.admin import ImportMixin
 from import_export.forms import ImportForm
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
 from villages import selectors
@@ -300,8 +304,33 @@ class ExportJobAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.export_job_list_for_user(user=request.user)
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Someone else's export and a missing one: the same 404, as for every other record.
+        raise Http404("不存在，或不在您的管辖范围内。")
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# ----- the libraries' admins: logins, groups, API tokens, sign-in records -----
+
+
+class PermissionFirstHistory:
+    """Django's history page looks the object up before it checks the permission, so staff
+    without the permission could tell an existing id (403) from a missing one (a redirect
+    to the index). Checking the permission first answers both alike."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+
+for _model in (get_user_model(), Group, TokenProxy, AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        _current = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_current.__name__, (PermissionFirstHistory, _current), {}))

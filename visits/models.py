@@ -165,7 +165,11 @@ class VisitPhoto(models.Model):
     def __str__(self) -> str:
         return self.image.name
 
-    def get_absolute_url(self) -> str:
+    @property
+    def scoped_url(self) -> str:
+        """The photo through the view that checks the reader's scope. Deliberately not
+        `get_absolute_url`: the admin's "view on site" shortcut would redirect any staff
+        member there from a bare id, telling which photos exist and whose visit they are."""
         from django.urls import reverse
 
         return reverse("visits:visit_photo", args=[self.visit_id, self.pk])

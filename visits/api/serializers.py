@@ -223,7 +223,7 @@ class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
     def get_photos(self, obj) -> list[str]:
         # The portal's scoped photo view, not the media file: photos are not public.
         request = self.context.get("request")
-        urls = [photo.get_absolute_url() for photo in obj.photos.all()]
+        urls = [photo.scoped_url for photo in obj.photos.all()]
         return [request.build_absolute_uri(u) for u in urls] if request else urls
 
     @extend_schema_field(serializers.BooleanField())

@@ -14,7 +14,14 @@ from villages.api.views import (
 )
 from visits.api.views import ProblemViewSet, VisitViewSet
 
-router = DefaultRouter()
+
+class PortalRouter(DefaultRouter):
+    # No `.json`-style format suffixes: the API speaks JSON (the OpenAPI document lists
+    # no suffixed address), and the viewsets' extra actions take no `format` argument.
+    include_format_suffixes = False
+
+
+router = PortalRouter()
 router.register("counties", CountyViewSet, basename="county")
 router.register("townships", TownshipViewSet, basename="township")
 router.register("villages", VillageViewSet, basename="village")
