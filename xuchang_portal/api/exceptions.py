@@ -5,11 +5,13 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
+# One Chinese answer for "missing" and "outside your area" (never the model name).
+NOT_FOUND = "不存在，或不在您的管辖范围内。"
+
 
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
-        # One Chinese answer for "missing" and "outside your area" (never the model name).
-        exc = exceptions.NotFound("不存在，或不在您的管辖范围内。")
+        exc = exceptions.NotFound(NOT_FOUND)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
