@@ -1,6 +1,8 @@
 """Small helpers shared by test modules."""
 
+import json
 from contextlib import contextmanager
+from functools import cache
 
 from django.db import transaction
 
@@ -25,3 +27,18 @@ def module_data(django_db_blocker):
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+@cache
+def api_schema_json() -> str:
+    """The OpenAPI document /api/schema/ serves, generated in-process, as JSON text (parse
+    it with `json.loads` for a copy of your own)."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return OpenApiJsonRenderer().render(document, renderer_context={}).decode()
+
+
+def api_schema() -> dict:
+    return json.loads(api_schema_json())

@@ -25,6 +25,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, UserRoleFactory, VillageFactory
+from tests.helpers import api_schema
 from villages.models import ExportJob, Village
 
 pytestmark = [
@@ -443,6 +444,19 @@ def test_token_endpoint_issues_a_working_token(area):
     assert labels_for(area.villages, result_ids(villages)) == B1_VILLAGES
 
 
+def test_export_params_with_a_nul_byte_are_400(client_for, area):
+    # found by tests/hardening/test_api_fuzz.py: a 500 on PostgreSQL
+    client = client_for("county_official")
+
+    response = client.post(
+        "/api/exports/", {"kind": "villages", "params": {"q\u0000": "x"}}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"params": ["筛选条件中含有无法保存的字符（如空字符）。"]}
+    assert not ExportJob.objects.exists()
+
+
 # ----- schema and docs -----
 
 ROUTES = ["counties", "townships", "villages", "branches", "cadres", "assignments", "exports"]
@@ -466,6 +480,75 @@ def test_schema_generates_and_lists_every_endpoint(client_for, area):
         p["name"] for p in schema["paths"]["/api/villages/"]["get"]["parameters"]
     }
     assert {"county", "township", "kind", "q", "page", "page_size"} <= village_list_params
+
+
+def _json_body(response: dict) -> dict:
+    return response["content"]["application/json"]["schema"]
+
+
+def test_each_hierarchy_detail_documents_its_object():
+    # the retrieve operations used to document a 404 only, so every 200 was "undocumented"
+    paths = api_schema()["paths"]
+
+    for route in ROUTES:
+        responses = paths[f"/api/{route}/{{id}}/"]["get"]["responses"]
+        assert "$ref" in _json_body(responses["200"]), route
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "codes"),
+    [
+        ("get", "/api/villages/{id}/", {"200", "403", "404"}),
+        ("get", "/api/assignments/", {"200", "400", "403", "404"}),
+        ("get", "/api/counties/", {"200", "403", "404"}),
+        ("get", "/api/star-types/", {"200", "403"}),
+        ("delete", "/api/disputes/{id}/", {"204", "403", "404"}),
+        ("put", "/api/three-zero-units/{id}/", {"200", "400", "403", "404", "415"}),
+        ("post", "/api/exports/", {"201", "400", "403", "415"}),
+        ("post", "/api/auth/token/", {"200", "400", "403", "415"}),
+    ],
+)
+def test_error_answers_are_documented(method, path, codes):
+    # 400: a body or a filter; 403: signed out, CSRF or not allowed; 404: an id or a page;
+    # 415: a body without a known Content-Type
+    responses = api_schema()["paths"][path][method]["responses"]
+
+    assert set(responses) == codes
+
+
+def test_every_documented_error_has_its_json_body():
+    schema = api_schema()
+    detail = {"$ref": "#/components/schemas/ErrorDetail"}
+
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "403" in responses or path == "/api/auth/token/", (method, path)
+            for code in ("403", "404", "415"):
+                if code in responses:
+                    assert _json_body(responses[code]) == detail, (method, path, code)
+            if "400" in responses:
+                assert _json_body(responses["400"])["type"] == "object", (method, path)
+    assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/assignments/1.5/", "/api/villages/1e-7/", "/api/no-such-endpoint/"]
+)
+def test_an_api_url_naming_no_endpoint_answers_the_api_404(client_for, area, url):
+    # a dotted id matched no route and got the portal's HTML error page
+    response = client_for("city_admin").get(url)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "不存在，或不在您的管辖范围内。"}
+
+
+def test_an_api_url_without_its_slash_still_redirects(client_for, area):
+    response = client_for("city_admin").get("/api/villages")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/villages/"
 
 
 @pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])

@@ -295,6 +295,12 @@ def user_role_set(
     return obj
 
 
+def _storable(text: str) -> bool:
+    """Text a database can keep: PostgreSQL refuses NUL in text and JSON, and a lone
+    surrogate has no UTF-8 form."""
+    return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 @transaction.atomic
 def export_job_create(*, actor, kind: str, params: dict | None = None) -> ExportJob:
     """Queue an Excel export of what `actor` may see; the file is built by a worker."""
@@ -303,6 +309,8 @@ def export_job_create(*, actor, kind: str, params: dict | None = None) -> Export
     if scope_for_user(actor).role is None:
         raise PermissionDenied(_("您的账号尚未分配角色，不能导出。"))
     clean_params = {k: v for k, v in (params or {}).items() if k != "page" and v not in ("", None)}
+    if not all(_storable(str(k)) and _storable(str(v)) for k, v in clean_params.items()):
+        raise ValidationError({"params": _("筛选条件中含有无法保存的字符（如空字符）。")})
     EXPORT_KINDS[kind].queryset(user=actor, params=clean_params)  # refuses bad filters now
     job = ExportJob.objects.create(kind=kind, user=actor, params=clean_params)
     task_enqueue(export_job_run_task, args=(job.pk,))

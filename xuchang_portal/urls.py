@@ -1,11 +1,12 @@
 from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from xuchang_portal import views
 from xuchang_portal.api.auth import PortalObtainAuthToken
+from xuchang_portal.api.views import not_found as api_not_found
 
 admin.site.site_header = "许昌市“联乡帮村”工作平台 · 管理后台"
 admin.site.site_title = "联乡帮村管理后台"
@@ -37,6 +38,9 @@ urlpatterns = [
         ),
         name="api_docs",
     ),
+    # Last of the API: any other URL under /api/ answers the API's JSON 404 (ending in a
+    # slash, so that APPEND_SLASH still redirects /api/villages to /api/villages/).
+    re_path(r"^api/.*/$", api_not_found),
 ]
 
 # Media files (uploads, exports, photos) are never served as-is, not even in DEBUG: each is

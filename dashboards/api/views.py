@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -45,6 +50,7 @@ class FigureSerializer(serializers.Serializer):
         }
 
 
+@extend_schema_serializer(many=False)  # one area's figures, although the action is `list`
 class IndicatorResponseSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     area = serializers.DictField()
@@ -76,7 +82,10 @@ class IndicatorViewSet(viewsets.ViewSet):
                 description="city、county:<id>、township:<id> 或 village:<id>；默认本人辖区",
             ),
         ],
-        responses={200: IndicatorResponseSerializer},
+        responses={
+            200: IndicatorResponseSerializer,
+            404: OpenApiResponse(description="地区不在您的管辖范围内，或您没有本人辖区"),
+        },
     )
     def list(self, request):
         raw_year = request.query_params.get("year", "")

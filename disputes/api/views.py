@@ -2,7 +2,7 @@
 the disputes selectors (out-of-area objects answer 404) and every write goes through
 disputes.services."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,6 +11,23 @@ from disputes import selectors, services
 from disputes.api import serializers as s
 from disputes.forms import DisputeFilter, HazardFilter, IncidentFilter, PetitionFilter, UnitFilter
 from villages.selectors import village_get_for_user
+
+# A record placed in a village, unit or township outside the user's area: 404, as if the
+# place did not exist.
+PLACE_NOT_FOUND = {
+    404: OpenApiResponse(description="村(社区)、单位或乡镇不存在，或不在您的管辖范围内")
+}
+
+
+def _writes(incoming, output):
+    """Document the writes with what they read (`incoming`) and answer (`output`): the
+    viewset's own serializer is the read-only output, which alone would document no
+    request body at all."""
+    return extend_schema_view(
+        create=extend_schema(request=incoming, responses={201: output, **PLACE_NOT_FOUND}),
+        update=extend_schema(request=incoming, responses={200: output}),
+        partial_update=extend_schema(request=incoming, responses={200: output}),
+    )
 
 
 class LedgerViewSet(viewsets.ModelViewSet):
@@ -57,6 +74,7 @@ class LedgerViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["三零·矛盾纠纷"])
+@_writes(s.DisputeInputSerializer, s.DisputeSerializer)
 class DisputeViewSet(LedgerViewSet):
     serializer_class = s.DisputeSerializer
     input_serializer = s.DisputeInputSerializer
@@ -70,6 +88,7 @@ class DisputeViewSet(LedgerViewSet):
 
 
 @extend_schema(tags=["三零·信访"])
+@_writes(s.PetitionInputSerializer, s.PetitionSerializer)
 class PetitionViewSet(LedgerViewSet):
     serializer_class = s.PetitionSerializer
     input_serializer = s.PetitionInputSerializer
@@ -85,6 +104,7 @@ class PetitionViewSet(LedgerViewSet):
 
 
 @extend_schema(tags=["三零·事故和案件"])
+@_writes(s.IncidentInputSerializer, s.IncidentSerializer)
 class IncidentViewSet(LedgerViewSet):
     serializer_class = s.IncidentSerializer
     input_serializer = s.IncidentInputSerializer
@@ -100,6 +120,7 @@ class IncidentViewSet(LedgerViewSet):
 
 
 @extend_schema(tags=["三零·隐患排查"])
+@_writes(s.HazardInputSerializer, s.HazardSerializer)
 class HazardViewSet(LedgerViewSet):
     serializer_class = s.HazardSerializer
     input_serializer = s.HazardInputSerializer
@@ -115,6 +136,7 @@ class HazardViewSet(LedgerViewSet):
 
 
 @extend_schema(tags=["三零·企事业单位"])
+@_writes(s.UnitInputSerializer, s.UnitSerializer)
 class UnitViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -150,6 +172,9 @@ class UnitViewSet(
 
 
 @extend_schema(tags=["三零·零报告"])
+@extend_schema_view(
+    create=extend_schema(responses={201: s.ZeroReportSerializer, **PLACE_NOT_FOUND})
+)
 class ZeroReportViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -205,6 +230,7 @@ class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="按年度和村(社区)或单位进行人工认定（尚无状态记录时也可用），须写明理由",
         request=s.SubjectOverrideSerializer,
+        responses={200: s.StatusSerializer, **PLACE_NOT_FOUND},
     )
     @action(detail=False, methods=["post"], url_path="set-override")
     def set_override(self, request):

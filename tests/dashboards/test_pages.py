@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from dashboards.models import IndicatorSnapshot, Target
 from dashboards.services import compute_snapshots
 from tests.dashboards.conftest import YEAR
+from tests.helpers import api_schema
 
 TODAY = datetime.date(2025, 6, 1)
 
@@ -234,6 +235,15 @@ def test_api_returns_snapshots_with_statuses(computed, county_official, client, 
     assert {c["name"] for c in data["children"]} == {"甲一镇", "甲二街道"}
     assert client.get("/api/indicators/?area=county:x").status_code == 400
     assert client.get("/api/indicators/?year=abc").status_code == 400
+
+
+def test_api_schema_documents_one_object_and_the_404():
+    # the `list` action was documented as an array of figures; it answers one object
+    responses = api_schema()["paths"]["/api/indicators/"]["get"]["responses"]
+
+    body = responses["200"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/IndicatorResponse"}
+    assert {"400", "403", "404"} <= set(responses)
 
 
 def test_refresh_refuses_a_bad_year(computed, city_admin, client, login):

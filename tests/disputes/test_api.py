@@ -15,6 +15,7 @@ from tests.disputes.factories import (
     PetitionFactory,
     UnitFactory,
 )
+from tests.helpers import api_schema
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -393,3 +394,71 @@ def test_no_ordering_by_personal_numbers(api, area):
         assert ids == [second.pk, first.pk]  # the default order (newest first), not by phone
     ids = [r["id"] for r in client.get("/api/disputes/?ordering=id").json()["results"]]
     assert ids == [first.pk, second.pk]
+
+
+# ----- schema -----
+
+WRITES = {
+    "disputes": "DisputeInput",
+    "petitions": "PetitionInput",
+    "incidents": "IncidentInput",
+    "hazards": "HazardCheckInput",
+    "three-zero-units": "UnitInput",
+}
+
+
+@pytest.mark.parametrize(("endpoint", "component"), WRITES.items())
+def test_schema_documents_what_the_writes_take(endpoint, component):
+    # the writes read their own input serializer; the schema showed no request body at all
+    paths = api_schema()["paths"]
+    ref = "#/components/schemas/{}"
+
+    create = paths[f"/api/{endpoint}/"]["post"]
+    replace = paths[f"/api/{endpoint}/{{id}}/"]["put"]
+    patch = paths[f"/api/{endpoint}/{{id}}/"]["patch"]
+
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": ref.format(f"{component}Request")}
+    assert replace["requestBody"]["content"]["application/json"]["schema"] == body
+    patched = patch["requestBody"]["content"]["application/json"]["schema"]
+    assert patched == {"$ref": ref.format(f"Patched{component}Request")}
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        *((f"/api/{endpoint}/", "post") for endpoint in WRITES),
+        ("/api/zero-reports/", "post"),
+        ("/api/sanling-statuses/set-override/", "post"),
+    ],
+)
+def test_schema_documents_the_404_of_a_place_outside_the_area(operation):
+    # test_another_countys_place_is_404_on_every_api_write: the creates answer 404 too
+    path, method = operation
+
+    responses = api_schema()["paths"][path][method]["responses"]
+
+    assert "404" in responses
+
+
+@pytest.mark.parametrize(
+    ("component", "field"),
+    [("Dispute", "method"), ("Dispute", "satisfaction"), ("Petition", "satisfaction")],
+)
+def test_schema_allows_the_blank_of_an_unset_choice(component, field):
+    properties = api_schema()["components"]["schemas"][component]["properties"]
+
+    assert {"$ref": "#/components/schemas/BlankEnum"} in properties[field]["oneOf"]
+
+
+def test_an_unset_override_answers_blank_and_the_schema_says_so(api, world):
+    status = world["a1v1"]["sanling-statuses"]
+    schema = api_schema()["components"]["schemas"]
+
+    answer = api("county_official").get(f"/api/sanling-statuses/{status.pk}/").json()
+
+    assert answer["override"] == ""
+    assert "" in schema["BlankEnum"]["enum"]
+    assert {"$ref": "#/components/schemas/BlankEnum"} in schema["Status"]["properties"]["override"][
+        "oneOf"
+    ]

@@ -474,3 +474,15 @@ def test_export_jobs_are_visible_only_to_their_creator(area, county_official):
     # then
     assert job.user == county_official
     assert not selectors.export_job_list_for_user(user=stranger).exists()
+
+
+@pytest.mark.parametrize(
+    "params", [{"q\x00": "甲"}, {"q": "甲\x00"}, {"\ud800": "甲"}, {"x": "\udfff"}]
+)
+def test_export_job_create_refuses_params_no_database_can_keep(area, city_admin, params):
+    # a NUL byte in a filter's name made PostgreSQL fail the insert (a 500 from the API)
+    with pytest.raises(ValidationError) as excinfo:
+        export_job_create(actor=city_admin, kind="villages", params=params)
+
+    assert excinfo.value.message_dict["params"] == ["筛选条件中含有无法保存的字符（如空字符）。"]
+    assert not ExportJob.objects.exists()

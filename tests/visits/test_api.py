@@ -29,6 +29,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
+from tests.helpers import api_schema
 from tests.visits.helpers import DAY, ProblemFactory, VisitFactory, png_bytes, png_upload
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto
 
@@ -952,3 +953,13 @@ def test_a_retry_is_answered_with_the_stored_visit_even_once_it_would_be_refused
     assert again.status_code == 200, again.content
     assert again.json()["id"] == first.json()["id"]
     assert Visit.objects.count() == 1
+
+
+def test_schema_allows_the_blank_satisfaction_of_an_open_problem(client_for, area, problems):
+    # an open problem answers satisfaction "", which the enum alone did not allow
+    answer = client_for("county_official").get("/api/problems/").json()["results"]
+    schema = api_schema()["components"]["schemas"]
+
+    assert "" in {row["satisfaction"] for row in answer}
+    satisfaction = schema["Problem"]["properties"]["satisfaction"]
+    assert {"$ref": "#/components/schemas/BlankEnum"} in satisfaction["oneOf"]

@@ -32,10 +32,10 @@ from villages.services import export_job_create
 NOT_FOUND = {404: OpenApiResponse(description="不存在，或不在您的管辖范围内")}
 
 
-def _scoped(summary: str):
+def _scoped(summary: str, serializer):
     return extend_schema_view(
         list=extend_schema(summary=f"{summary}（按管辖范围过滤）"),
-        retrieve=extend_schema(summary=f"单个{summary}", responses=NOT_FOUND),
+        retrieve=extend_schema(summary=f"单个{summary}", responses={200: serializer, **NOT_FOUND}),
     )
 
 
@@ -46,7 +46,7 @@ class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
         return type(self).selector(user=self.request.user)
 
 
-@_scoped("县(市、区)")
+@_scoped("县(市、区)", CountySerializer)
 class CountyViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(county_list_for_user)
     serializer_class = CountySerializer
@@ -54,7 +54,7 @@ class CountyViewSet(ScopedReadOnlyViewSet):
     ordering = ["code"]
 
 
-@_scoped("乡镇(街道)")
+@_scoped("乡镇(街道)", TownshipSerializer)
 class TownshipViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(township_list_for_user)
     serializer_class = TownshipSerializer
@@ -63,7 +63,7 @@ class TownshipViewSet(ScopedReadOnlyViewSet):
     ordering = ["code"]
 
 
-@_scoped("村(社区)")
+@_scoped("村(社区)", VillageSerializer)
 class VillageViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(village_list_for_user)
     serializer_class = VillageSerializer
@@ -72,7 +72,7 @@ class VillageViewSet(ScopedReadOnlyViewSet):
     ordering = ["code"]
 
 
-@_scoped("村(社区)党组织")
+@_scoped("村(社区)党组织", BranchSerializer)
 class BranchViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(branch_list_for_user)
     serializer_class = BranchSerializer
@@ -80,7 +80,7 @@ class BranchViewSet(ScopedReadOnlyViewSet):
     ordering = ["code"]
 
 
-@_scoped("帮扶干部")
+@_scoped("帮扶干部", CadreSerializer)
 class CadreViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(cadre_list_for_user)
     serializer_class = CadreSerializer
@@ -89,7 +89,7 @@ class CadreViewSet(ScopedReadOnlyViewSet):
     ordering = ["name", "id"]
 
 
-@_scoped("联系点安排")
+@_scoped("联系点安排", AssignmentSerializer)
 class AssignmentViewSet(ScopedReadOnlyViewSet):
     selector = staticmethod(assignment_list_for_user)
     serializer_class = AssignmentSerializer

@@ -13,6 +13,9 @@ from villages.services import CONFLICT
 
 logger = logging.getLogger(__name__)
 
+# One Chinese answer for "missing" and "outside your area" (never the model name).
+NOT_FOUND = "不存在，或不在您的管辖范围内。"
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -22,8 +25,7 @@ class Conflict(exceptions.APIException):
 
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
-        # One Chinese answer for "missing" and "outside your area" (never the model name).
-        exc = exceptions.NotFound("不存在，或不在您的管辖范围内。")
+        exc = exceptions.NotFound(NOT_FOUND)
     if isinstance(exc, IntegrityError):
         logger.warning("constraint refused an API write: %s", exc)
         exc = Conflict()

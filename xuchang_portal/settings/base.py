@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "xuchang_portal.api.schema.PortalAutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -283,6 +283,9 @@ SPECTACULAR_SETTINGS = {
         "HazardStatusEnum": "disputes.models.HazardCheck.Status",
         "WeakCaseStatusEnum": "stars.models.WeakBranchCase.Status",
         "SanlingOverrideEnum": "disputes.models.SanlingStatus.Override",
+        "IncidentKindEnum": "disputes.models.Incident.Kind",
+        "DisputeSourceEnum": "disputes.models.Dispute.Source",
+        "IncidentSourceEnum": "disputes.models.Incident.Source",
     },
 }
 
