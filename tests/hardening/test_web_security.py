@@ -1168,7 +1168,7 @@ NOT_A_PAGE = {
     r"admin/\w+/\w+/<path:object_id>/": "the admin's redirect of an old change URL",
     r"admin/\(\?P<url>\.\*\)\$": "the admin's catch-all (404 or a redirect)",
     r"admin/r/<path:content_type_id>/<path:object_id>/": "the admin's view-on-site redirect",
-    r"\^api/\.\*/\$": "the API's JSON 404 for any unknown /api/ address",
+    r"api/\.\*/\$": "the API's JSON 404 for any unknown /api/ address",
 }
 
 
