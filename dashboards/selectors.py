@@ -218,8 +218,9 @@ def cache_is_shared() -> bool:
 
 def forget_pages() -> None:
     """Announce that snapshots or targets changed: every cached dashboard body is stale.
-    Called by the services after their transaction commits."""
-    cache.set(PAGES_KEY, time.time_ns(), None)
+    The generation is dropped (the next page starts a new one); a delete that could not
+    reach Redis is made once it answers again (xuchang_portal.cache)."""
+    cache.delete(PAGES_KEY)
 
 
 def page_version(*, area: Area, year: int) -> tuple | None:

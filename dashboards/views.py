@@ -133,8 +133,8 @@ def _page(request, level: str, pk, template: str):
     )
 
 
-# A body is re-rendered at least this often even if no change announced itself: a change
-# made while the shared cache was unreachable (its announcement was lost) shows within it.
+# A body is re-rendered at least this often even if no change announced itself (a process
+# whose announcement to an unreachable Redis is still waiting to be replayed).
 PAGE_CACHE_SECONDS = 600
 
 
