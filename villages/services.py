@@ -130,7 +130,10 @@ def task_send(task, *, args=(), kwargs=None, queue: str | None = None) -> bool:
     `pending_tasks_send`. Eager mode (no broker) runs the task inline instead."""
     args, kwargs = tuple(args), dict(kwargs or {})
     if task.app.conf.task_always_eager:
-        task.apply_async(args=args, kwargs=kwargs, queue=queue)
+        if queue:
+            task.apply_async(args=args, kwargs=kwargs, queue=queue)
+        else:
+            task.delay(*args, **kwargs)
         return True
     try:
         _publish(task, args, kwargs, queue)
