@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta
+from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
 class Indicator(models.TextChoices):
@@ -59,7 +59,7 @@ class Target(models.Model):
         _("参考值"), default=False, help_text=_("参考值只作对照，不计入完成情况。")
     )
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("年度目标")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta
+from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
 class Satisfaction(models.TextChoices):
@@ -66,7 +66,11 @@ class ThreeZeroUnit(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("三零企事业单位")
@@ -219,7 +223,11 @@ class Dispute(LedgerRecord):
     satisfaction = models.CharField(
         _("群众满意度"), max_length=12, choices=Satisfaction.choices, blank=True
     )
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("矛盾纠纷")
@@ -325,7 +333,11 @@ class Petition(LedgerRecord):
     satisfaction = models.CharField(
         _("满意度"), max_length=12, choices=Satisfaction.choices, blank=True
     )
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("信访事项")
@@ -429,7 +441,11 @@ class Incident(LedgerRecord):
     injuries = models.IntegerField(_("受伤人数"), default=0)
     source = models.CharField(_("信息来源"), max_length=12, choices=Source.choices)
     handling = models.TextField(_("处置情况"), max_length=2000, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("安全事故和案件")
@@ -488,7 +504,11 @@ class HazardCheck(LedgerRecord):
     )
     rectified_on = models.DateField(_("整改完成日期"), null=True, blank=True)
     note = models.TextField(_("整改情况"), max_length=2000, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("隐患排查")
@@ -542,7 +562,7 @@ class ZeroReport(models.Model):
         verbose_name=_("报告人"),
     )
     reported_at = models.DateTimeField(_("报告时间"), auto_now_add=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("矛盾纠纷零报告")
@@ -604,7 +624,11 @@ class SanlingStatus(models.Model):
     )
     override_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
     computed_at = models.DateTimeField(_("计算时间"), null=True, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["computed_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["computed_at"],
+    )
 
     class Meta:
         verbose_name = _("三零年度状态")

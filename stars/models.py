@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta
+from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
 class Scheme(models.TextChoices):
@@ -39,7 +39,11 @@ class StarSettings(models.Model):
         help_text=_("县级公示满这么多天后才能授星。"),
     )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("五星支部规则设置")
@@ -72,7 +76,7 @@ class RatingYear(models.Model):
         verbose_name=_("锁定人"),
     )
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("年度评定")
@@ -94,7 +98,7 @@ class StarType(models.Model):
         _("基础星"), default=False, help_text=_("支部过硬星：规则开启时须先获此星。")
     )
     description = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("星级类型")
@@ -121,7 +125,7 @@ class StarTask(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
     title = models.CharField(_("重点任务"), max_length=120)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("重点任务")
@@ -153,7 +157,11 @@ class StarTaskCheck(models.Model):
         verbose_name=_("填写人"),
     )
     updated_at = models.DateTimeField(_("填写时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("重点任务完成情况")
@@ -201,7 +209,11 @@ class StarAward(models.Model):
     withdrawn_on = models.DateField(_("摘星日期"), null=True, blank=True)
     created_at = models.DateTimeField(_("申报时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("星级评定")
@@ -257,7 +269,7 @@ class StarAwardEvent(models.Model):
     )
     comment = models.CharField(_("意见"), max_length=500, blank=True)
     at = models.DateTimeField(_("时间"))
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("评定环节记录")
@@ -323,7 +335,11 @@ class WeakBranchCase(models.Model):
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("软弱涣散村党组织")

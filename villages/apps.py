@@ -8,12 +8,21 @@ class VillagesConfig(AppConfig):
 
     def ready(self):
         from celery.signals import task_postrun, task_prerun
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_delete, post_save, pre_save
         from simple_history.signals import pre_create_historical_record
 
-        from villages import history
+        from villages import auth, history
         from villages.importing import kinds  # noqa: F401  (registers the roster sheets)
+        from villages.models import Cadre, UserRole
 
         # Every history row records the request, task, import or command behind it.
         pre_create_historical_record.connect(history.fill_request_meta, dispatch_uid="history")
         task_prerun.connect(history.task_started, dispatch_uid="history", weak=False)
         task_postrun.connect(history.task_finished, dispatch_uid="history", weak=False)
+        # A cached login (villages.auth) is dropped when its user, role or cadre changes.
+        for model in (get_user_model(), UserRole, Cadre):
+            post_save.connect(auth.forget_login, sender=model, dispatch_uid="login-cache")
+            post_delete.connect(auth.forget_login, sender=model, dispatch_uid="login-cache")
+        for model in (UserRole, Cadre):
+            pre_save.connect(auth.note_previous_login, sender=model, dispatch_uid="login-cache")

@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from villages.auth import forget_logins
 from villages.models import (
     Assignment,
     Branch,
@@ -631,6 +632,8 @@ def _seed_users(stats: SyncStats, *, county_ids, township_ids, peizhuang_cadre_i
             stats.updated["用户角色"] += 1
         if role == UserRole.Role.CADRE:
             if Cadre.objects.filter(pk=peizhuang_cadre_id).exclude(user=user).exists():
+                previous = Cadre.objects.filter(pk=peizhuang_cadre_id).values("user_id")
+                forget_logins([user.pk, *previous.values_list("user_id", flat=True)])
                 Cadre.objects.filter(user=user).exclude(pk=peizhuang_cadre_id).update(user=None)
                 Cadre.objects.filter(pk=peizhuang_cadre_id).update(user=user)
                 stats.updated["干部账号"] += 1

@@ -34,7 +34,25 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
+
+
+class PortalHistoryManager(HistoryManager):
+    """simple-history's manager, whose class is built once per queryset class: the
+    library builds it anew (`from_queryset`, walking the queryset's methods) each time
+    `instance.history` is read, which it does on every save it records. Declared as
+    `HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)`."""
+
+    _classes: dict = {}
+
+    @classmethod
+    def from_queryset(cls, queryset_class, class_name=None):
+        key = (cls, queryset_class, class_name)
+        if key not in PortalHistoryManager._classes:
+            PortalHistoryManager._classes[key] = super().from_queryset(queryset_class, class_name)
+        return PortalHistoryManager._classes[key]
+
 
 _origin: ContextVar[str] = ContextVar("history_origin", default="")
 _task_tokens: dict = {}

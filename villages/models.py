@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta
+from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 COUNTY_CODE = RegexValidator(r"^[0-9]{6}$", _("县级区划代码必须是 6 位数字。"))
 TOWNSHIP_CODE = RegexValidator(r"^[0-9]{9}$", _("乡级区划代码必须是 9 位数字。"))
@@ -29,7 +29,7 @@ class County(models.Model):
     name = models.CharField(_("名称"), max_length=50)
     kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("县(市、区)")
@@ -63,7 +63,7 @@ class Township(models.Model):
         County, on_delete=models.PROTECT, related_name="townships", verbose_name=_("县(市、区)")
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("乡镇(街道)")
@@ -128,7 +128,7 @@ class Village(models.Model):
         _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("村(社区)")
@@ -180,7 +180,7 @@ class Branch(models.Model):
         Township, on_delete=models.PROTECT, related_name="branches", verbose_name=_("乡镇(街道)")
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("村(社区)党组织")
@@ -200,7 +200,7 @@ class Roster(models.Model):
     frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("年度名册")
@@ -224,7 +224,7 @@ class RosterEntry(models.Model):
         Branch, on_delete=models.PROTECT, related_name="roster_entries", verbose_name=_("党组织")
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("名册条目")
@@ -261,7 +261,7 @@ class WorkUnit(models.Model):
         verbose_name=_("所属县(市、区)"),
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("派出单位")
@@ -296,7 +296,7 @@ class Cadre(models.Model):
         verbose_name=_("登录账号"),
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("帮扶干部")
@@ -338,7 +338,7 @@ class Assignment(models.Model):
     start_date = models.DateField(_("开始日期"))
     end_date = models.DateField(_("结束日期"))
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("联系点安排")
@@ -409,7 +409,7 @@ class UserRole(models.Model):
         Township, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("所辖乡镇")
     )
 
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("用户角色")

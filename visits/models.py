@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta
+from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
 class WorkdayRule(models.Model):
@@ -29,7 +29,7 @@ class WorkdayRule(models.Model):
     period = models.CharField(_("考核周期"), max_length=10, choices=Period.choices)
     effective_from = models.DateField(_("生效日期"), unique=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta])
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("双十工作日规则")
@@ -111,7 +111,11 @@ class Visit(models.Model):
     )
     created_at = models.DateTimeField(_("填报时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("下沉记录")
@@ -264,7 +268,11 @@ class Problem(models.Model):
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    history = HistoricalRecords(bases=[HistoryRequestMeta], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[HistoryRequestMeta],
+        history_manager=PortalHistoryManager,
+        excluded_fields=["updated_at"],
+    )
 
     class Meta:
         verbose_name = _("问题台账")

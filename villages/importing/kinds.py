@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from villages.auth import forget_logins
 from villages.importing import normalise as n
 from villages.importing.bulk import create_with_history, update_with_history
 from villages.importing.engine import (
@@ -638,6 +639,7 @@ class CadreSheet(SheetKind):
         create_with_history(Cadre, list(create_cadres.values()), actor=actor, reason=reason)
         if create_cadres:
             cadres.update({c.phone: c for c in Cadre.objects.filter(phone__in=list(create_cadres))})
+        forget_logins([c.user_id for c in update_cadres.values()])  # their names, units
         update_with_history(
             Cadre,
             list(update_cadres.values()),

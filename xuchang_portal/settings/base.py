@@ -243,6 +243,9 @@ CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "
 # database, so a request does not query the session table. A per-process cache (locmem)
 # is not shared between workers, so a logout in one would not reach the others: sessions
 # then stay in the database.
+# With a shared cache, the signed-in user (with role and cadre record) is read from it as
+# the session is, for this long; see villages.auth. Off (0) without a shared cache.
+LOGIN_CACHE_SECONDS = env.int("LOGIN_CACHE_SECONDS", default=120) if CACHE_URL else 0
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
     if CACHE_URL
