@@ -13,6 +13,7 @@ import time
 
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -371,6 +372,41 @@ def export_job_fail(*, job_id: int, reason: str) -> None:
     ExportJob.objects.filter(
         pk=job_id, state__in=[ExportJob.State.PENDING, ExportJob.State.RUNNING]
     ).update(state=ExportJob.State.FAILED, error=str(reason)[:2000], finished_at=timezone.now())
+
+
+# An export still queued or running this long after it was asked for lost its task (the
+# worker that ran it died and the broker forgot it): it is failed, so its page stops
+# polling. A finished workbook is kept for EXPORT_KEEP_DAYS; then its file is deleted (the
+# row stays, and its page says so).
+EXPORT_LOST_AFTER = datetime.timedelta(hours=1)
+EXPORT_LOST = "导出超时（后台任务可能已中断），未生成文件。请重新导出。"
+
+
+def export_jobs_tidy() -> dict[str, int]:
+    """Housekeeping, run by beat every hour: fail the exports whose task was lost, and
+    delete the files of finished exports older than settings.EXPORT_KEEP_DAYS. A file is
+    removed from storage only after its row no longer names it. Returns the counts."""
+    now = timezone.now()
+    lost = ExportJob.objects.filter(
+        state__in=[ExportJob.State.PENDING, ExportJob.State.RUNNING],
+        created_at__lt=now - EXPORT_LOST_AFTER,
+    ).update(state=ExportJob.State.FAILED, error=EXPORT_LOST, finished_at=now)
+    expired = 0
+    old = ExportJob.objects.filter(
+        state=ExportJob.State.DONE,
+        finished_at__lt=now - datetime.timedelta(days=settings.EXPORT_KEEP_DAYS),
+    ).exclude(file="")
+    for job_id, name in old.values_list("pk", "file").iterator():
+        if ExportJob.objects.filter(pk=job_id, file=name).update(file=""):
+            storage = ExportJob._meta.get_field("file").storage
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.warning("could not delete expired export file %s", name, exc_info=True)
+            expired += 1
+    if lost or expired:
+        logger.info("exports tidied: %s lost, %s expired files deleted", lost, expired)
+    return {"lost": lost, "expired": expired}
 
 
 def _write(kind, qs, path, on_row) -> int:

@@ -77,3 +77,11 @@ def import_jobs_reap() -> int:
     from villages.services import import_jobs_reap as reap
 
     return reap()
+
+
+@shared_task(**HOUSEKEEPING)
+def export_jobs_tidy() -> dict:
+    """Beat, every hour: fail lost exports and delete expired export files."""
+    from villages.services import export_jobs_tidy as tidy
+
+    return tidy()

@@ -1,5 +1,6 @@
 """Village pages and exports. Thin: shape in, selector or service, template out."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -120,6 +121,9 @@ class ExportDetailView(LoginRequiredMixin, DetailView):
     def get_object(self, queryset=None):
         return export_job_get_for_user(user=self.request.user, job_id=self.kwargs["pk"])
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(keep_days=settings.EXPORT_KEEP_DAYS, **kwargs)
+
     def get_template_names(self):
         if self.request.headers.get("HX-Request"):
             return ["villages/partials/export_progress.html"]
@@ -130,7 +134,7 @@ class ExportDownloadView(LoginRequiredMixin, View):
     def get(self, request, pk):
         job = export_job_get_for_user(user=request.user, job_id=pk)
         if not job.file:
-            raise Http404("导出文件尚未生成。")
+            raise Http404("导出文件尚未生成，或已超过保留期限被清理。")
         return FileResponse(
             job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
         )

@@ -219,6 +219,12 @@ CELERY_BEAT_SCHEDULE["import-reaper"] = {
     "task": "villages.tasks.import_jobs_reap",
     "schedule": 60.0,
 }
+# villages: fail exports whose task was lost; delete export files older than this.
+CELERY_BEAT_SCHEDULE["export-tidy"] = {
+    "task": "villages.tasks.export_jobs_tidy",
+    "schedule": crontab(minute=40),
+}
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:
