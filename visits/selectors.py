@@ -558,8 +558,9 @@ def people_visited_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
 
 
 def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, int]]]:
-    """Per area and month (1–12) of `year`: visits and distinct cadre-days (a cadre's
-    two half days on one date count once). Two queries."""
+    """Per area and month (1–12) of `year`: visits, and village-days (the distinct dates
+    on which each village had a visit, summed over the area's villages; two visits to a
+    village on one date count once). Two queries."""
     areas = _village_areas()
     out: dict[AreaKey, dict[int, dict[str, int]]] = defaultdict(dict)
     out[("city", None)]
