@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import openpyxl
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from tests.factories import VillageFactory
 from villages.exports import VILLAGE_HEADERS
@@ -673,3 +674,11 @@ def test_page_titles_name_the_page_and_the_portal(client_as, area):
     html = client_as("county_official").get("/villages/").content.decode()
 
     assert "<title>村(社区) · 许昌市“联乡帮村”工作平台</title>" in html
+
+
+def test_a_refusal_page_says_why_in_chinese(client, area, cadre_user):
+    client.force_login(cadre_user)
+    response = client.get(reverse("villages:import_list"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "无权访问" in page and "只有市级管理员和县级干部可以导入数据。" in page
