@@ -510,6 +510,9 @@ def _month_param(value: str) -> datetime.date:
         return timezone.localdate().replace(day=1)
 
 
+ZERO_REPORT_STATES = {"found": "有纠纷", "zero": "零报告", "missing": "未报告"}
+
+
 class ZeroReportView(LoginRequiredMixin, View):
     """One month: each visible village with disputes found, a 零报告, or neither."""
 
@@ -520,14 +523,21 @@ class ZeroReportView(LoginRequiredMixin, View):
         rows = selectors.zero_report_month_for_user(
             user=request.user, month=month, township_id=township_id
         )
-        counts = {s: sum(1 for r in rows if r["state"] == s) for s in ("found", "zero", "missing")}
+        counts = {s: sum(1 for r in rows if r["state"] == s) for s in ZERO_REPORT_STATES}
+        state = request.GET.get("state", "")
+        state = state if state in ZERO_REPORT_STATES else ""
+        page = _paginate(request, [r for r in rows if r["state"] == state] if state else rows)
         return render(
             request,
             "disputes/zero_reports.html",
             {
                 "month": month,
-                "rows": rows,
+                "rows": page.object_list,
+                "page_obj": page,
+                "querystring": _querystring(request),
                 "counts": counts,
+                "state": state,
+                "states": ZERO_REPORT_STATES,
                 "township_id": township_id,
                 "townships": township_list_for_user(user=request.user).order_by(
                     "county__code", "code"

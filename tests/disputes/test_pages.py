@@ -193,6 +193,34 @@ def test_zero_report_page(client_as, area):
     assert county.count("未报告</span>") == 5 and "零报告</span>" in county
 
 
+def test_zero_report_page_pages_and_filters_a_county_of_many_villages(client_as, area):
+    # given: county A with 60 more villages (66 in all), one 零报告 and one dispute in April
+    VillageFactory.create_batch(60, township=area.townships["A1"])
+    ZeroReport.objects.create(village=area.villages["a1v2"], month=D(2024, 4, 1))
+    DisputeFactory(village=area.villages["a1v1"], registered_on=D(2024, 4, 3))
+    client = client_as("county_official")
+
+    # when: the whole month
+    first = client.get("/disputes/zero-reports/?month=2024-04").content.decode()
+
+    # then: the counts cover every village, the table one page of 50
+    assert 'data-stat="missing">64<' in first and 'data-stat="zero">1<' in first
+    assert first.count('<tr class="zero-') == 50 and "第 1 / 2 页" in first
+    assert "?month=2024-04&amp;page=2" in first
+    second = client.get("/disputes/zero-reports/?month=2024-04&page=2").content.decode()
+    assert second.count('<tr class="zero-') == 16
+
+    # when: only the villages that reported nothing
+    missing = client.get("/disputes/zero-reports/?month=2024-04&state=missing").content.decode()
+    assert missing.count('<tr class="zero-missing">') == 50 and "zero-zero" not in missing
+    assert "?month=2024-04&amp;state=missing&amp;page=2" in missing
+    zero = client.get("/disputes/zero-reports/?month=2024-04&state=zero").content.decode()
+    assert zero.count('<tr class="zero-') == 1 and "a1v2村" in zero
+    assert 'data-stat="missing">64<' in zero  # the counts stay the month's
+    # an unknown state is ignored
+    assert client.get("/disputes/zero-reports/?state=bogus").status_code == 200
+
+
 def test_unit_pages(client_as, area):
     client = client_as("county_official")
     response = client.post(
