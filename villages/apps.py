@@ -14,7 +14,7 @@ class VillagesConfig(AppConfig):
 
         from villages import auth, history
         from villages.importing import kinds  # noqa: F401  (registers the roster sheets)
-        from villages.models import Cadre, UserRole
+        from villages.models import Cadre, Township, UserRole
 
         # Every history row records the request, task, import or command behind it.
         pre_create_historical_record.connect(history.fill_request_meta, dispatch_uid="history")
@@ -26,3 +26,6 @@ class VillagesConfig(AppConfig):
             post_delete.connect(auth.forget_login, sender=model, dispatch_uid="login-cache")
         for model in (UserRole, Cadre):
             pre_save.connect(auth.note_previous_login, sender=model, dispatch_uid="login-cache")
+        post_save.connect(
+            auth.forget_township_officials, sender=Township, dispatch_uid="login-cache"
+        )

@@ -5,44 +5,99 @@ the navbar need no query of their own.
 
 With a shared cache (Redis: CACHE_URL), the loaded login is also kept there for
 LOGIN_CACHE_SECONDS, so a request reads its user as it reads its session, without a
-query. Whatever decides who a login is and what it may see (the user row: password hash,
-is_active, is_superuser; its role and area; its cadre record) drops the cached copy when
-it is saved or deleted (`forget_login`, wired in villages.apps, and called by the bulk
-writes that bypass save()), once at once and once more when the transaction commits. A
-county's or township's renaming reaches the cached copies within LOGIN_CACHE_SECONDS.
-Without a shared cache (the embedded default) nothing is cached: a per-process copy
-could not be dropped in the other workers."""
+query. Each login has a generation token beside it; a copy is used only while the token is
+the one read before the copy was loaded. Whatever decides who a login is and what it may
+see (the user row: password hash, is_active, is_superuser; its role and area; its cadre
+record; the county of an official's township) draws a new token when it is saved or
+deleted (`forget_login`, wired in villages.apps, and `forget_logins`, called by the bulk
+writes that bypass save()), at once and again when the transaction commits. So a request
+that loaded the old rows while they changed caches a copy nobody will use.
+
+If Redis cannot be reached when a token is drawn, the change is logged, and the copies
+already cached expire within LOGIN_CACHE_SECONDS (readers that cannot reach Redis read
+the database). A county's or township's renaming reaches the copies within that time
+too. Any cache failure while reading a login falls back to the database. Without a
+shared cache (the embedded default) nothing is cached: a per-process copy could not be
+dropped in the other workers."""
+
+import logging
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
+
+from xuchang_portal.cache import PortalRedisCache
+
+logger = logging.getLogger(__name__)
+
+# Part of the key: bump it when what is cached changes shape (fields, related rows).
+LOGIN_CACHE_VERSION = 1
 
 
 def login_cache_key(user_id) -> str:
-    return f"portal:login:{user_id}"
+    return f"portal:login:v{LOGIN_CACHE_VERSION}:{user_id}"
+
+
+def login_generation_key(user_id) -> str:
+    return f"portal:login-gen:{user_id}"
 
 
 def forget_logins(user_ids) -> None:
-    """Drop the cached logins of `user_ids` now and again when the current transaction
-    commits (a request between the two would otherwise cache the rows about to change)."""
-    keys = [login_cache_key(pk) for pk in {pk for pk in user_ids if pk is not None}]
-    if not keys or not settings.LOGIN_CACHE_SECONDS:
+    """Retire the cached logins of `user_ids`: now, and again when the current transaction
+    commits (a request between the two may have cached the rows about to change)."""
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids or not settings.LOGIN_CACHE_SECONDS:
         return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    _new_generations(ids)
+    transaction.on_commit(lambda: _new_generations(ids), robust=True)
 
 
-def forget_login(sender, instance, **kwargs) -> None:
+def _new_generations(ids) -> None:
+    cache = caches["default"]
+    tokens = {login_generation_key(pk): uuid.uuid4().hex for pk in ids}
+    # A token outlives every copy cached before it was drawn (they last LOGIN_CACHE_SECONDS).
+    timeout = 2 * settings.LOGIN_CACHE_SECONDS + 60
+    try:
+        if isinstance(cache, PortalRedisCache):
+            # straight to Redis, even inside the fault-tolerant cache's quiet spell after an
+            # error: a login must not outlive its change because of an earlier hiccup
+            PortalRedisCache.set_many(cache, tokens, timeout=timeout)
+        else:
+            cache.set_many(tokens, timeout=timeout)
+    except Exception:
+        logger.warning(
+            "缓存服务不可用，登录缓存未能立即失效（%s 秒内自动过期）：用户 %s",
+            settings.LOGIN_CACHE_SECONDS,
+            sorted(ids),
+            exc_info=True,
+        )
+    cache.delete_many([login_cache_key(pk) for pk in ids])
+
+
+def forget_login(sender, instance, update_fields=None, **kwargs) -> None:
     """post_save / post_delete receiver for the user, UserRole and Cadre models."""
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # signing in: nothing that the cached copy decides with
     user_id = instance.pk if isinstance(instance, get_user_model()) else instance.user_id
     forget_logins([user_id, getattr(instance, "_login_user_id_before", None)])
 
 
+def forget_township_officials(sender, instance, **kwargs) -> None:
+    """post_save receiver for Township: its officials' county comes with their login."""
+    from villages.models import UserRole
+
+    if settings.LOGIN_CACHE_SECONDS and instance.pk:
+        forget_logins(
+            UserRole.objects.filter(township_id=instance.pk).values_list("user_id", flat=True)
+        )
+
+
 def note_previous_login(sender, instance, raw=False, **kwargs) -> None:
     """pre_save receiver for UserRole and Cadre: a row moved from one login to another
-    must drop the old login's copy too."""
+    must retire the old login's copy too."""
     if raw or not settings.LOGIN_CACHE_SECONDS or instance.pk is None:
         return
     instance._login_user_id_before = (
@@ -52,15 +107,28 @@ def note_previous_login(sender, instance, raw=False, **kwargs) -> None:
 
 class PortalModelBackend(ModelBackend):
     def get_user(self, user_id):
-        seconds = settings.LOGIN_CACHE_SECONDS
-        user = cache.get(login_cache_key(user_id)) if seconds else None
-        if user is None:
-            user = self._load(user_id)
-            if user is None:
-                return None
-            if seconds:
-                cache.set(login_cache_key(user_id), user, seconds)
-        return user if self.user_can_authenticate(user) else None
+        if not settings.LOGIN_CACHE_SECONDS:
+            return self._checked(self._load(user_id))
+        cache = caches["default"]
+        key, generation_key = login_cache_key(user_id), login_generation_key(user_id)
+        try:
+            found = cache.get_many([key, generation_key])
+        except Exception:  # e.g. a copy pickled by an older release
+            logger.warning("登录缓存读取失败，改为查询数据库", exc_info=True)
+            found = {}
+        generation, entry = found.get(generation_key), found.get(key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
+            return self._checked(entry[1])
+        user = self._load(user_id)
+        if user is not None:
+            try:
+                cache.set(key, (generation, user), settings.LOGIN_CACHE_SECONDS)
+            except Exception:  # e.g. a read-only replica after a failover
+                logger.warning("登录缓存写入失败", exc_info=True)
+        return self._checked(user)
+
+    def _checked(self, user):
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def _load(self, user_id):
         users = get_user_model()._default_manager.select_related(

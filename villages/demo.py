@@ -569,6 +569,10 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
         township_ids=township_ids,
         peizhuang_cadre_id=cadre_ids[(peizhuang_phone,)],
     )
+    # the syncs above update townships and cadres in bulk (no save signals): retire the
+    # cached logins of everyone with a role or a cadre record
+    forget_logins(UserRole.objects.values_list("user_id", flat=True))
+    forget_logins(Cadre.objects.exclude(user=None).values_list("user_id", flat=True))
     return stats
 
 
@@ -633,7 +637,7 @@ def _seed_users(stats: SyncStats, *, county_ids, township_ids, peizhuang_cadre_i
         if role == UserRole.Role.CADRE:
             if Cadre.objects.filter(pk=peizhuang_cadre_id).exclude(user=user).exists():
                 previous = Cadre.objects.filter(pk=peizhuang_cadre_id).values("user_id")
-                forget_logins([user.pk, *previous.values_list("user_id", flat=True)])
+                forget_logins([user.pk, *previous.values_list("user_id", flat=True)])  # bulk
                 Cadre.objects.filter(user=user).exclude(pk=peizhuang_cadre_id).update(user=None)
                 Cadre.objects.filter(pk=peizhuang_cadre_id).update(user=user)
                 stats.updated["干部账号"] += 1

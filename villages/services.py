@@ -357,7 +357,8 @@ def export_job_run(*, job_id: int) -> ExportJob:
         job.state = ExportJob.State.DONE
         job.progress = 100
         job.finished_at = timezone.now()
-        job.save(update_fields=["file", "row_count", "state", "progress", "finished_at"])
+        job.error = ""  # a workbook built late still counts, even if the tidy gave up on it
+        job.save(update_fields=["file", "row_count", "state", "progress", "finished_at", "error"])
     except OperationalError:
         ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.PENDING)
         raise  # the task retries
@@ -383,14 +384,23 @@ EXPORT_LOST = "导出超时（后台任务可能已中断），未生成文件�
 
 
 def export_jobs_tidy() -> dict[str, int]:
-    """Housekeeping, run by beat every hour: fail the exports whose task was lost, and
+    """Housekeeping, run by beat every hour: fail the exports whose task was lost (not
+    those whose task still waits in the outbox for the broker to return), and
     delete the files of finished exports older than settings.EXPORT_KEEP_DAYS. A file is
     removed from storage only after its row no longer names it. Returns the counts."""
     now = timezone.now()
-    lost = ExportJob.objects.filter(
-        state__in=[ExportJob.State.PENDING, ExportJob.State.RUNNING],
-        created_at__lt=now - EXPORT_LOST_AFTER,
-    ).update(state=ExportJob.State.FAILED, error=EXPORT_LOST, finished_at=now)
+    waiting = PendingTask.objects.filter(task=export_job_run_task.name).values_list(
+        "args", flat=True
+    )
+    queued = {args[0] for args in waiting if args}  # kept while the broker was down
+    lost = (
+        ExportJob.objects.filter(
+            state__in=[ExportJob.State.PENDING, ExportJob.State.RUNNING],
+            created_at__lt=now - EXPORT_LOST_AFTER,
+        )
+        .exclude(pk__in=queued)
+        .update(state=ExportJob.State.FAILED, error=EXPORT_LOST, finished_at=now)
+    )
     expired = 0
     old = ExportJob.objects.filter(
         state=ExportJob.State.DONE,

@@ -82,3 +82,36 @@ def test_the_tidy_task_runs_hourly_by_beat(area, county_official):
     assert entry["task"] == export_jobs_tidy_task.name == "villages.tasks.export_jobs_tidy"
     assert entry["schedule"].minute == {40} and len(entry["schedule"].hour) == 24
     assert export_jobs_tidy_task.delay().get() == {"lost": 0, "expired": 0}
+
+
+def test_an_export_whose_task_waits_for_the_broker_is_not_failed(area, county_official):
+    from villages.models import PendingTask
+
+    waiting = ExportJob.objects.create(kind="villages", user=county_official)
+    _age(waiting, hours=3)
+    PendingTask.objects.create(
+        key="k1", task=export_jobs_run_name(), args=[waiting.pk], last_error="broker down"
+    )
+    assert export_jobs_tidy() == {"lost": 0, "expired": 0}
+    waiting.refresh_from_db()
+    assert waiting.state == ExportJob.State.PENDING
+
+
+def test_a_workbook_built_after_the_tidy_gave_up_counts_as_done(area, county_official):
+    from villages.services import export_job_run
+
+    late = ExportJob.objects.create(kind="villages", user=county_official)
+    _age(late, hours=2)
+    ExportJob.objects.filter(pk=late.pk).update(state=ExportJob.State.RUNNING)
+    # its worker is still building it (claimed more than EXPORT_STALE_AFTER ago, so a
+    # redelivery may claim it again) when the tidy gives up on it
+    assert export_jobs_tidy()["lost"] == 1
+    ExportJob.objects.filter(pk=late.pk).update(state=ExportJob.State.RUNNING)
+    job = export_job_run(job_id=late.pk)
+    assert (job.state, job.error) == (ExportJob.State.DONE, "") and job.file
+
+
+def export_jobs_run_name() -> str:
+    from villages.tasks import export_job_run
+
+    return export_job_run.name

@@ -7,9 +7,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import CadreFactory, UserFactory, UserRoleFactory
-from villages.auth import forget_logins, login_cache_key
+from villages.auth import PortalModelBackend, forget_logins, login_cache_key
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +45,8 @@ def test_the_second_request_reads_the_login_from_the_cache(
     assert status == 200 and len(reads) == 1  # loaded once, with role and cadre
     status, reads = _user_queries(client, url)
     assert status == 200 and reads == []
-    assert cache.get(login_cache_key(county_official.pk)).portal_role.county_id == (
-        area.county_a.pk
-    )
+    generation, cached = cache.get(login_cache_key(county_official.pk))
+    assert cached.portal_role.county_id == area.county_a.pk
 
 
 def test_without_a_shared_cache_nothing_is_kept(settings, client, area, county_official):
@@ -118,23 +118,64 @@ def test_a_deleted_role_is_dropped(login_cache, client, area, county_official):
     assert client.get(url).status_code == 404
 
 
-def test_bulk_writes_drop_the_logins_they_name(login_cache, client, area, cadre_user):
-    client.force_login(cadre_user)
-    client.get(reverse("villages:village_detail", args=[area.villages["a1v1"].pk]))
-    assert cache.get(login_cache_key(cadre_user.pk)) is not None
+def _reads_user(user_id) -> int:
+    """How many user queries one `get_user` of the backend makes (0: from the cache)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert PortalModelBackend().get_user(user_id) is not None
+    return sum(1 for q in captured if 'FROM "auth_user"' in q["sql"])
+
+
+def test_bulk_writes_retire_the_logins_they_name(login_cache, area, cadre_user):
+    assert (_reads_user(cadre_user.pk), _reads_user(cadre_user.pk)) == (1, 0)
     forget_logins([cadre_user.pk, None])
-    assert cache.get(login_cache_key(cadre_user.pk)) is None
+    assert _reads_user(cadre_user.pk) == 1
 
 
-def test_a_login_cached_during_a_transaction_is_dropped_again_at_commit(
+def test_a_login_cached_while_its_rows_change_is_not_used_after_the_commit(
     login_cache, area, county_official, django_capture_on_commit_callbacks
 ):
-    key = login_cache_key(county_official.pk)
     with django_capture_on_commit_callbacks(execute=True):
         forget_logins([county_official.pk])
-        # another request loads the rows about to change and caches them meanwhile
-        cache.set(key, county_official, 120)
-    assert cache.get(key) is None
+        # another request loads the rows about to change, and caches them, meanwhile
+        assert _reads_user(county_official.pk) == 1
+        assert _reads_user(county_official.pk) == 0
+    assert _reads_user(county_official.pk) == 1  # the copy of the old rows is not used
+
+
+def test_signing_in_keeps_the_cached_login(login_cache, area, county_official):
+    _reads_user(county_official.pk)
+    county_official.last_login = timezone.now()
+    county_official.save(update_fields=["last_login"])
+    assert _reads_user(county_official.pk) == 0
+
+
+def test_a_township_moved_to_another_county_moves_its_officials(
+    login_cache, client, area, township_official
+):
+    client.force_login(township_official)
+    url = reverse("villages:village_detail", args=[area.villages["b1v1"].pk])
+    assert client.get(url).status_code == 404
+    township = area.townships["A1"]
+    township.county = area.county_b
+    township.save()
+    # the official of 甲一镇 now sits in 乙县, and sees it
+    assert (
+        client.get(reverse("villages:village_detail", args=[area.villages["a1v1"].pk])).status_code
+        == 200
+    )
+    generation, cached = cache.get(login_cache_key(township_official.pk)) or (None, None)
+    assert cached is None or cached.portal_role.township.county_id == area.county_b.pk
+
+
+def test_a_cache_that_fails_is_read_around(login_cache, area, county_official, monkeypatch):
+    from django.core.cache import caches
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unpickling a copy from an older release")
+
+    monkeypatch.setattr(caches["default"], "get_many", broken)
+    monkeypatch.setattr(caches["default"], "set", broken)
+    assert _reads_user(county_official.pk) == 1
 
 
 def test_a_renamed_cadre_drops_the_login(login_cache, client, area):
@@ -143,7 +184,30 @@ def test_a_renamed_cadre_drops_the_login(login_cache, client, area):
     cadre = CadreFactory(name="旧名字", work_unit=area.units["A"], user=user)
     client.force_login(user)
     client.get(reverse("home"))
-    assert cache.get(login_cache_key(user.pk)).cadre.name == "旧名字"
+    assert cache.get(login_cache_key(user.pk))[1].cadre.name == "旧名字"
     cadre.name = "新名字"
     cadre.save(update_fields=["name"])
     assert cache.get(login_cache_key(user.pk)) is None
+    assert _reads_user(user.pk) == 1
+
+
+def test_a_retirement_reaches_redis_in_the_quiet_spell_after_an_error(
+    login_cache, area, county_official
+):
+    import time
+
+    from django.core.cache import caches
+
+    from xuchang_portal.cache import FaultTolerantRedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, FaultTolerantRedisCache):
+        pytest.skip("needs the Redis cache (CACHE_URL/REDIS_URL, as in CI's PostgreSQL pass)")
+    assert (_reads_user(county_official.pk), _reads_user(county_official.pk)) == (1, 0)
+    backend._down_until = time.monotonic() + 60  # as for a few seconds after a Redis error
+    try:
+        forget_logins([county_official.pk])
+    finally:
+        backend._down_until = 0.0
+    # other workers, which reach Redis, no longer use the copy
+    assert _reads_user(county_official.pk) == 1
