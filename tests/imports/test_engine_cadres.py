@@ -452,3 +452,29 @@ def test_commit_skips_the_unit_of_a_row_with_an_error(world, admin):
     assert not Cadre.objects.filter(phone="13800000002").exists()
     assert by_row(plan)[2].status == NEW
     assert Cadre.objects.filter(phone="13800000001").exists()
+
+
+def test_committing_a_renamed_cadre_retires_their_cached_login(world, admin, settings):
+    # given: 干部b1v1 has a login, whose copy sits in the shared cache
+    from django.core.cache import cache
+
+    from tests.factories import UserFactory, UserRoleFactory
+    from villages.auth import PortalModelBackend, login_cache_key
+
+    settings.LOGIN_CACHE_SECONDS = 120
+    cadre = world.assignments["b1v1"].cadre
+    user = UserFactory(username="cadre_b1v1")
+    UserRoleFactory(user=user, role="cadre")
+    cadre.user = user
+    cadre.save(update_fields=["user"])
+    cache.delete(login_cache_key(user.pk))
+    assert PortalModelBackend().get_user(user.pk).cadre.name == "干部b1v1"
+    row = assignment_values(world.assignments["b1v1"], 姓名="李四")
+    plan, ctx = _plan([row], actor=admin)
+
+    # when: the import renames them (a bulk update: no save() signal)
+    assert commit_plan(plan, ctx)["cadres_updated"] == 1
+
+    # then: the next request loads the login again, with the new name
+    assert PortalModelBackend().get_user(user.pk).cadre.name == "李四"
+    cache.delete(login_cache_key(user.pk))
