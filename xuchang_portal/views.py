@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import TemplateView
 
+from villages.importing.reader import MAX_BYTES as IMPORT_MAX_BYTES
 from villages.selectors import (
     area_overview_for_user,
     cadre_contact_points,
@@ -15,6 +16,7 @@ from villages.selectors import (
     default_year,
     scope_for_user,
 )
+from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS
 from visits.views import cadre_home_context
 
 MB = 1024 * 1024
@@ -28,7 +30,8 @@ def request_too_large(request, *, size: int, limit: int):
     """413 for a body over the limit (xuchang_portal.middleware), before it is read."""
     message = (
         f"提交的内容共 {size / MB:.1f} MB，超过 {limit / MB:g} MB 上限，未保存任何内容。"
-        "每个导入文件不超过 10 MB，每张照片不超过 8 MB（每条记录最多 3 张）；"
+        f"每个导入文件不超过 {IMPORT_MAX_BYTES / MB:g} MB，"
+        f"每张照片不超过 {MAX_PHOTO_BYTES / MB:g} MB（每条记录最多 {MAX_PHOTOS} 张）；"
         "请压缩或拆分后重新提交。"
     )
     if _wants_json(request):
