@@ -186,36 +186,34 @@ def _weak_case(area, users):
     return case, user, "status", "identified", "rectifying", request
 
 
-def _dispute(area, users):
-    user = users["county_official"]
-    dispute = DisputeFactory(village=area.villages["a1v1"])
-    with in_request(user) as request:
-        dispute_update(actor=user, dispute=dispute, responsible="镇调委会")
-    return dispute, user, "responsible", "村调委会", "镇调委会", request
+def _ledger(factory, update, record_arg, who, field, old, new):
+    """A 三零 ledger record made by `factory`, then `update(actor=…, record_arg=record,
+    field=new)` by `users[who]` in a request."""
+
+    def change(area, users):
+        user = users[who]
+        record = factory(village=area.villages["a1v1"])
+        with in_request(user) as request:
+            update(actor=user, **{record_arg: record, field: new})
+        return record, user, field, old, new, request
+
+    return change
 
 
-def _petition(area, users):
-    user = users["township_official"]
-    petition = PetitionFactory(village=area.villages["a1v1"])
-    with in_request(user) as request:
-        petition_update(actor=user, petition=petition, subject="反映宅基地审批进度")
-    return petition, user, "subject", "反映宅基地审批问题", "反映宅基地审批进度", request
-
-
-def _incident(area, users):
-    user = users["county_official"]
-    incident = IncidentFactory(village=area.villages["a1v1"])
-    with in_request(user) as request:
-        incident_update(actor=user, incident=incident, place="村西")
-    return incident, user, "place", "村东", "村西", request
-
-
-def _hazard(area, users):
-    user = users["county_official"]
-    hazard = HazardFactory(village=area.villages["a1v1"])
-    with in_request(user) as request:
-        hazard_update(actor=user, hazard_check=hazard, responsible="钱七")
-    return hazard, user, "responsible", "赵六", "钱七", request
+_dispute = _ledger(
+    DisputeFactory, dispute_update, "dispute", "county_official",
+    "responsible", "村调委会", "镇调委会",
+)  # fmt: skip
+_petition = _ledger(
+    PetitionFactory, petition_update, "petition", "township_official",
+    "subject", "反映宅基地审批问题", "反映宅基地审批进度",
+)  # fmt: skip
+_incident = _ledger(
+    IncidentFactory, incident_update, "incident", "county_official", "place", "村东", "村西"
+)
+_hazard = _ledger(
+    HazardFactory, hazard_update, "hazard_check", "county_official", "responsible", "赵六", "钱七"
+)
 
 
 def _sanling_override(area, users):
