@@ -119,6 +119,27 @@ def assert_request(row, *, source, method, path, ip):
     assert row.history_ip == ip
 
 
+def applied_award(area, user) -> StarAward:
+    """The rural branch star, applied for by `user` for branch a1v1 (state "applied")."""
+    return award_apply(
+        actor=user,
+        branch=area.branches["a1v1"],
+        year=YEAR,
+        star_type=StarType.objects.get(scheme="rural", code="branch"),
+    )
+
+
+def identified_case(area, user) -> WeakBranchCase:
+    """A 软弱涣散 case for branch a1v2, identified by `user` (status "identified")."""
+    return weak_case_identify(
+        actor=user,
+        branch=area.branches["a1v2"],
+        year=YEAR,
+        identified_on=datetime.date(2024, 2, 1),
+        reasons=["disunity"],
+    )
+
+
 # ----- one change per audited model, through its service -----
 
 
@@ -155,12 +176,7 @@ def _problem(area, users):
 
 def _star_award(area, users):
     user = users["township_official"]
-    award = award_apply(
-        actor=user,
-        branch=area.branches["a1v1"],
-        year=YEAR,
-        star_type=StarType.objects.get(scheme="rural", code="branch"),
-    )
+    award = applied_award(area, user)
     with in_request(user) as request:
         award_township_review(actor=user, award=award, comment="材料齐全")
     return award, user, "state", "applied", "township_ok", request
@@ -168,13 +184,7 @@ def _star_award(area, users):
 
 def _weak_case(area, users):
     user = users["county_official"]
-    case = weak_case_identify(
-        actor=user,
-        branch=area.branches["a1v2"],
-        year=YEAR,
-        identified_on=datetime.date(2024, 2, 1),
-        reasons=["disunity"],
-    )
+    case = identified_case(area, user)
     with in_request(user) as request:
         weak_case_rectify(
             actor=user,
@@ -274,12 +284,7 @@ def test_a_change_through_the_service_keeps_who_when_what_and_the_request(kind, 
 
 def test_the_rows_of_one_request_share_its_id_and_a_proxy_id_is_kept(area, users):
     user = users["township_official"]
-    award = award_apply(
-        actor=user,
-        branch=area.branches["a1v1"],
-        year=YEAR,
-        star_type=StarType.objects.get(scheme="rural", code="branch"),
-    )
+    award = applied_award(area, user)
     proxy_id = "edge-7f3a9c01d2"
     with in_request(user, HTTP_X_REQUEST_ID=proxy_id, HTTP_X_FORWARDED_FOR="198.51.100.4"):
         award_township_review(actor=user, award=award)
@@ -292,12 +297,7 @@ def test_the_rows_of_one_request_share_its_id_and_a_proxy_id_is_kept(area, users
 
 def test_each_step_of_an_award_is_kept_as_a_history_row_of_its_own(area, users):
     official = users["township_official"]
-    award = award_apply(
-        actor=official,
-        branch=area.branches["a1v1"],
-        year=YEAR,
-        star_type=StarType.objects.get(scheme="rural", code="branch"),
-    )
+    award = applied_award(area, official)
     with in_request(official):
         award_township_review(actor=official, award=award, comment="材料齐全")
 
@@ -414,13 +414,7 @@ def test_star_award_through_the_api_and_the_card(area, users, client):
 
 def test_weak_case_through_the_page(area, users, client):
     official = users["county_official"]
-    case = weak_case_identify(
-        actor=official,
-        branch=area.branches["a1v2"],
-        year=YEAR,
-        identified_on=datetime.date(2024, 2, 1),
-        reasons=["disunity"],
-    )
+    case = identified_case(area, official)
     client.force_login(official)
     url = f"/stars/weak/{case.pk}/rectify/"
     data = {"plan": "方案", "responsible_leader": "王书记", "first_secretary": "李四"}
@@ -625,8 +619,7 @@ def audited(area, users):
         lambda user: visits_selectors.problem_history(user=user, problem=problem),
     )
 
-    star = StarType.objects.get(scheme="rural", code="branch")
-    award = award_apply(actor=township, branch=area.branches["a1v1"], year=YEAR, star_type=star)
+    award = applied_award(area, township)
     award_township_review(actor=township, award=award)
     objects["award"] = (
         f"/stars/branches/{area.branches['a1v1'].pk}/?year={YEAR}",
@@ -634,10 +627,7 @@ def audited(area, users):
         lambda user: stars_selectors.card_history(user=user, awards=[award], checks=[]),
     )
 
-    case = weak_case_identify(
-        actor=official, branch=area.branches["a1v2"], year=YEAR,
-        identified_on=datetime.date(2024, 2, 1), reasons=["disunity"],
-    )  # fmt: skip
+    case = identified_case(area, official)
     weak_case_rectify(
         actor=official, case=case, plan="方案", responsible_leader="王书记", first_secretary="李四"
     )
