@@ -149,8 +149,10 @@ def _photo_jpeg(upload) -> ContentFile:
         size = math.ceil(upload.size / MB * 10) / 10
         raise ValidationError(
             {
-                "photos": _("照片“%(name)s”大小 %(size).1f MB，超过 8 MB 上限，请压缩后再上传。")
-                % {"name": name, "size": size}
+                "photos": _(
+                    "照片“%(name)s”大小 %(size).1f MB，超过 %(limit)g MB 上限，请压缩后再上传。"
+                )
+                % {"name": name, "size": size, "limit": MAX_PHOTO_BYTES / MB}
             }
         )
     not_a_photo = _("“%(name)s”不是有效的图片（只接受 JPEG、PNG、WebP、GIF、BMP 格式）。") % {
@@ -163,7 +165,10 @@ def _photo_jpeg(upload) -> ContentFile:
         with Image.open(upload, formats=PHOTO_FORMATS) as img:
             if img.width * img.height > MAX_PHOTO_PIXELS:
                 raise ValidationError(
-                    {"photos": _("照片“%(name)s”像素过大（超过 4000 万像素）。") % {"name": name}}
+                    {
+                        "photos": _("照片“%(name)s”像素过大（超过 %(limit)g 万像素）。")
+                        % {"name": name, "limit": MAX_PHOTO_PIXELS / 10_000}
+                    }
                 )
             img.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))  # JPEG: decode at reduced size
             img = img.convert("RGB")

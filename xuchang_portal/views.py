@@ -16,10 +16,8 @@ from villages.selectors import (
     default_year,
     scope_for_user,
 )
-from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS
+from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS, MB
 from visits.views import cadre_home_context
-
-MB = 1024 * 1024
 
 
 def _wants_json(request) -> bool:

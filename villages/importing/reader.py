@@ -42,7 +42,8 @@ class RawSheet:
 
 def size_refusal(size: int) -> str | None:
     if size > MAX_BYTES:
-        return f"文件大小 {size / 1024 / 1024:.1f} MB，超过 10 MB 上限，请拆分后再上传。"
+        mb = 1024 * 1024
+        return f"文件大小 {size / mb:.1f} MB，超过 {MAX_BYTES / mb:g} MB 上限，请拆分后再上传。"
     return None
 
 
