@@ -95,10 +95,13 @@ def forget_township_officials(sender, instance, **kwargs) -> None:
         )
 
 
-def note_previous_login(sender, instance, raw=False, **kwargs) -> None:
+def note_previous_login(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
     """pre_save receiver for UserRole and Cadre: a row moved from one login to another
-    must retire the old login's copy too."""
+    must retire the old login's copy too (a save naming its fields without "user" cannot
+    move it: no query then)."""
     if raw or not settings.LOGIN_CACHE_SECONDS or instance.pk is None:
+        return
+    if update_fields is not None and not {"user", "user_id"} & set(update_fields):
         return
     instance._login_user_id_before = (
         sender._default_manager.filter(pk=instance.pk).values_list("user_id", flat=True).first()
