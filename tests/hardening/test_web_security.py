@@ -899,11 +899,9 @@ def _body_text(response) -> str:
     return ""
 
 
-def _static_seeds() -> list[str]:
-    """Every URL pattern that needs no object, and the entry points."""
+def _all_routes() -> list[str]:
+    """Every URL pattern of the project, as one string each (prefixes joined), in order."""
     from django.urls import URLPattern, URLResolver, get_resolver
-
-    seeds = ["/", "/api/", "/api/docs/", "/api/schema/", "/admin/", "/accounts/login/"]
 
     def walk(patterns, prefix=""):
         for p in patterns:
@@ -912,7 +910,13 @@ def _static_seeds() -> list[str]:
             elif isinstance(p, URLPattern):
                 yield prefix + str(p.pattern)
 
-    for route in walk(get_resolver().url_patterns):
+    return list(dict.fromkeys(walk(get_resolver().url_patterns)))
+
+
+def _static_seeds() -> list[str]:
+    """Every URL pattern that needs no object, and the entry points."""
+    seeds = ["/", "/api/", "/api/docs/", "/api/schema/", "/admin/", "/accounts/login/"]
+    for route in _all_routes():
         path = route.replace("^", "").replace("$", "")
         if not re.search(r"[<(\[\\?*+]", path):
             seeds.append("/" + path)
@@ -1118,19 +1122,6 @@ def test_every_page_keeps_to_the_csp(who, users, crawl_world, client):
         for number in all_numbers(label):
             leaks = [url for url, text in result["texts"].items() if number in text]
             assert not leaks, f"{who} reads {label}'s {number} whole on {leaks}"
-
-
-def _all_routes() -> list[str]:
-    from django.urls import URLPattern, URLResolver, get_resolver
-
-    def walk(patterns, prefix=""):
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern):
-                yield prefix + str(p.pattern)
-
-    return list(dict.fromkeys(walk(get_resolver().url_patterns)))
 
 
 def _probe_url(route: str) -> str | None:
