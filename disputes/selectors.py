@@ -29,7 +29,7 @@ from disputes.models import (
     ZeroReport,
 )
 from disputes.sanling import high_risk_levels, petition_deadlines
-from villages.history import scoped_history
+from villages.history import choice_labels, scoped_history
 from villages.models import Assignment, RosterEntry, UserRole, Village
 from villages.selectors import AreaKey, roll_up_by_area, scope_for_user, village_list_for_user
 
@@ -560,9 +560,7 @@ def dispute_rate_by_township(disputes: QuerySet[Dispute]) -> list[dict]:
 
 
 HISTORY_FORMATTERS = {
-    "regulated_items": lambda items: "、".join(
-        str(dict(HazardCheck.Regulated.choices).get(v, v)) for v in items
-    ),
+    "regulated_items": choice_labels(HazardCheck.Regulated.choices),
     "derived_reasons": lambda reasons: "；".join(
         f"{r.get('date', '')} {r.get('text', '')}" for r in reasons
     ),

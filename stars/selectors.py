@@ -33,7 +33,7 @@ from stars.models import (
     WeakReason,
     scheme_of_kind,
 )
-from villages.history import newest_first, scoped_history
+from villages.history import choice_labels, newest_first, scoped_history
 from villages.models import Branch, Roster, RosterEntry, UserRole
 from villages.selectors import (
     branch_list_for_user,
@@ -680,17 +680,12 @@ def weak_cases_open_q() -> Q:
     return Q(status__in=WeakBranchCase.OPEN)
 
 
-def _weak_reason_labels(codes: list) -> str:
-    labels = dict(WeakReason.choices)
-    return "、".join(str(labels.get(code, code)) for code in codes)
-
-
 def weak_case_history(*, user, case: WeakBranchCase) -> list[dict]:
     """The case's history (villages.history), newest first; 404 outside the user's scope."""
     return scoped_history(
         weak_case_list_for_user(user=user),
         [case.pk],
-        formatters={"reasons": _weak_reason_labels},
+        formatters={"reasons": choice_labels(WeakReason.choices)},
     )
 
 

@@ -247,6 +247,12 @@ def _display(field, value, labels: dict, formatters: dict):
     return value
 
 
+def choice_labels(choices) -> Callable[[list], str]:
+    """A formatter for `history_entries`: a JSON list of choice codes as their labels."""
+    labels = dict(choices)
+    return lambda codes: "、".join(str(labels.get(code, code)) for code in codes)
+
+
 def history_entries(
     model,
     pks: Iterable,

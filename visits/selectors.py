@@ -16,7 +16,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villages.history import scoped_history
+from villages.history import choice_labels, scoped_history
 from villages.models import Assignment, Cadre, Township, UserRole, Village
 from villages.selectors import (
     area_keys_of,
@@ -108,17 +108,12 @@ def problem_can_write(*, user) -> bool:
     return scope_for_user(user).role not in (None, UserRole.Role.CITY_VIEWER)
 
 
-def _activity_labels(codes: list) -> str:
-    labels = dict(Visit.Activity.choices)
-    return "、".join(str(labels.get(code, code)) for code in codes)
-
-
 def visit_history(*, user, visit: Visit) -> list[dict]:
     """The visit's history (villages.history), newest first; 404 outside the user's scope."""
     return scoped_history(
         visit_list_for_user(user=user),
         [visit.pk],
-        formatters={"activities": _activity_labels},
+        formatters={"activities": choice_labels(Visit.Activity.choices)},
     )
 
 
