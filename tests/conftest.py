@@ -332,3 +332,15 @@ def login():
         return client
 
     return _login
+
+
+@pytest.fixture
+def axes_on(settings):
+    """django-axes switched on (off in the test settings by default) with no failed logins on
+    record before or after the test."""
+    from axes.utils import reset
+
+    settings.AXES_ENABLED = True
+    reset()
+    yield
+    reset()

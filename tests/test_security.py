@@ -93,16 +93,6 @@ def test_other_security_headers(client):
 
 
 @pytest.fixture
-def axes_on(settings):
-    from axes.utils import reset
-
-    settings.AXES_ENABLED = True
-    reset()
-    yield
-    reset()
-
-
-@pytest.fixture
 def official(db):
     user = UserFactory(username="locked_official")
     user.set_password("correct-horse-42")

@@ -566,16 +566,6 @@ LOGIN_WAYS = {
 
 
 @pytest.fixture
-def axes_on(settings):
-    from axes.utils import reset
-
-    settings.AXES_ENABLED = True
-    reset()
-    yield
-    reset()
-
-
-@pytest.fixture
 def staff_account(db):
     from tests.factories import UserFactory
 
