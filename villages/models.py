@@ -578,3 +578,117 @@ class PendingTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.kwargs or self.args}"
+
+
+class ProgrammeYear(models.Model):
+    """One year of the programme. Opening it freezes its roster, carries the 联乡/帮村
+    links of the year before forward as proposals for the counties, and copies the
+    targets. Closing it takes the final snapshots; a closed year's figures never change
+    again unless a city admin reopens it with a written reason (kept in the history)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("进行中")
+        CLOSED = "closed", _("已结账")
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(_("开启时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结账时间"), null=True, blank=True)
+    reason = models.CharField(
+        _("说明"), max_length=500, blank=True, help_text=_("重新开启已结账年度时填写的理由。")
+    )
+
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
+
+    class Meta:
+        verbose_name = _("工作年度")
+        verbose_name_plural = _("工作年度")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}年度（{self.get_status_display()}）"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+
+class AssignmentProposal(models.Model):
+    """A 联乡/帮村 link of the year before, proposed for a newly opened year. The county
+    confirms it (an Assignment of the new year is written), changes its target first, or
+    ends it."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        ENDED = "ended", _("已结束")
+
+    year = models.PositiveSmallIntegerField(_("年度"))
+    source = models.ForeignKey(
+        Assignment,
+        on_delete=models.CASCADE,
+        related_name="proposals",
+        verbose_name=_("上年度联系点"),
+    )
+    cadre = models.ForeignKey(
+        Cadre, on_delete=models.CASCADE, related_name="proposals", verbose_name=_("干部")
+    )
+    kind = models.CharField(_("联系类型"), max_length=10, choices=Assignment.Kind.choices)
+    county = models.ForeignKey(
+        County, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("县(市、区)")
+    )
+    township = models.ForeignKey(
+        Township,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+        verbose_name=_("联系乡镇"),
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proposals",
+        verbose_name=_("联系村(社区)"),
+    )
+    decision = models.CharField(
+        _("处理"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    assignment = models.OneToOneField(
+        Assignment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="from_proposal",
+        verbose_name=_("确认后的联系点"),
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
+
+    class Meta:
+        verbose_name = _("联系点延续建议")
+        verbose_name_plural = _("联系点延续建议")
+        ordering = ["year", "county", "kind", "cadre__name"]
+        indexes = [models.Index(fields=["year", "county", "decision"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "year"],
+                name="proposal_unique_source_year",
+                violation_error_message=_("该联系点已有本年度的延续建议。"),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="township", township__isnull=False, village__isnull=True)
+                    | Q(kind="village", village__isnull=False, township__isnull=True)
+                ),
+                name="proposal_target_matches_kind",
+                violation_error_message=_("联乡须填写乡镇，帮村须填写村(社区)，二者只能填一个。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.village if self.kind == Assignment.Kind.VILLAGE else self.township
+        return f"{self.year} {self.cadre.name} {self.get_kind_display()} {target}"

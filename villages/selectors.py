@@ -33,6 +33,7 @@ from villages.models import (
     County,
     ExportJob,
     ImportJob,
+    ProgrammeYear,
     Roster,
     RosterEntry,
     Township,
@@ -417,9 +418,60 @@ def user_can_write_area(user, *, county_id: int | None, township_id: int | None 
 
 
 def default_year() -> int:
-    """The work year pages open on: the newest year with assignments, else this year."""
+    """The work year pages open on: the open programme year that holds today, else the
+    newest year with assignments, else this year."""
+    current = current_programme_year()
+    if current is not None:
+        return current
     latest = Assignment.objects.order_by("-year").values_list("year", flat=True).first()
     return latest or timezone.localdate().year
+
+
+# ----- programme years -----
+
+
+def programme_year_list() -> list[ProgrammeYear]:
+    return list(ProgrammeYear.objects.order_by("-year"))
+
+
+def programme_year_get(year: int) -> ProgrammeYear | None:
+    return ProgrammeYear.objects.filter(year=year).first()
+
+
+def closed_years() -> set[int]:
+    return set(
+        ProgrammeYear.objects.filter(status=ProgrammeYear.Status.CLOSED).values_list(
+            "year", flat=True
+        )
+    )
+
+
+def year_is_closed(year: int | None) -> bool:
+    if year is None:
+        return False
+    return ProgrammeYear.objects.filter(year=year, status=ProgrammeYear.Status.CLOSED).exists()
+
+
+def closed_year_refusal(year: int | None, *, what: str = "数据") -> str | None:
+    """The Chinese refusal for a change dated in a closed year, or None."""
+    if year_is_closed(year):
+        return f"{year}年度已结账，不能再修改该年度的{what}；如确需修改，请市级管理员先重新开启该年度。"
+    return None
+
+
+def current_programme_year(today=None) -> int | None:
+    """The open programme year that holds today; else the newest open year before
+    today's (a new year not yet opened in early January); else None."""
+    today = today or timezone.localdate()
+    rows = list(
+        ProgrammeYear.objects.filter(year__lte=today.year)
+        .order_by("-year")
+        .values_list("year", "status")[:5]
+    )
+    for year, status in rows:
+        if status == ProgrammeYear.Status.OPEN:
+            return year
+    return None
 
 
 def roster_years() -> list[int]:
