@@ -22,7 +22,10 @@ from villages.history import scoped_history
 from villages.models import UserRole
 from villages.selectors import (
     county_list_for_user,
+    current_programme_year,
     own_area_of,
+    programme_year_get,
+    roster_years,
     scope_for_user,
     township_list_for_user,
     village_list_for_user,
@@ -161,14 +164,29 @@ def snapshot_years() -> list[int]:
 
 
 def dashboard_years(today: datetime.date | None = None) -> list[int]:
+    """The years a dashboard offers: those with a roster (newest first), else this year."""
     today = today or timezone.localdate()
-    return sorted(set(snapshot_years()) | {today.year}, reverse=True)
+    return sorted(set(roster_years()) or {today.year}, reverse=True)
 
 
 def default_dashboard_year() -> int:
-    """The newest year that has snapshots, else this year."""
-    years = snapshot_years()
-    return years[-1] if years else timezone.localdate().year
+    """The open programme year that holds today; else the newest roster year; else this
+    year."""
+    current = current_programme_year()
+    if current is not None:
+        return current
+    years = roster_years()
+    return years[0] if years else timezone.localdate().year
+
+
+def year_settled(year: int) -> dict | None:
+    """When `year` was closed (已结账), or None while it is open or was never opened.
+    Plain values: it is cached with the page body (a close or reopen recomputes the
+    snapshots, which renews the page's key)."""
+    py = programme_year_get(year)
+    if py is None or not py.is_closed:
+        return None
+    return {"closed_at": py.closed_at}
 
 
 def year_targets(year: int) -> list[Target]:

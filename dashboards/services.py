@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -29,6 +29,7 @@ from dashboards.models import (
 )
 from dashboards.selectors import YEARS_KEY, can_manage_dashboards, forget_pages
 from villages.models import County, Roster, RosterEntry, Township, Village
+from villages.selectors import closed_year_refusal, closed_years, year_is_closed
 from villages.services import save_or_refuse
 
 logger = logging.getLogger(__name__)
@@ -43,11 +44,19 @@ class ComputeResult:
     city: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def compute_snapshots(*, year: int, today: datetime.date | None = None) -> ComputeResult:
+def compute_snapshots(
+    *, year: int, today: datetime.date | None = None, final: bool = False
+) -> ComputeResult:
     """Compute every indicator of `year` for the city, each county and each township
-    (and each roster village), and store them. A constant number of grouped queries."""
+    (and each roster village), and store them. A constant number of grouped queries.
+
+    A closed programme year keeps the snapshots taken when it was closed (`final=True`
+    is the closing itself): asked again, it computes nothing."""
     today = today or timezone.localdate()
     as_of = as_of_for(year, today)
+    if not final and year_is_closed(year):
+        logger.info("%s 年度已结账，看板数据不再重新计算", year)
+        return ComputeResult(year=year, as_of=as_of, snapshots=0, villages=0)
     now = timezone.now()
     figures, details = gather(year=year, as_of=as_of)
     counties = list(County.objects.order_by("code").values_list("pk", "name", "code"))
@@ -133,13 +142,23 @@ def _snapshots_changed() -> None:
 
 
 def live_years(today: datetime.date | None = None) -> list[int]:
-    """The years kept up to date: every roster year and the current year."""
+    """The years kept up to date: every roster year and the current year, except the
+    closed ones."""
     today = today or timezone.localdate()
     years = set(Roster.objects.values_list("year", flat=True)) | {today.year}
-    return sorted(years)
+    return sorted(years - closed_years())
 
 
 # ----- targets -----
+
+
+def _refuse_closed(target: Target) -> None:
+    """A target of a closed year (before or after the edit) is never changed."""
+    before = Target.objects.filter(pk=target.pk).values_list("year", flat=True).first()
+    for year in {target.year, before} - {None}:
+        refusal = closed_year_refusal(year, what="年度目标")
+        if refusal:
+            raise ValidationError(refusal)
 
 
 @transaction.atomic
@@ -147,6 +166,7 @@ def target_save(*, actor, target: Target) -> Target:
     """Create or change a target (city admins only), validated and audited."""
     if not can_manage_dashboards(user=actor):
         raise PermissionDenied("只有市级管理员可以修改年度目标。")
+    _refuse_closed(target)
     target.full_clean()
     target._history_user = actor
     save_or_refuse(instance=target)
@@ -159,6 +179,7 @@ def target_save(*, actor, target: Target) -> Target:
 def target_delete(*, actor, target: Target) -> None:
     if not can_manage_dashboards(user=actor):
         raise PermissionDenied("只有市级管理员可以删除年度目标。")
+    _refuse_closed(target)
     target._history_user = actor
     target.delete()
     forget_pages()
@@ -236,6 +257,7 @@ WATCHED = {
     "villages.Township": None,
     "villages.County": None,
     "villages.Assignment": "year",
+    "villages.ProgrammeYear": "year",
 }
 
 

@@ -61,6 +61,7 @@ def _board_context(area, year: int, rank: str) -> dict:
         "child_name": selectors.LEVEL_NAMES.get(area.child_level or "", ""),
         "methods": PROJECTION_TEXT,
         "child_base": _child_base(area),
+        "settled": selectors.year_settled(year),
     }
     if not board.get("empty"):
         for c in board["children"]:
@@ -108,6 +109,7 @@ def _page(request, level: str, pk, template: str):
             "computed_at": board.get("computed_at"),
             "as_of": board.get("as_of"),
             "closed": board.get("closed"),
+            "settled": ctx["settled"],
             "has_map": "map" in ctx,
         }
         body = render_to_string(f"dashboards/_{template}_body.html", ctx)

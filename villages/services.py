@@ -10,6 +10,8 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
@@ -27,23 +29,28 @@ from villages.excel import write_workbook
 from villages.exports import EXPORT_KINDS
 from villages.history import recorded_as
 from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
+from villages.importing.bulk import create_with_history
 from villages.importing.engine import Context as ImportContext
 from villages.importing.engine import annotated_workbook, plan_preview
 from villages.importing.engine import build_plan as build_import_plan
 from villages.importing.engine import get_kind as get_import_kind
 from villages.importing.reader import size_refusal, upload_refusal
 from villages.models import (
+    Assignment,
+    AssignmentProposal,
     Cadre,
     County,
     ExportJob,
     ImportJob,
     PendingTask,
+    ProgrammeYear,
     Roster,
     RosterEntry,
     Township,
     UserRole,
 )
 from villages.selectors import (
+    closed_year_refusal,
     county_id_of,
     import_progress_key,
     scope_for_user,
@@ -52,6 +59,7 @@ from villages.selectors import (
 from villages.tasks import export_job_run as export_job_run_task
 from villages.tasks import import_job_commit as import_job_commit_task
 from villages.tasks import import_job_validate as import_job_validate_task
+from villages.years import steps as year_steps
 
 logger = logging.getLogger(__name__)
 
@@ -814,3 +822,349 @@ def import_job_annotated(*, job: ImportJob) -> bytes:
     with job.file.open("rb") as fh:
         data = fh.read()
     return annotated_workbook(kind, job.preview["layout"], job.preview.get("issues", []), data)
+
+
+# ----- programme years -----
+#
+# Opening year N freezes its roster, carries the 联乡/帮村 links of the year before
+# forward as proposals that each county confirms, ends or changes, and runs the steps
+# other apps registered (villages.years: targets copied, rules named). Closing takes the
+# final snapshots; a closed year changes again only after a city admin reopens it with a
+# written reason. Each step is previewed first, refused with every blocker named, and
+# idempotent (doing it again changes nothing).
+
+
+@dataclass
+class YearPlan:
+    year: int
+    action: str
+    lines: list[str] = dc_field(default_factory=list)
+    blockers: list[str] = dc_field(default_factory=list)
+    changed: bool = False
+
+
+def _require_city_admin(actor, what: str) -> None:
+    """`actor=None` is the system (a management command run on the server)."""
+    if actor is not None and scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只有市级管理员可以%(what)s。") % {"what": what})
+
+
+def _refuse(plan: YearPlan) -> None:
+    if plan.blockers:
+        raise ValidationError(plan.blockers)
+
+
+def _source_roster(year: int) -> Roster | None:
+    return Roster.objects.filter(year__lt=year).order_by("-year").first()
+
+
+def _source_links(year: int):
+    """The links to carry into `year`: those of the newest earlier year with links that
+    run to that year's last day (a link ended during the year is not carried)."""
+    source = (
+        Assignment.objects.filter(year__lt=year).order_by("-year").values_list("year", flat=True)
+    ).first()
+    if source is None:
+        return None, Assignment.objects.none()
+    links = Assignment.objects.filter(year=source, end_date__gte=datetime.date(source, 12, 31))
+    return source, links
+
+
+def programme_year_open_preview(*, year: int, today: datetime.date | None = None) -> YearPlan:
+    today = today or timezone.localdate()
+    plan = YearPlan(year=year, action="open")
+    existing = ProgrammeYear.objects.filter(year=year).first()
+    if existing is not None:
+        plan.blockers.append(
+            _("%(year)s年度已开启（%(status)s），不能重复开启。")
+            % {"year": year, "status": existing.get_status_display()}
+        )
+    if year > today.year + 1:
+        plan.blockers.append(
+            _("只能开启本年度或下一年度（今天是 %(today)s），不能开启 %(year)s 年度。")
+            % {"today": f"{today:%Y-%m-%d}", "year": year}
+        )
+    own = Roster.objects.filter(year=year).first()
+    own_count = own.entries.count() if own else 0
+    if own_count:
+        plan.lines.append(
+            _("名册：使用已建立的%(year)s年度名册（%(n)s 个村(社区)），开启后冻结。")
+            % {"year": year, "n": own_count}
+        )
+    else:
+        source = _source_roster(year)
+        if source is None or not source.entries.exists():
+            plan.blockers.append(
+                _("没有可沿用的名册：请先导入或建立%(year)s年度名册。") % {"year": year}
+            )
+        else:
+            entries = source.entries.all()
+            plan.lines.append(
+                _("名册：沿用%(src)s年度名册（%(n)s 个村(社区)、%(b)s 个党组织），开启后冻结。")
+                % {
+                    "src": source.year,
+                    "n": entries.count(),
+                    "b": entries.values("branch_id").distinct().count(),
+                }
+            )
+    source_year, links = _source_links(year)
+    if source_year is None:
+        plan.lines.append(_("联系点：此前没有联乡帮村安排，开启后请另行导入或录入。"))
+    else:
+        counts = {k: 0 for k in Assignment.Kind.values}
+        for kind in links.values_list("kind", flat=True):
+            counts[kind] += 1
+        plan.lines.append(
+            _(
+                "联系点：%(src)s年度的 %(t)s 个联乡、%(v)s 个帮村安排列为延续建议，"
+                "由各县(市、区)逐条确认、调整或结束。"
+            )
+            % {
+                "src": source_year,
+                "t": counts[Assignment.Kind.TOWNSHIP],
+                "v": counts[Assignment.Kind.VILLAGE],
+            }
+        )
+    for step in year_steps():
+        if step.describe:
+            plan.lines += step.describe(year)
+    return plan
+
+
+@transaction.atomic
+def programme_year_open(*, actor, year: int, today: datetime.date | None = None) -> YearPlan:
+    """Open `year` (see the section comment). Refused, writing nothing, while anything
+    blocks it; a year already open is refused too, so a second run changes nothing."""
+    _require_city_admin(actor, _("开启新年度"))
+    plan = programme_year_open_preview(year=year, today=today)
+    _refuse(plan)
+    reason = f"开启{year}年度"
+    roster, created = Roster.objects.get_or_create(year=year)
+    if created:
+        roster._history_user = actor
+    if not roster.entries.exists():
+        source = _source_roster(year)
+        entries = [
+            RosterEntry(roster=roster, village_id=v, branch_id=b)
+            for v, b in source.entries.values_list("village_id", "branch_id")
+        ]
+        create_with_history(RosterEntry, entries, actor=actor, reason=reason)
+    if not roster.is_frozen:
+        roster.is_frozen, roster.frozen_at = True, timezone.now()
+        roster._history_user = actor
+        roster.save()
+    _source, links = _source_links(year)
+    proposals = [
+        AssignmentProposal(
+            year=year,
+            source_id=a.pk,
+            cadre_id=a.cadre_id,
+            kind=a.kind,
+            county_id=a.village.township.county_id if a.village_id else a.township.county_id,
+            township_id=a.township_id,
+            village_id=a.village_id,
+        )
+        for a in links.select_related("village__township", "township")
+    ]
+    create_with_history(AssignmentProposal, proposals, actor=actor, reason=reason)
+    for step in year_steps():
+        if step.on_open:
+            plan.lines += step.on_open(actor=actor, year=year)
+    py = ProgrammeYear(year=year, status=ProgrammeYear.Status.OPEN, opened_at=timezone.now())
+    py._history_user = actor
+    py._change_reason = reason
+    py.save()
+    plan.changed = True
+    return plan
+
+
+def programme_year_close_preview(*, year: int) -> YearPlan:
+    plan = YearPlan(year=year, action="close")
+    py = ProgrammeYear.objects.filter(year=year).first()
+    if py is None:
+        plan.blockers.append(_("%(year)s年度尚未开启，无法结账。") % {"year": year})
+        return plan
+    if py.is_closed:
+        plan.lines.append(
+            _("%(year)s年度已于 %(at)s 结账，无需重复操作。")
+            % {"year": year, "at": f"{timezone.localtime(py.closed_at):%Y-%m-%d %H:%M}"}
+        )
+        return plan
+    pending = AssignmentProposal.objects.filter(
+        year=year, decision=AssignmentProposal.Decision.PENDING
+    )
+    if pending.exists():
+        by_county = pending.values_list("county__name").annotate(n=models.Count("pk"))
+        plan.blockers.append(
+            _("还有联系点延续建议待确认：%(list)s。")
+            % {
+                "list": "、".join(
+                    f"{name} {n} 条" for name, n in by_county.order_by("county__code")
+                )
+            }
+        )
+    for step in year_steps():
+        if step.blockers:
+            plan.blockers += step.blockers(year)
+    plan.lines.append(
+        _(
+            "结账后计算%(year)s年度的最终看板数据；此后该年度的数据不再变化，除非市级管理员填写理由重新开启。"
+        )
+        % {"year": year}
+    )
+    return plan
+
+
+@transaction.atomic
+def programme_year_close(*, actor, year: int) -> YearPlan:
+    _require_city_admin(actor, _("年度结账"))
+    py = ProgrammeYear.objects.select_for_update().filter(year=year).first()
+    plan = programme_year_close_preview(year=year)
+    _refuse(plan)
+    if py.is_closed:
+        return plan
+    for step in year_steps():
+        if step.on_close:
+            plan.lines += step.on_close(actor=actor, year=year)
+    py.status, py.closed_at = ProgrammeYear.Status.CLOSED, timezone.now()
+    py._history_user = actor
+    py._change_reason = f"{year}年度结账"
+    py.save()
+    plan.changed = True
+    return plan
+
+
+@transaction.atomic
+def programme_year_reopen(*, actor, year: int, reason: str) -> YearPlan:
+    """Reopen a closed year; the written reason is kept on the year and in its history."""
+    _require_city_admin(actor, _("重新开启已结账年度"))
+    plan = YearPlan(year=year, action="reopen")
+    reason = (reason or "").strip()
+    py = ProgrammeYear.objects.select_for_update().filter(year=year).first()
+    if py is None:
+        plan.blockers.append(_("%(year)s年度尚未开启。") % {"year": year})
+    elif not py.is_closed:
+        plan.lines.append(_("%(year)s年度未结账，无需重新开启。") % {"year": year})
+        return plan
+    if len(reason) < 4:
+        plan.blockers.append(_("请填写重新开启的理由（至少 4 个字），理由将记入历史。"))
+    if len(reason) > 500:
+        plan.blockers.append(_("理由不能超过 500 个字。"))
+    _refuse(plan)
+    py.status, py.closed_at, py.reason = ProgrammeYear.Status.OPEN, None, reason
+    py._history_user = actor
+    py._change_reason = f"重新开启：{reason}"[:100]
+    py.save()
+    plan.lines.append(_("%(year)s年度已重新开启，看板数据将按最新记录重新计算。") % {"year": year})
+    plan.changed = True
+    return plan
+
+
+# ----- proposals (links carried into a new year) -----
+
+
+def _check_proposal_area(actor, proposal: AssignmentProposal) -> None:
+    if not user_can_write_area(actor, county_id=proposal.county_id):
+        raise PermissionDenied(_("您无权处理该县(市、区)的联系点。"))
+
+
+def _proposal_refusal(proposal: AssignmentProposal) -> str | None:
+    if proposal.decision != AssignmentProposal.Decision.PENDING:
+        return None
+    closed = closed_year_refusal(proposal.year, what="联系点")
+    if closed:
+        return closed
+    if (
+        proposal.village_id
+        and not RosterEntry.objects.filter(
+            roster__year=proposal.year, village_id=proposal.village_id
+        ).exists()
+    ):
+        return _(
+            "%(cadre)s 的帮村“%(village)s”不在%(year)s年度名册中，请先改为名册内的村(社区)或结束该联系点。"
+        ) % {"cadre": proposal.cadre.name, "village": proposal.village.name, "year": proposal.year}
+    return None
+
+
+@transaction.atomic
+def proposals_confirm(*, actor, proposals) -> int:
+    """Confirm pending proposals: one Assignment of the new year each, for the whole year
+    (an identical link entered by hand meanwhile is reused). All or nothing: any refusal
+    names its row and nothing is written."""
+    rows = list(proposals)
+    for p in rows:
+        _check_proposal_area(actor, p)
+    errors = [msg for p in rows if (msg := _proposal_refusal(p))]
+    if errors:
+        raise ValidationError(errors)
+    done = 0
+    now = timezone.now()
+    for p in rows:
+        if p.decision != AssignmentProposal.Decision.PENDING:
+            continue
+        target = {"village_id": p.village_id} if p.village_id else {"township_id": p.township_id}
+        assignment = Assignment.objects.filter(cadre_id=p.cadre_id, year=p.year, **target).first()
+        if assignment is None:
+            assignment = Assignment(
+                cadre_id=p.cadre_id,
+                kind=p.kind,
+                year=p.year,
+                start_date=datetime.date(p.year, 1, 1),
+                end_date=datetime.date(p.year, 12, 31),
+                **target,
+            )
+            assignment._history_user = actor
+            save_or_refuse(instance=assignment)
+        p.decision, p.assignment, p.decided_at = (
+            AssignmentProposal.Decision.CONFIRMED,
+            assignment,
+            now,
+        )
+        p._history_user = actor
+        p.save()
+        done += 1
+    return done
+
+
+@transaction.atomic
+def proposal_end(*, actor, proposal: AssignmentProposal) -> AssignmentProposal:
+    """The link is not carried into the new year."""
+    _check_proposal_area(actor, proposal)
+    closed = closed_year_refusal(proposal.year, what="联系点")
+    if closed:
+        raise ValidationError(closed)
+    if proposal.decision == AssignmentProposal.Decision.PENDING:
+        proposal.decision, proposal.decided_at = AssignmentProposal.Decision.ENDED, timezone.now()
+        proposal._history_user = actor
+        proposal.save()
+    return proposal
+
+
+@transaction.atomic
+def proposal_change(
+    *, actor, proposal: AssignmentProposal, village=None, township=None
+) -> AssignmentProposal:
+    """Point a pending proposal at another village (帮村) or township (联乡) of the same
+    county, then confirm it."""
+    _check_proposal_area(actor, proposal)
+    if proposal.decision != AssignmentProposal.Decision.PENDING:
+        raise ValidationError(
+            _("该联系点已处理（%(d)s），不能再修改。") % {"d": proposal.get_decision_display()}
+        )
+    if proposal.kind == Assignment.Kind.VILLAGE:
+        if village is None:
+            raise ValidationError(_("请选择新的帮村村(社区)。"))
+        county_id = village.township.county_id
+        proposal.village = village
+    else:
+        if township is None:
+            raise ValidationError(_("请选择新的联系乡镇。"))
+        county_id = township.county_id
+        proposal.township = township
+    if county_id != proposal.county_id:
+        raise ValidationError(_("只能改为本县(市、区)内的村(社区)或乡镇。"))
+    proposal._history_user = actor
+    proposal.save()
+    proposals_confirm(actor=actor, proposals=[proposal])
+    proposal.refresh_from_db()
+    return proposal
