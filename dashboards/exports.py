@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -49,11 +50,26 @@ def _sheet(wb, title: str, caption: str, headers: list[str], rows: list[list], w
     return ws
 
 
+def _has_denominator(spec) -> bool:
+    """A count with no base (下沉走访) has no 分子/分母 columns: its label is a dash."""
+    return spec.denominator_label not in ("", "—")
+
+
+def _value_header(spec) -> str:
+    """The value column's header with its unit once: 下沉走访(次) already names it."""
+    unit = "%" if spec.kind == "rate" else spec.unit
+    label = spec.label
+    if label.endswith((f"({unit})", f"（{unit}）")):
+        return label
+    return f"{label}（{unit}）"
+
+
 def dashboard_workbook(*, area, board: dict) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     year = board["year"]
-    stamp = f"统计截至 {board['as_of']:%Y-%m-%d}，数据更新于 {board['computed_at']:%Y-%m-%d %H:%M}"
+    computed_at = timezone.localtime(board["computed_at"])
+    stamp = f"统计截至 {board['as_of']:%Y-%m-%d}，数据更新于 {computed_at:%Y-%m-%d %H:%M}"
     summary_rows = []
     for f in board["cards"] + board["volumes"]:
         summary_rows.append(
@@ -62,7 +78,7 @@ def dashboard_workbook(*, area, board: dict) -> bytes:
                 float(f.value) if f.value is not None else None,
                 "%" if f.spec.kind == "rate" else f.spec.unit,
                 f.num,
-                f.den,
+                f.den if _has_denominator(f.spec) else None,
                 f.target_text,
                 f.status_label,
                 float(f.projected) if f.projected is not None else None,
@@ -100,33 +116,36 @@ def dashboard_workbook(*, area, board: dict) -> bytes:
     for code in TARGET_CODES + VOLUME_CODES:
         spec = SPECS[code]
         f = board["figures"][code]
-        rows = [[area.name, f.num, f.den, float(f.value) if f.value is not None else None]]
+        with_den = _has_denominator(spec)
+        rows = [(area.name, f.num, f.den, float(f.value) if f.value is not None else None)]
         for c in board["children"]:
             num, den = c["values"].get(code, (0, 0))
             value = round(num * 100 / den, 4) if spec.kind == "rate" and den else None
             if spec.kind != "rate":
                 value = num
-            rows.append([c["name"], num, den, value])
-        unit = "%" if spec.kind == "rate" else spec.unit
-        headers = [
-            "地区" if not child else f"地区（{child}）",
-            spec.numerator_label,
-            spec.denominator_label,
-            f"{spec.label}（{unit}）",
-        ]
+            rows.append((c["name"], num, den, value))
+        # A count with no base is one column: its numerator is the value itself.
+        headers = ["地区" if not child else f"地区（{child}）"]
+        if with_den:
+            headers += [spec.numerator_label, spec.denominator_label]
+        headers.append(_value_header(spec))
         sheet = _sheet(
             wb,
             spec.label.replace("(", "（").replace(")", "）"),
             f"{year}年{area.name}{spec.label}（目标：{f.target_text}；{stamp}）",
             headers,
-            rows,
-            [22, 14, 14, 18],
+            [
+                [name, num, den, value] if with_den else [name, value]
+                for name, num, den, value in rows
+            ],
+            [22, 14, 14, 18] if with_den else [22, 18],
         )
         fmt = "0.00" if spec.kind == "rate" else "#,##0"
+        value_col = len(headers)
         for r in range(3, sheet.max_row + 1):
-            sheet.cell(row=r, column=4).number_format = fmt
-            sheet.cell(row=r, column=2).number_format = "#,##0"
-            sheet.cell(row=r, column=3).number_format = "#,##0"
+            for col in range(2, value_col):
+                sheet.cell(row=r, column=col).number_format = "#,##0"
+            sheet.cell(row=r, column=value_col).number_format = fmt
         sheet.cell(row=3, column=1).font = Font(bold=True)
     out = io.BytesIO()
     wb.save(out)

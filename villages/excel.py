@@ -1,7 +1,9 @@
 """Excel writing helpers shared by every export."""
 
+import datetime
 from collections.abc import Iterable, Sequence
 
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
@@ -11,9 +13,14 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value):
-    """Neutralise formula injection: text that Excel would run as a formula is kept as text."""
+    """Neutralise formula injection: text that Excel would run as a formula is kept as text.
+
+    A moment in time is written as Beijing time (TIME_ZONE): Excel keeps no time zone, and
+    the reader expects the clock on the office wall, not UTC."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.make_naive(value)
     return value
 
 
