@@ -7,6 +7,9 @@ class StarsConfig(AppConfig):
     verbose_name = "五星支部"
 
     def ready(self):
+        from stars.years import register_steps
+
+        register_steps()
         from stars import exports  # noqa: F401  (registers the export kinds)
         from stars.importing import StarRatingSheet
         from villages.importing.engine import register

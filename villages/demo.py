@@ -20,11 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from villages.auth import forget_logins
+from villages.importing.normalise import village_name
 from villages.models import (
     Assignment,
+    AssignmentProposal,
     Branch,
     Cadre,
     County,
+    ProgrammeYear,
     Roster,
     RosterEntry,
     Township,
@@ -153,26 +156,6 @@ POSITIONS = ["科员", "一级科员", "四级主任科员", "三级主任科员
 CITY_LEADER_POSITIONS = ["副市长", "市委常委", "市人大常委会副主任", "市政协副主席"]
 
 
-def _official_to_display(name: str) -> str:
-    for suffix, repl in (
-        ("村民委员会", "村"),
-        ("村委会", "村"),
-        ("社区居民委员会", "社区"),
-        ("社区居委会", "社区"),
-        ("社区居民委委会", "社区"),
-        ("社区委员会", "社区"),
-        ("居民委员会", "社区"),
-        ("居委会", "社区"),
-    ):
-        if name.endswith(suffix):
-            return name[: -len(suffix)] + repl
-    return name
-
-
-def _is_village_committee(name: str) -> bool:
-    return name.endswith(("村委会", "村民委员会", "村"))
-
-
 def _township_kind(name: str) -> str:
     if name.endswith("街道"):
         return Township.Kind.SUBDISTRICT
@@ -248,15 +231,14 @@ def _plan_villages(rng: random.Random, scale: int) -> list[DemoVillage]:
     raw = _read("xuchang_2023_villages.csv")
     villages: list[DemoVillage] = []
     for r in raw:
-        kind = (
-            Village.Kind.VILLAGE
-            if _is_village_committee(r["name"])
-            else Village.Kind.RURAL_COMMUNITY
-        )
+        # The import reads a name with the same function, so the NBS roster re-imports
+        # into the demo with no change.
+        names = village_name(r["name"])
+        kind = Village.Kind.VILLAGE if names.is_village else Village.Kind.RURAL_COMMUNITY
         villages.append(
             DemoVillage(
                 code=r["code"],
-                name=_official_to_display(r["name"]),
+                name=names.name,
                 official_name=r["name"],
                 kind=kind,
                 township_code=r["township_code"],
@@ -573,7 +555,46 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     # cached logins of everyone with a role or a cadre record
     forget_logins(UserRole.objects.values_list("user_id", flat=True))
     forget_logins(Cadre.objects.exclude(user=None).values_list("user_id", flat=True))
+    _open_present_year(stats)
     return stats
+
+
+# Proposals the demo leaves for 长葛市 to decide on its 联系点 page.
+DEMO_PENDING_PROPOSALS = 6
+
+
+def _open_present_year(stats: SyncStats, today: datetime.date | None = None) -> None:
+    """The demo lives in the present: 2022 and 2023 as published, and the clock's year
+    opened through the same service a city admin uses (roster frozen, targets copied,
+    links carried forward), its links confirmed by the counties but for a few that
+    长葛市 has still to decide. Skipped once the year is open."""
+    from villages.services import programme_year_open, proposal_end, proposals_confirm
+
+    today = today or timezone.localdate()
+    for year in (2022, 2023):
+        _obj, made = ProgrammeYear.objects.get_or_create(
+            year=year,
+            defaults={"status": ProgrammeYear.Status.OPEN, "opened_at": timezone.now()},
+        )
+        stats.created["工作年度"] += made
+    year = today.year
+    if year <= PLAN_YEAR or ProgrammeYear.objects.filter(year=year).exists():
+        return
+    admin = get_user_model().objects.get(username="admin")
+    programme_year_open(actor=admin, year=year, today=today)
+    stats.created["工作年度"] += 1
+    pending = AssignmentProposal.objects.filter(
+        year=year, decision=AssignmentProposal.Decision.PENDING
+    )
+    left = list(
+        pending.filter(county__code="411082", kind=Assignment.Kind.VILLAGE)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: DEMO_PENDING_PROPOSALS + 2]
+    )
+    for proposal in AssignmentProposal.objects.filter(pk__in=left[DEMO_PENDING_PROPOSALS:]):
+        proposal_end(actor=admin, proposal=proposal)
+    confirmed = proposals_confirm(actor=admin, proposals=pending.exclude(pk__in=left))
+    stats.created[f"{year}年度联系点"] += confirmed
 
 
 DEMO_USERS = [

@@ -29,7 +29,7 @@ from villages.excel import write_workbook
 from villages.exports import EXPORT_KINDS
 from villages.history import recorded_as
 from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
-from villages.importing.bulk import create_with_history
+from villages.importing.bulk import create_with_history, update_with_history
 from villages.importing.engine import Context as ImportContext
 from villages.importing.engine import annotated_workbook, plan_preview
 from villages.importing.engine import build_plan as build_import_plan
@@ -48,6 +48,7 @@ from villages.models import (
     RosterEntry,
     Township,
     UserRole,
+    Village,
 )
 from villages.selectors import (
     closed_year_refusal,
@@ -1068,62 +1069,77 @@ def _check_proposal_area(actor, proposal: AssignmentProposal) -> None:
         raise PermissionDenied(_("您无权处理该县(市、区)的联系点。"))
 
 
-def _proposal_refusal(proposal: AssignmentProposal) -> str | None:
-    if proposal.decision != AssignmentProposal.Decision.PENDING:
-        return None
-    closed = closed_year_refusal(proposal.year, what="联系点")
-    if closed:
-        return closed
-    if (
-        proposal.village_id
-        and not RosterEntry.objects.filter(
-            roster__year=proposal.year, village_id=proposal.village_id
-        ).exists()
-    ):
-        return _(
-            "%(cadre)s 的帮村“%(village)s”不在%(year)s年度名册中，请先改为名册内的村(社区)或结束该联系点。"
-        ) % {"cadre": proposal.cadre.name, "village": proposal.village.name, "year": proposal.year}
-    return None
-
-
 @transaction.atomic
 def proposals_confirm(*, actor, proposals) -> int:
     """Confirm pending proposals: one Assignment of the new year each, for the whole year
     (an identical link entered by hand meanwhile is reused). All or nothing: any refusal
-    names its row and nothing is written."""
-    rows = list(proposals)
+    names its cadre and nothing is written. A constant number of queries, however many."""
+    rows = [p for p in proposals if p.decision == AssignmentProposal.Decision.PENDING]
     for p in rows:
         _check_proposal_area(actor, p)
-    errors = [msg for p in rows if (msg := _proposal_refusal(p))]
+    if not rows:
+        return 0
+    errors = []
+    years = {p.year for p in rows}
+    for year in sorted(years):
+        closed = closed_year_refusal(year, what="联系点")
+        if closed:
+            raise ValidationError(closed)
+    in_roster = set(
+        RosterEntry.objects.filter(roster__year__in=years).values_list("roster__year", "village_id")
+    )
+    names = dict(
+        Village.objects.filter(pk__in={p.village_id for p in rows if p.village_id}).values_list(
+            "pk", "name"
+        )
+    )
+    cadres = dict(Cadre.objects.filter(pk__in={p.cadre_id for p in rows}).values_list("pk", "name"))
+    for p in rows:
+        if p.village_id and (p.year, p.village_id) not in in_roster:
+            errors.append(
+                _(
+                    "%(cadre)s 的帮村“%(village)s”不在%(year)s年度名册中，"
+                    "请先改为名册内的村(社区)或结束该联系点。"
+                )
+                % {"cadre": cadres[p.cadre_id], "village": names[p.village_id], "year": p.year}
+            )
     if errors:
         raise ValidationError(errors)
-    done = 0
-    now = timezone.now()
+    existing = {
+        (a.cadre_id, a.year, a.village_id, a.township_id): a.pk
+        for a in Assignment.objects.filter(
+            year__in=years, cadre_id__in={p.cadre_id for p in rows}
+        ).only("pk", "cadre_id", "year", "village_id", "township_id")
+    }
+    key = lambda p: (p.cadre_id, p.year, p.village_id, p.township_id)  # noqa: E731
+    new = {}
     for p in rows:
-        if p.decision != AssignmentProposal.Decision.PENDING:
-            continue
-        target = {"village_id": p.village_id} if p.village_id else {"township_id": p.township_id}
-        assignment = Assignment.objects.filter(cadre_id=p.cadre_id, year=p.year, **target).first()
-        if assignment is None:
-            assignment = Assignment(
+        if key(p) not in existing and key(p) not in new:
+            new[key(p)] = Assignment(
                 cadre_id=p.cadre_id,
                 kind=p.kind,
                 year=p.year,
+                village_id=p.village_id,
+                township_id=p.township_id,
                 start_date=datetime.date(p.year, 1, 1),
                 end_date=datetime.date(p.year, 12, 31),
-                **target,
             )
-            assignment._history_user = actor
-            save_or_refuse(instance=assignment)
-        p.decision, p.assignment, p.decided_at = (
-            AssignmentProposal.Decision.CONFIRMED,
-            assignment,
-            now,
-        )
-        p._history_user = actor
-        p.save()
-        done += 1
-    return done
+    reason = "确认联系点延续"
+    create_with_history(Assignment, list(new.values()), actor=actor, reason=reason)
+    existing.update({k: a.pk for k, a in new.items()})
+    now = timezone.now()
+    for p in rows:
+        p.decision = AssignmentProposal.Decision.CONFIRMED
+        p.assignment_id = existing[key(p)]
+        p.decided_at = now
+    update_with_history(
+        AssignmentProposal,
+        rows,
+        ["decision", "assignment", "decided_at"],
+        actor=actor,
+        reason=reason,
+    )
+    return len(rows)
 
 
 @transaction.atomic

@@ -7,4 +7,7 @@ class VisitsConfig(AppConfig):
     verbose_name = "双十工作日"
 
     def ready(self):
+        from visits.years import register_steps
+
+        register_steps()
         from visits import exports  # noqa: F401  (registers the export kinds)
