@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from villages.history import newest_first, scoped_history
 from villages.models import (
     Assignment,
+    AssignmentProposal,
     Branch,
     Cadre,
     County,
@@ -457,6 +459,83 @@ def closed_year_refusal(year: int | None, *, what: str = "数据") -> str | None
     if year_is_closed(year):
         return f"{year}年度已结账，不能再修改该年度的{what}；如确需修改，请市级管理员先重新开启该年度。"
     return None
+
+
+def programme_year_overview() -> list[dict]:
+    """Every programme year with its roster size and how its links were carried forward
+    (city admins' 年度管理 page). Three grouped queries."""
+    entries = dict(
+        RosterEntry.objects.values_list("roster__year").annotate(n=Count("pk")).order_by()
+    )
+    decisions: dict[int, dict[str, int]] = defaultdict(dict)
+    for year, decision, n in (
+        AssignmentProposal.objects.values_list("year", "decision")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        decisions[year][decision] = n
+    return [
+        {"py": py, "villages": entries.get(py.year, 0), "proposals": decisions.get(py.year, {})}
+        for py in programme_year_list()
+    ]
+
+
+def programme_year_history(*, user, year: int) -> list[dict]:
+    """The year's status changes (opened, closed, reopened with the reason); city admins
+    only (a 404 for anyone else)."""
+    if scope_for_user(user).role != Role.CITY_ADMIN:
+        raise Http404("不存在，或不在您的管辖范围内。")
+    py = get_object_or_404(ProgrammeYear, year=year)
+    return newest_first(
+        scoped_history(
+            ProgrammeYear.objects.all(), [py.pk], subjects={py.pk: f"{year}年度"}, created="开启"
+        )
+    )
+
+
+def proposal_list_for_user(*, user, year: int) -> QuerySet[AssignmentProposal]:
+    """The links carried into `year` whose 联系点 lies in the user's area (city: all;
+    county official: the county; township official: the township's, to look at)."""
+    scope = scope_for_user(user)
+    rows = AssignmentProposal.objects.filter(year=year).select_related(
+        "cadre__work_unit", "village__township", "township", "county", "assignment"
+    )
+    if scope.is_city:
+        return rows
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return rows.filter(county_id=scope.county_id)
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return rows.filter(
+            Q(township_id=scope.township_id) | Q(village__township_id=scope.township_id)
+        )
+    return rows.none()
+
+
+def proposal_get_for_user(*, user, year: int, proposal_id) -> AssignmentProposal:
+    return get_object_or_404(proposal_list_for_user(user=user, year=year), pk=proposal_id)
+
+
+def proposal_counts(rows: QuerySet[AssignmentProposal]) -> dict[str, int]:
+    counts = dict.fromkeys(AssignmentProposal.Decision.values, 0)
+    for decision, n in rows.values_list("decision").annotate(n=Count("pk")).order_by():
+        counts[decision] = n
+    return counts
+
+
+def proposal_targets(*, user, proposal: AssignmentProposal) -> QuerySet:
+    """What a proposal may be changed to: the villages of its county in its year's roster
+    (帮村), or its county's townships (联乡), within the user's area."""
+    if proposal.kind == Assignment.Kind.VILLAGE:
+        return (
+            village_list_for_user(user=user)
+            .filter(
+                township__county_id=proposal.county_id,
+                roster_entries__roster__year=proposal.year,
+            )
+            .select_related("township")
+            .order_by("code")
+        )
+    return township_list_for_user(user=user).filter(county_id=proposal.county_id).order_by("code")
 
 
 def current_programme_year(today=None) -> int | None:

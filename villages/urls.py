@@ -23,4 +23,15 @@ urlpatterns = [
     path(
         "imports/templates/<str:kind>/", views.ImportTemplateView.as_view(), name="import_template"
     ),
+    path("years/", views.YearListView.as_view(), name="year_list"),
+    path("years/open/", views.YearOpenView.as_view(), name="year_open"),
+    path("years/links/", views.ProposalCurrentView.as_view(), name="proposal_current"),
+    path("years/<int:year>/close/", views.YearCloseView.as_view(), name="year_close"),
+    path("years/<int:year>/reopen/", views.YearReopenView.as_view(), name="year_reopen"),
+    path("years/<int:year>/links/", views.ProposalListView.as_view(), name="proposal_list"),
+    path(
+        "years/<int:year>/links/<int:pk>/change/",
+        views.ProposalChangeView.as_view(),
+        name="proposal_change",
+    ),
 ]

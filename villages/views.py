@@ -4,24 +4,41 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
 from villages.filters import VillageFilter
-from villages.forms import ImportConfirmForm, ImportUploadForm
+from villages.forms import (
+    ImportConfirmForm,
+    ImportUploadForm,
+    ProposalChangeForm,
+    ProposalChoiceForm,
+    ReopenForm,
+    YearForm,
+)
 from villages.importing.engine import KINDS
 from villages.importing.workbook import template_workbook
-from villages.models import ImportJob
+from villages.models import Assignment, AssignmentProposal, ImportJob, UserRole
 from villages.selectors import (
     assignment_get_for_user,
     assignment_history,
+    county_list_for_user,
+    current_programme_year,
     export_job_get_for_user,
     import_job_get_for_user,
     import_job_list_for_user,
     import_progress,
+    programme_year_history,
+    programme_year_overview,
+    proposal_counts,
+    proposal_get_for_user,
+    proposal_list_for_user,
+    proposal_targets,
     roster_years,
     scope_for_user,
     village_assignments,
@@ -37,6 +54,14 @@ from villages.services import (
     import_job_create,
     import_job_retry,
     import_jobs_reap,
+    programme_year_close,
+    programme_year_close_preview,
+    programme_year_open,
+    programme_year_open_preview,
+    programme_year_reopen,
+    proposal_change,
+    proposal_end,
+    proposals_confirm,
 )
 
 
@@ -268,3 +293,202 @@ def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
     )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+# ----- programme years -----
+
+
+def _city_admin_only(request) -> None:
+    if scope_for_user(request.user).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied("只有市级管理员可以管理工作年度。")
+
+
+def _refusal(exc) -> list[str]:
+    return list(getattr(exc, "messages", [str(exc)]))
+
+
+class YearListView(LoginRequiredMixin, View):
+    """年度管理: every programme year, and the form that opens the next one."""
+
+    def get(self, request):
+        _city_admin_only(request)
+        rows = programme_year_overview()
+        today = timezone.localdate()
+        years = [r["py"].year for r in rows]
+        suggested = today.year if today.year not in years else max(years) + 1
+        context = {
+            "rows": rows,
+            "open_form": YearForm(initial={"year": suggested}),
+            "current": current_programme_year(),
+        }
+        return render(request, "villages/year_list.html", context)
+
+
+class YearOpenView(LoginRequiredMixin, View):
+    """GET: what opening the year will do (and what blocks it); POST: do it."""
+
+    def _year(self, data):
+        form = YearForm(data)
+        if not form.is_valid():
+            raise ValidationError([e for errs in form.errors.values() for e in errs])
+        return form.cleaned_data["year"]
+
+    def get(self, request):
+        _city_admin_only(request)
+        try:
+            year = self._year(request.GET)
+        except ValidationError as exc:
+            messages.error(request, "；".join(_refusal(exc)))
+            return redirect("villages:year_list")
+        plan = programme_year_open_preview(year=year)
+        return render(request, "villages/year_action.html", {"plan": plan, "title": "开启新年度"})
+
+    def post(self, request):
+        _city_admin_only(request)
+        try:
+            year = self._year(request.POST)
+            plan = programme_year_open(actor=request.user, year=year)
+        except ValidationError as exc:
+            for line in _refusal(exc):
+                messages.error(request, line)
+            return redirect("villages:year_list")
+        messages.success(request, f"{year}年度已开启。" + " ".join(plan.lines))
+        return redirect("villages:year_list")
+
+
+class YearCloseView(LoginRequiredMixin, View):
+    def get(self, request, year):
+        _city_admin_only(request)
+        plan = programme_year_close_preview(year=year)
+        return render(request, "villages/year_action.html", {"plan": plan, "title": "年度结账"})
+
+    def post(self, request, year):
+        _city_admin_only(request)
+        try:
+            plan = programme_year_close(actor=request.user, year=year)
+        except ValidationError as exc:
+            for line in _refusal(exc):
+                messages.error(request, line)
+            return redirect("villages:year_close", year=year)
+        messages.success(request, " ".join(plan.lines))
+        return redirect("villages:year_list")
+
+
+class YearReopenView(LoginRequiredMixin, View):
+    def get(self, request, year, form=None):
+        _city_admin_only(request)
+        context = {
+            "year": year,
+            "form": form or ReopenForm(),
+            "history": programme_year_history(user=request.user, year=year),
+        }
+        return render(request, "villages/year_reopen.html", context)
+
+    def post(self, request, year):
+        _city_admin_only(request)
+        form = ReopenForm(request.POST)
+        if not form.is_valid():
+            return self.get(request, year, form=form)
+        try:
+            plan = programme_year_reopen(
+                actor=request.user, year=year, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            for line in _refusal(exc):
+                form.add_error("reason", line)
+            return self.get(request, year, form=form)
+        messages.success(request, " ".join(plan.lines))
+        return redirect("villages:year_list")
+
+
+class ProposalListView(LoginRequiredMixin, View):
+    """联系点延续: the links carried into `year` in the user's area, to confirm (one by
+    one or all at once), change or end."""
+
+    def get(self, request, year):
+        rows = proposal_list_for_user(user=request.user, year=year)
+        scope = scope_for_user(request.user)
+        if not (scope.is_city or scope.is_official):
+            raise Http404("不存在，或不在您的管辖范围内。")
+        county = request.GET.get("county", "")
+        if county.isdigit():
+            rows = rows.filter(county_id=int(county))
+        decision = request.GET.get("decision", "pending")
+        counts = proposal_counts(rows)
+        shown = rows.filter(decision=decision) if decision in counts else rows
+        page = Paginator(shown.order_by("county__code", "kind", "cadre__name", "pk"), 100)
+        context = {
+            "year": year,
+            "page": page.get_page(request.GET.get("page")),
+            "counts": counts,
+            "decision": decision,
+            "county": county,
+            "counties": county_list_for_user(user=request.user),
+            "can_decide": scope.role in (UserRole.Role.CITY_ADMIN, UserRole.Role.COUNTY_OFFICIAL),
+            "decisions": AssignmentProposal.Decision.choices,
+        }
+        return render(request, "villages/proposal_list.html", context)
+
+    def post(self, request, year):
+        rows = proposal_list_for_user(user=request.user, year=year).filter(
+            decision=AssignmentProposal.Decision.PENDING
+        )
+        action = request.POST.get("action", "")
+        if action == "confirm_all":
+            county = request.POST.get("county", "")
+            chosen = rows.filter(county_id=int(county)) if county.isdigit() else rows
+        else:
+            form = ProposalChoiceForm(request.POST, choices=rows.values_list("pk", flat=True))
+            if not form.is_valid() or not form.cleaned_data["ids"]:
+                messages.error(request, "请先勾选要处理的联系点（只能处理待确认的联系点）。")
+                return redirect(request.get_full_path())
+            chosen = rows.filter(pk__in=form.cleaned_data["ids"])
+        try:
+            if action == "end":
+                for proposal in chosen:
+                    proposal_end(actor=request.user, proposal=proposal)
+                messages.success(request, "已结束所选联系点，不再延续到本年度。")
+            else:
+                n = proposals_confirm(actor=request.user, proposals=chosen)
+                messages.success(request, f"已确认 {n} 个联系点，{year}年度的联系点安排已生成。")
+        except (ValidationError, PermissionDenied) as exc:
+            for line in _refusal(exc):
+                messages.error(request, line)
+        return redirect(request.get_full_path())
+
+
+class ProposalCurrentView(LoginRequiredMixin, View):
+    """The navigation's 联系点延续: the links of the open year that holds today."""
+
+    def get(self, request):
+        year = current_programme_year() or timezone.localdate().year
+        return redirect("villages:proposal_list", year=year)
+
+
+class ProposalChangeView(LoginRequiredMixin, View):
+    def get(self, request, year, pk, form=None):
+        proposal = proposal_get_for_user(user=request.user, year=year, proposal_id=pk)
+        targets = proposal_targets(user=request.user, proposal=proposal)
+        context = {"proposal": proposal, "form": form or ProposalChangeForm(targets=targets)}
+        return render(request, "villages/proposal_change.html", context)
+
+    def post(self, request, year, pk):
+        proposal = proposal_get_for_user(user=request.user, year=year, proposal_id=pk)
+        targets = proposal_targets(user=request.user, proposal=proposal)
+        form = ProposalChangeForm(request.POST, targets=targets)
+        if not form.is_valid():
+            return self.get(request, year, pk, form=form)
+        target = form.cleaned_data["target"]
+        try:
+            proposal_change(
+                actor=request.user,
+                proposal=proposal,
+                village=target if proposal.kind == Assignment.Kind.VILLAGE else None,
+                township=target if proposal.kind == Assignment.Kind.TOWNSHIP else None,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            for line in _refusal(exc):
+                form.add_error("target", line)
+            return self.get(request, year, pk, form=form)
+        messages.success(request, f"已改为“{target}”并确认。")
+        return redirect("villages:proposal_list", year=year)
