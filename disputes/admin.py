@@ -2,23 +2,32 @@
 
 The ledgers, units, 零报告 and statuses are looked at here (list, change page read-only,
 history), not written: writes go through the portal's pages and API, whose services
-check scope, dates and the status flow and schedule the 三零 recomputation.
+check scope, dates and the status flow and schedule the 三零 recomputation. The 三零
+rules are set here by city admins, through `sanling_rule_save` / `sanling_rule_delete`.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from disputes import selectors
+from disputes.forms import SanlingRuleForm
 from disputes.models import (
     Dispute,
     HazardCheck,
     Incident,
     Petition,
+    SanlingRule,
     SanlingStatus,
     ThreeZeroUnit,
     ZeroReport,
 )
-from villages.admin import ScopedAdmin
+from disputes.services import sanling_rule_delete, sanling_rule_save
+from villages.admin import ReadOnlyHistoryAdmin, ScopedAdmin
+from villages.models import UserRole
+from villages.selectors import scope_for_user
 
 PERSONAL_FIELDS = tuple(selectors.PERSONAL_FIELDS)
 
@@ -139,3 +148,135 @@ class SanlingStatusAdmin(ViewOnlyScopedAdmin):
     @admin.display(description="不达标原因")
     def derived_reasons_display(self, obj) -> str:
         return "；".join(f"{r['date']} {r['text']}" for r in obj.derived_reasons) or "无"
+
+
+RULE_FIELDSETS = (
+    (None, {"fields": ("effective_from", "note")}),
+    ("零上访", {"fields": ("petition_min_level", "petition_skip_level_only")}),
+    ("零事故", {"fields": ("accident_kinds", "accident_min_casualties")}),
+    ("零案件", {"fields": ("case_kinds",)}),
+    ("企事业单位", {"fields": ("unit_records_break_village",)}),
+    (
+        "信访期限",
+        {
+            "fields": (
+                "petition_accept_days",
+                "petition_handle_days",
+                "petition_extension_days",
+                "petition_due_soon_days",
+            )
+        },
+    ),
+    ("矛盾纠纷", {"fields": ("dispute_collective_threshold", "dispute_high_risk_levels")}),
+)
+
+
+def _labels(rule: SanlingRule, name: str) -> str:
+    labels = dict(SanlingRule.LIST_CHOICES[name])
+    return "、".join(str(labels.get(v, v)) for v in getattr(rule, name)) or "无"
+
+
+@admin.register(SanlingRule)
+class SanlingRuleAdmin(ReadOnlyHistoryAdmin):
+    """City admins add a rule from a date on, and change or delete one, unless that would
+    re-judge a closed programme year (then the rule is read-only here). Everyone with
+    access to the admin may look at the rules."""
+
+    form = SanlingRuleForm
+    list_display = (
+        "effective_from",
+        "petition_min_level",
+        "petition_skip_level_only",
+        "accident_min_casualties",
+        "petition_accept_days",
+        "petition_handle_days",
+        "dispute_collective_threshold",
+        "note",
+    )
+    shown_as = {
+        "accident_kinds": "accident_kinds_display",
+        "case_kinds": "case_kinds_display",
+        "dispute_high_risk_levels": "dispute_high_risk_levels_display",
+    }
+
+    def get_queryset(self, request):
+        return selectors.sanling_rule_list()
+
+    def _city_admin(self, request) -> bool:
+        return scope_for_user(request.user).role == UserRole.Role.CITY_ADMIN
+
+    def _reaches_closed_year(self, obj) -> bool:
+        closed = selectors.sanling_rule_closed_year(day=obj.effective_from, exclude_pk=obj.pk)
+        return closed is not None
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._city_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and self._reaches_closed_year(obj):
+            return False
+        return super().has_change_permission(request, obj) and self._city_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and self._reaches_closed_year(obj):
+            return False
+        return super().has_delete_permission(request, obj) and self._city_admin(request)
+
+    def get_actions(self, request):
+        # Deleting goes one rule at a time, through the service.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [
+                (title, {"fields": tuple(self.shown_as.get(f, f) for f in options["fields"])})
+                for title, options in RULE_FIELDSETS
+            ]
+        return RULE_FIELDSETS
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if not self.has_change_permission(request, obj):
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
+        # The date is the rule's key: a different date is a new rule.
+        return ("effective_from",)
+
+    @admin.display(description="零事故：计入的事故类别")
+    def accident_kinds_display(self, obj) -> str:
+        return _labels(obj, "accident_kinds")
+
+    @admin.display(description="零案件：计入的案件类别")
+    def case_kinds_display(self, obj) -> str:
+        return _labels(obj, "case_kinds")
+
+    @admin.display(description="高风险纠纷的风险等级")
+    def dispute_high_risk_levels_display(self, obj) -> str:
+        return _labels(obj, "dispute_high_risk_levels")
+
+    def _refused(self, request, exc: ValidationError):
+        for message in exc.messages:
+            messages.error(request, message)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The service has the last word (closed years): its refusal rolls the save back
+        # and comes back as a message on the same page.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            return self._refused(request, exc)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            return self._refused(request, exc)
+
+    def save_model(self, request, obj, form, change):
+        sanling_rule_save(actor=request.user, rule=obj)
+
+    def delete_model(self, request, obj):
+        sanling_rule_delete(actor=request.user, rule=obj)

@@ -15,7 +15,14 @@ from django.forms.models import fields_for_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
+from disputes.models import (
+    Dispute,
+    HazardCheck,
+    Incident,
+    Petition,
+    SanlingRule,
+    ThreeZeroUnit,
+)
 from disputes.selectors import PERSONAL_FIELDS as selectors_personal_fields
 from disputes.selectors import petitions_overdue_q
 from villages.models import Township, Village
@@ -375,3 +382,46 @@ class ZeroReportForm(forms.Form):
 
     def clean_month(self):
         return month_bounds(self.cleaned_data["month"])[0]
+
+
+class SanlingRuleForm(forms.ModelForm):
+    """The admin's form for a 三零 rule: the lists (事故、案件类别, 风险等级) as check boxes.
+    The rule's own checks and the closed-year refusal are the model's and the service's."""
+
+    accident_kinds = forms.MultipleChoiceField(
+        label=SanlingRule._meta.get_field("accident_kinds").verbose_name,
+        choices=SanlingRule.LIST_CHOICES["accident_kinds"],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("请至少选择一种事故类别。")},
+    )
+    case_kinds = forms.MultipleChoiceField(
+        label=SanlingRule._meta.get_field("case_kinds").verbose_name,
+        choices=SanlingRule.LIST_CHOICES["case_kinds"],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("请至少选择一种案件类别。")},
+    )
+    dispute_high_risk_levels = forms.MultipleChoiceField(
+        label=SanlingRule._meta.get_field("dispute_high_risk_levels").verbose_name,
+        choices=SanlingRule.LIST_CHOICES["dispute_high_risk_levels"],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("请至少选择一个风险等级。")},
+    )
+
+    class Meta:
+        model = SanlingRule
+        fields = [
+            "effective_from",
+            "petition_min_level",
+            "petition_skip_level_only",
+            "accident_kinds",
+            "accident_min_casualties",
+            "case_kinds",
+            "unit_records_break_village",
+            "petition_accept_days",
+            "petition_handle_days",
+            "petition_extension_days",
+            "petition_due_soon_days",
+            "dispute_collective_threshold",
+            "dispute_high_risk_levels",
+            "note",
+        ]

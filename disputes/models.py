@@ -9,6 +9,8 @@ that scoping and per-area counts never need more than one join.
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -145,6 +147,20 @@ class LedgerRecord(models.Model):
         return " · ".join(parts)
 
 
+def _rule_value(record, day: datetime.date, name: str):
+    """Parameter `name` of the 三零 rule in force on `day`, for one ledger record: the value
+    the list selectors annotated (`sanling_<name>`, read for the date `sanling_day`) while
+    the record's date is still that one, else the rule read once and kept on the record."""
+    if getattr(record, "sanling_day", None) == day and hasattr(record, f"sanling_{name}"):
+        return getattr(record, f"sanling_{name}")
+    kept = record.__dict__.get("_sanling_rule")
+    if kept is None or kept[0] != day:
+        from disputes.sanling import rule_on
+
+        kept = record.__dict__["_sanling_rule"] = (day, rule_on(day))
+    return getattr(kept[1], name)
+
+
 class Dispute(LedgerRecord):
     """One 矛盾纠纷 found (排查) and worked on (化解)."""
 
@@ -268,9 +284,9 @@ class Dispute(LedgerRecord):
 
     @property
     def is_collective(self) -> bool:
-        from disputes.sanling import collective_threshold
-
-        return self.people_involved >= collective_threshold()
+        """群体性: at least the threshold of the 三零 rule in force on its 排查日期."""
+        threshold = _rule_value(self, self.registered_on, "dispute_collective_threshold")
+        return self.people_involved >= threshold
 
     @property
     def is_open(self) -> bool:
@@ -368,25 +384,26 @@ class Petition(LedgerRecord):
     def is_open(self) -> bool:
         return self.status in (self.Status.REGISTERED, self.Status.ACCEPTED)
 
+    def _rule(self, name: str) -> int:
+        return _rule_value(self, self.received_on, name)
+
     @property
     def due_on(self) -> datetime.date | None:
-        """The date the current step must be done by (受理 or 办结), None once closed."""
-        from disputes.sanling import petition_deadlines
-
-        accept_days, handle_days, extension_days = petition_deadlines()
+        """The date the current step must be done by (受理 or 办结), None once closed; the
+        days are those of the 三零 rule in force on its 登记日期."""
         if self.status == self.Status.REGISTERED:
-            return self.received_on + datetime.timedelta(days=accept_days)
+            return self.received_on + datetime.timedelta(days=self._rule("petition_accept_days"))
         if self.status == self.Status.ACCEPTED:
             start = self.accepted_on or self.received_on
-            days = handle_days + (extension_days if self.extended else 0)
+            days = self._rule("petition_handle_days")
+            if self.extended:
+                days += self._rule("petition_extension_days")
             return start + datetime.timedelta(days=days)
         return None
 
     @property
     def clock(self) -> str:
         """办结 (green), 正常, 临期 (yellow), 超期 (red) or 中止 (grey)."""
-        from disputes.sanling import petition_due_soon_days
-
         if self.status in (self.Status.CONCLUDED, self.Status.REJECTED):
             return "done"
         if self.status == self.Status.SUSPENDED:
@@ -395,7 +412,7 @@ class Petition(LedgerRecord):
         due = self.due_on
         if due < today:
             return "overdue"
-        if (due - today).days <= petition_due_soon_days():
+        if (due - today).days <= self._rule("petition_due_soon_days"):
             return "due_soon"
         return "normal"
 
@@ -671,3 +688,167 @@ class SanlingStatus(models.Model):
         if self.override:
             return self.override == self.Override.MET
         return self.derived_met
+
+
+ACCIDENT_KINDS = (
+    Incident.Kind.PRODUCTION,
+    Incident.Kind.TRAFFIC,
+    Incident.Kind.FIRE,
+    Incident.Kind.DROWNING,
+    Incident.Kind.ELECTROCUTION,
+    Incident.Kind.OTHER_ACCIDENT,
+)
+CASE_KINDS = (Incident.Kind.CRIMINAL, Incident.Kind.MAJOR_PUBLIC_ORDER)
+
+
+def default_accident_kinds() -> list[str]:
+    return [str(k) for k in ACCIDENT_KINDS]
+
+
+def default_case_kinds() -> list[str]:
+    return [str(k) for k in CASE_KINDS]
+
+
+def default_high_risk_levels() -> list[str]:
+    return [Dispute.Risk.RED.value]
+
+
+def _days(label: str, default: int, *, minimum: int = 1, help_text: str = ""):
+    return models.PositiveSmallIntegerField(
+        label,
+        default=default,
+        validators=[MinValueValidator(minimum), MaxValueValidator(365)],
+        help_text=help_text,
+    )
+
+
+class SanlingRule(models.Model):
+    """The 三零 rule (what breaks 零上访、零事故、零案件) and the ledger parameters, from a
+    date on. The exact provincial 细则 is not public, so the city sets them here.
+
+    Like the workday rule, a period is judged by the newest rule in force on its first
+    day: a year's 三零 status by the rule in force on its 1 January, a petition's
+    deadlines by the rule in force on its 登记日期, a dispute's 群体性 and 高风险 by the
+    rule in force on its 排查日期. A new rule therefore never re-judges the years before
+    its date, and one that would reach into a closed programme year is refused (the
+    services). The field defaults are the rule used when no row is in force."""
+
+    effective_from = models.DateField(
+        _("生效日期"),
+        unique=True,
+        help_text=_(
+            "年度三零状态按该年 1 月 1 日有效的规则认定；信访期限按登记日期、"
+            "矛盾纠纷按排查日期适用当日有效的规则。"
+        ),
+    )
+    petition_min_level = models.CharField(
+        _("零上访：计入的信访层级"),
+        max_length=10,
+        choices=Petition.Level.choices,
+        default=Petition.Level.COUNTY,
+        help_text=_("达到该层级及以上的信访计入。"),
+    )
+    petition_skip_level_only = models.BooleanField(
+        _("零上访：只计越级访"),
+        default=True,
+        help_text=_("勾选：只有越级访计入；不勾选：达到上述层级的信访都计入。"),
+    )
+    accident_kinds = models.JSONField(_("零事故：计入的事故类别"), default=default_accident_kinds)
+    accident_min_casualties = models.PositiveSmallIntegerField(
+        _("零事故：伤亡人数下限"),
+        default=1,
+        validators=[MaxValueValidator(1000)],
+        help_text=_("死亡加受伤人数达到此数的事故计入；填 0 表示不论有无伤亡。"),
+    )
+    case_kinds = models.JSONField(_("零案件：计入的案件类别"), default=default_case_kinds)
+    unit_records_break_village = models.BooleanField(
+        _("企事业单位的记录同时计入所在村(社区)"), default=False
+    )
+    petition_accept_days = _days(
+        _("信访受理时限(日)"), 15, help_text=_("登记后多少日内决定是否受理。")
+    )
+    petition_handle_days = _days(_("信访办理时限(日)"), 60, help_text=_("受理后多少日内办结。"))
+    petition_extension_days = _days(_("信访延期(日)"), 30, minimum=0)
+    petition_due_soon_days = _days(
+        _("信访临期提醒(日)"), 5, minimum=0, help_text=_("距期限不超过多少日时显示“临期”。")
+    )
+    dispute_collective_threshold = models.PositiveSmallIntegerField(
+        _("群体性纠纷人数"),
+        default=5,
+        validators=[MinValueValidator(2), MaxValueValidator(10000)],
+        help_text=_("涉及人数达到此数的矛盾纠纷为群体性纠纷。"),
+    )
+    dispute_high_risk_levels = models.JSONField(
+        _("高风险纠纷的风险等级"), default=default_high_risk_levels
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
+
+    LIST_CHOICES = {
+        "accident_kinds": [(k.value, k.label) for k in ACCIDENT_KINDS],
+        "case_kinds": [(k.value, k.label) for k in CASE_KINDS],
+        "dispute_high_risk_levels": Dispute.Risk.choices,
+    }
+
+    class Meta:
+        verbose_name = _("三零规则")
+        verbose_name_plural = _("三零规则")
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        if self.effective_from is None:
+            return "默认三零规则"
+        day = self.effective_from
+        return f"{day.year}年{day.month}月{day.day}日起施行的三零规则"
+
+    def clean(self):
+        errors = {}
+        for name, choices in self.LIST_CHOICES.items():
+            value = getattr(self, name)
+            allowed = [c[0] for c in choices]
+            label = self._meta.get_field(name).verbose_name
+            if not isinstance(value, list) or not value:
+                errors[name] = _("请至少选择一项：%(label)s。") % {"label": label}
+            elif any(v not in allowed for v in value) or len(set(value)) != len(value):
+                errors[name] = _("%(label)s中有无效或重复的选项。") % {"label": label}
+            else:
+                setattr(self, name, [v for v in allowed if v in value])
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def petition_levels(self) -> list[str]:
+        order = Petition.LEVEL_ORDER
+        return order[order.index(self.petition_min_level) :]
+
+    @property
+    def high_risk_label(self) -> str:
+        labels = dict(Dispute.Risk.choices)
+        return "、".join(str(labels[v]) for v in self.dispute_high_risk_levels) + "风险"
+
+    def describe(self) -> list[str]:
+        """The rule in words, for the pages."""
+        levels = dict(Petition.Level.choices)
+        kinds = dict(Incident.Kind.choices)
+        petition = f"{levels[self.petition_min_level]}级及以上"
+        petition += "越级访" if self.petition_skip_level_only else "信访"
+        if self.accident_min_casualties:
+            harm = f"造成人员伤亡（死亡+受伤≥{self.accident_min_casualties}人）的"
+        else:
+            harm = ""
+        lines = [
+            f"零上访：年内发生{petition}即不达标",
+            f"零事故：年内发生{harm}"
+            + "、".join(str(kinds[k]) for k in self.accident_kinds)
+            + "即不达标",
+            "零案件：年内发生" + "、".join(str(kinds[k]) for k in self.case_kinds) + "即不达标",
+            "企事业单位的记录同时计入所在村(社区)"
+            if self.unit_records_break_village
+            else "企事业单位的记录只计入该单位，不计入所在村(社区)",
+        ]
+        if self.effective_from is None:
+            lines.append("以上为系统默认规则")
+        else:
+            day = self.effective_from
+            lines.append(f"以上为{day.year}年{day.month}月{day.day}日起施行的规则")
+        return lines

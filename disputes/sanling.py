@@ -1,129 +1,156 @@
-"""The 三零 rule (零上访、零事故、零案件) and the ledger parameters, in one place.
+"""The 三零 rule (零上访、零事故、零案件) and the ledger parameters: which rule applies when.
 
-The exact provincial 细则 is not public (domain.md §3), so every parameter is a Django
-setting read here with a default (documented in README.md, section 三零创建):
+The rules are rows of `SanlingRule` (set by city admins in the admin), each in force from
+its `effective_from` on; the model's field defaults are the rule used where no row is in
+force (the migration writes them as a row from 2000-01-01). As with the workday rule, a
+period is judged by the newest rule in force on its first day:
 
-- SANLING_PETITION_MIN_LEVEL ("county"): a petition that reached this level or higher…
-- SANLING_PETITION_SKIP_LEVEL_ONLY (True): …and was 越级 breaks 零上访 (False: any
-  petition at that level does);
-- SANLING_ACCIDENT_KINDS (every 安全事故 kind): an accident of these kinds…
-- SANLING_ACCIDENT_MIN_CASUALTIES (1): …with at least this many deaths + injuries breaks
-  零事故;
-- SANLING_CASE_KINDS (刑事案件, 重大治安案件): any of these breaks 零案件;
-- SANLING_UNIT_RECORDS_BREAK_VILLAGE (False): whether a record filed against a unit
-  also counts against the village it lies in.
+- a year's 三零 status by the rule in force on its 1 January (`rule_for(year)`), so a
+  rule that takes effect mid-year judges the years after it;
+- a petition's deadlines by the rule in force on its 登记日期, a dispute's 群体性 and
+  高风险 by the rule in force on its 排查日期 (`rule_on(day)`, and for querysets
+  `by_date_q` and `with_rule_values`).
 
+Each of these reads the rules once (one query), or takes them already read (`rules=`).
 A year is judged on the records dated in it (登记日期 of a petition, 发生日期 of an
 incident); a village or unit is 达标 until one of them happens.
-
-Ledger parameters: PETITION_ACCEPT_DAYS (15), PETITION_HANDLE_DAYS (60),
-PETITION_EXTENSION_DAYS (30), PETITION_DUE_SOON_DAYS (5), DISPUTE_COLLECTIVE_THRESHOLD
-(5: 群体性 from this many people), DISPUTE_HIGH_RISK_LEVELS (("red",)).
 """
 
 from __future__ import annotations
 
+import datetime
+import operator
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from functools import reduce
 
-from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
-from disputes.models import Incident, Petition
+from disputes.models import CASE_KINDS, Incident, Petition, SanlingRule
 
-ACCIDENT_KINDS = (
-    Incident.Kind.PRODUCTION,
-    Incident.Kind.TRAFFIC,
-    Incident.Kind.FIRE,
-    Incident.Kind.DROWNING,
-    Incident.Kind.ELECTROCUTION,
-    Incident.Kind.OTHER_ACCIDENT,
+PETITION_PARAMETERS = (
+    "petition_accept_days",
+    "petition_handle_days",
+    "petition_extension_days",
+    "petition_due_soon_days",
 )
-CASE_KINDS = (Incident.Kind.CRIMINAL, Incident.Kind.MAJOR_PUBLIC_ORDER)
+DISPUTE_PARAMETERS = ("dispute_collective_threshold",)
+
+# ----- which rule -----
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
+def rule_list() -> list[SanlingRule]:
+    """Every rule, newest effective date first. One query."""
+    return list(SanlingRule.objects.order_by("-effective_from"))
 
 
-# ----- ledger parameters -----
+def default_rule() -> SanlingRule:
+    """The coded rule (the model's field defaults), for days no stored rule covers."""
+    return SanlingRule()
 
 
-def petition_deadlines() -> tuple[int, int, int]:
-    """(days to accept, days to handle, extension days): 信访工作条例 15 / 60 / +30."""
-    return (
-        int(_setting("PETITION_ACCEPT_DAYS", 15)),
-        int(_setting("PETITION_HANDLE_DAYS", 60)),
-        int(_setting("PETITION_EXTENSION_DAYS", 30)),
+def rule_on(day: datetime.date, *, rules: Sequence[SanlingRule] | None = None) -> SanlingRule:
+    """The rule in force on `day`: the newest one whose effective date is not after it."""
+    if rules is None:
+        found = SanlingRule.objects.filter(effective_from__lte=day)
+        return found.order_by("-effective_from").first() or default_rule()
+    for rule in sorted(rules, key=lambda r: r.effective_from, reverse=True):
+        if rule.effective_from <= day:
+            return rule
+    return default_rule()
+
+
+def rule_for(year: int, *, rules: Sequence[SanlingRule] | None = None) -> SanlingRule:
+    """The rule that judges `year`: the one in force on its 1 January."""
+    return rule_on(datetime.date(year, 1, 1), rules=rules)
+
+
+def _spans(names: Sequence[str], rules: Sequence[SanlingRule]):
+    """The stretches of time over which the parameters `names` stay the same, oldest
+    first, as (rule, from, until): `from` included, `until` excluded, None an open end."""
+    key = lambda rule: [getattr(rule, n) for n in names]  # noqa: E731
+    spans = []
+    current, start = default_rule(), None
+    for rule in sorted(rules, key=lambda r: r.effective_from):
+        if key(rule) != key(current):
+            spans.append((current, start, rule.effective_from))
+            start = rule.effective_from
+        current = rule
+    spans.append((current, start, None))
+    return spans
+
+
+def by_date_q(
+    field: str,
+    names: Sequence[str],
+    make_q: Callable[[SanlingRule], Q],
+    *,
+    rules: Sequence[SanlingRule] | None = None,
+) -> Q:
+    """A filter built by `make_q` from the rule in force on each row's date `field`
+    (`names`: the parameters `make_q` reads). One query unless `rules` is given."""
+    spans = _spans(names, rule_list() if rules is None else rules)
+    if len(spans) == 1:
+        return make_q(spans[0][0])
+    parts = []
+    for rule, start, until in spans:
+        part = make_q(rule)
+        if start is not None:
+            part &= Q(**{f"{field}__gte": start})
+        if until is not None:
+            part &= Q(**{f"{field}__lt": until})
+        parts.append(part)
+    return reduce(operator.or_, parts)
+
+
+def with_rule_values(
+    qs: QuerySet,
+    *,
+    field: str,
+    names: Sequence[str],
+    rules: Sequence[SanlingRule] | None = None,
+) -> QuerySet:
+    """`qs` with each row's parameters `names` of the rule in force on its date `field`
+    (as `sanling_<name>`, and the date they were read for as `sanling_day`), so that the
+    records' properties (due dates, 群体性) need no query of their own."""
+    rules = rule_list() if rules is None else rules
+    annotations = {"sanling_day": F(field)}
+    for name in names:
+        spans = _spans((name,), rules)
+        oldest = Value(getattr(spans[0][0], name))
+        if len(spans) == 1:
+            annotations[f"sanling_{name}"] = oldest
+            continue
+        whens = [
+            When(**{f"{field}__gte": start}, then=Value(getattr(rule, name)))
+            for rule, start, _until in reversed(spans)
+            if start is not None
+        ]
+        annotations[f"sanling_{name}"] = Case(*whens, default=oldest)
+    return qs.annotate(**annotations)
+
+
+def high_risk_q(*, rules: Sequence[SanlingRule] | None = None) -> Q:
+    """高风险 disputes: a risk level the rule in force on the 排查日期 names."""
+    return by_date_q(
+        "registered_on",
+        ("dispute_high_risk_levels",),
+        lambda rule: Q(risk_level__in=rule.dispute_high_risk_levels),
+        rules=rules,
     )
-
-
-def petition_due_soon_days() -> int:
-    return int(_setting("PETITION_DUE_SOON_DAYS", 5))
-
-
-def collective_threshold() -> int:
-    """群体性: a dispute involving at least this many people."""
-    return int(_setting("DISPUTE_COLLECTIVE_THRESHOLD", 5))
-
-
-def high_risk_levels() -> tuple[str, ...]:
-    return tuple(_setting("DISPUTE_HIGH_RISK_LEVELS", ("red",)))
 
 
 # ----- the 三零 rule -----
 
 
-@dataclass(frozen=True)
-class Rule:
-    petition_min_level: str
-    petition_skip_level_only: bool
-    accident_kinds: tuple[str, ...]
-    accident_min_casualties: int
-    case_kinds: tuple[str, ...]
-    unit_records_break_village: bool
-
-    @property
-    def petition_levels(self) -> list[str]:
-        order = Petition.LEVEL_ORDER
-        return order[order.index(self.petition_min_level) :]
-
-    def describe(self) -> list[str]:
-        levels = dict(Petition.Level.choices)
-        kinds = dict(Incident.Kind.choices)
-        petition = f"{levels[self.petition_min_level]}级及以上"
-        petition += "越级访" if self.petition_skip_level_only else "信访"
-        return [
-            f"零上访：年内发生{petition}即不达标",
-            f"零事故：年内发生造成人员伤亡（死亡+受伤≥{self.accident_min_casualties}人）的"
-            + "、".join(str(kinds[k]) for k in self.accident_kinds)
-            + "即不达标",
-            "零案件：年内发生" + "、".join(str(kinds[k]) for k in self.case_kinds) + "即不达标",
-        ]
-
-
-def current_rule() -> Rule:
-    level = _setting("SANLING_PETITION_MIN_LEVEL", Petition.Level.COUNTY)
-    if level not in Petition.LEVEL_ORDER:
-        level = Petition.Level.COUNTY
-    return Rule(
-        petition_min_level=level,
-        petition_skip_level_only=bool(_setting("SANLING_PETITION_SKIP_LEVEL_ONLY", True)),
-        accident_kinds=tuple(_setting("SANLING_ACCIDENT_KINDS", ACCIDENT_KINDS)),
-        accident_min_casualties=int(_setting("SANLING_ACCIDENT_MIN_CASUALTIES", 1)),
-        case_kinds=tuple(_setting("SANLING_CASE_KINDS", CASE_KINDS)),
-        unit_records_break_village=bool(_setting("SANLING_UNIT_RECORDS_BREAK_VILLAGE", False)),
-    )
-
-
-def breaking_petitions_q(rule: Rule) -> Q:
+def breaking_petitions_q(rule: SanlingRule) -> Q:
     q = Q(level_reached__in=rule.petition_levels)
     if rule.petition_skip_level_only:
         q &= Q(is_skip_level=True)
     return q
 
 
-def breaking_incidents_q(rule: Rule) -> Q:
+def breaking_incidents_q(rule: SanlingRule) -> Q:
     accident = Q(kind__in=rule.accident_kinds) & Q(casualties__gte=rule.accident_min_casualties)
     return accident | Q(kind__in=rule.case_kinds)
 
@@ -152,9 +179,9 @@ def derive(
 ) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
     """The records of `year` that break 三零, per village and per unit:
     ({village_id: [reason, …]}, {unit_id: [reason, …]}). Villages and units absent from
-    the answer are 达标. `village_ids`/`unit_ids` narrow the search (None: everyone).
-    Two queries."""
-    rule = current_rule()
+    the answer are 达标, judged by the rule in force on 1 January of `year`.
+    `village_ids`/`unit_ids` narrow the search (None: everyone). Three queries."""
+    rule = rule_for(year)
     villages: dict[int, list[dict]] = defaultdict(list)
     units: dict[int, list[dict]] = defaultdict(list)
 

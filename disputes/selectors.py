@@ -24,14 +24,30 @@ from disputes.models import (
     HazardCheck,
     Incident,
     Petition,
+    SanlingRule,
     SanlingStatus,
     ThreeZeroUnit,
     ZeroReport,
 )
-from disputes.sanling import high_risk_levels, petition_deadlines
+from disputes.sanling import (
+    DISPUTE_PARAMETERS,
+    PETITION_PARAMETERS,
+    by_date_q,
+    high_risk_q,
+    rule_for,
+    rule_list,
+    rule_on,
+    with_rule_values,
+)
 from villages.history import choice_labels, scoped_history
 from villages.models import Assignment, RosterEntry, UserRole, Village
-from villages.selectors import AreaKey, roll_up_by_area, scope_for_user, village_list_for_user
+from villages.selectors import (
+    AreaKey,
+    closed_years,
+    roll_up_by_area,
+    scope_for_user,
+    village_list_for_user,
+)
 
 Role = UserRole.Role
 
@@ -60,11 +76,15 @@ def _scoped(qs: QuerySet, user) -> QuerySet:
 
 
 def dispute_list_for_user(*, user) -> QuerySet[Dispute]:
-    return _scoped(Dispute.objects.select_related(*LEDGER_RELATED), user)
+    """With each row's 群体性 threshold (the 三零 rule of its 排查日期): one query more."""
+    disputes = _scoped(Dispute.objects.select_related(*LEDGER_RELATED), user)
+    return with_rule_values(disputes, field="registered_on", names=DISPUTE_PARAMETERS)
 
 
 def petition_list_for_user(*, user) -> QuerySet[Petition]:
-    return _scoped(Petition.objects.select_related(*LEDGER_RELATED), user)
+    """With each row's deadlines (the 三零 rule of its 登记日期): one query more."""
+    petitions = _scoped(Petition.objects.select_related(*LEDGER_RELATED), user)
+    return with_rule_values(petitions, field="received_on", names=PETITION_PARAMETERS)
 
 
 def incident_list_for_user(*, user) -> QuerySet[Incident]:
@@ -260,24 +280,31 @@ def disputes_open_q() -> Q:
     return Q(status__in=[Dispute.Status.REGISTERED, Dispute.Status.IN_PROGRESS])
 
 
-def petitions_overdue_q(today: datetime.date | None = None) -> Q:
-    """Open petitions past their statutory deadline (same rule as Petition.clock)."""
+def petitions_overdue_q(today: datetime.date | None = None, *, rules=None) -> Q:
+    """Open petitions past their statutory deadline (same rule as Petition.clock: the
+    days of the 三零 rule in force on each one's 登记日期). One query unless `rules`."""
     today = today or timezone.localdate()
-    accept, handle, extension = petition_deadlines()
     day = datetime.timedelta(days=1)
-    return (
-        Q(status=Petition.Status.REGISTERED, received_on__lt=today - accept * day)
-        | Q(
-            status=Petition.Status.ACCEPTED,
-            extended=False,
-            accepted_on__lt=today - handle * day,
+
+    def overdue(rule) -> Q:
+        accept, handle = rule.petition_accept_days, rule.petition_handle_days
+        extension = rule.petition_extension_days
+        return (
+            Q(status=Petition.Status.REGISTERED, received_on__lt=today - accept * day)
+            | Q(
+                status=Petition.Status.ACCEPTED,
+                extended=False,
+                accepted_on__lt=today - handle * day,
+            )
+            | Q(
+                status=Petition.Status.ACCEPTED,
+                extended=True,
+                accepted_on__lt=today - (handle + extension) * day,
+            )
         )
-        | Q(
-            status=Petition.Status.ACCEPTED,
-            extended=True,
-            accepted_on__lt=today - (handle + extension) * day,
-        )
-    )
+
+    names = ("petition_accept_days", "petition_handle_days", "petition_extension_days")
+    return by_date_q("received_on", names, overdue, rules=rules)
 
 
 def hazards_open_q() -> Q:
@@ -307,8 +334,9 @@ def dispute_resolution_rate_by_area(*, year: int) -> dict[AreaKey, tuple[int, in
 
 
 def open_high_risk_disputes_by_area(*, year: int) -> dict[AreaKey, tuple[int, int]]:
-    """(still open, all) high-risk disputes found in `year` (levels: DISPUTE_HIGH_RISK_LEVELS)."""
-    disputes = Dispute.objects.filter(registered_on__year=year, risk_level__in=high_risk_levels())
+    """(still open, all) high-risk disputes found in `year` (levels: the 三零 rule's, in
+    force on each one's 排查日期). Two queries."""
+    disputes = Dispute.objects.filter(high_risk_q(), registered_on__year=year)
     return roll_up_by_area(_grouped(disputes, disputes_open_q()))
 
 
@@ -498,7 +526,7 @@ def dispute_stats(disputes: QuerySet[Dispute]) -> dict:
         resolved=Count("id", filter=Q(status=Dispute.Status.RESOLVED)),
         reported=Count("id", filter=Q(status=Dispute.Status.REPORTED)),
         open=Count("id", filter=disputes_open_q()),
-        high_risk_open=Count("id", filter=disputes_open_q() & Q(risk_level__in=high_risk_levels())),
+        high_risk_open=Count("id", filter=disputes_open_q() & high_risk_q()),
     )
     agg["percent"] = percent(agg["resolved"], agg["total"])
     return agg
@@ -594,6 +622,34 @@ def record_history(*, user, obj) -> list[dict]:
 
 
 # ----- yearly statuses -----
+
+
+def sanling_rule_list() -> QuerySet[SanlingRule]:
+    """Every 三零 rule ever set (not area-bound), newest effective date first."""
+    return SanlingRule.objects.order_by("-effective_from")
+
+
+def sanling_rule_shown(*, year: int | None = None) -> SanlingRule:
+    """The rule a page describes: the one that judges `year`, or today's (no year shown)."""
+    return rule_for(int(year)) if year else rule_on(timezone.localdate())
+
+
+def sanling_rule_reach(*, day: datetime.date, exclude_pk=None) -> tuple[int, int | None]:
+    """The years a rule dated `day` decides (first, last; None: no later rule ends it):
+    from `day`'s year to the year before the next rule takes over. `exclude_pk`: leave
+    that rule out (the one being moved or deleted)."""
+    later = [r.effective_from for r in rule_list() if r.effective_from > day and r.pk != exclude_pk]
+    if not later:
+        return day.year, None
+    return day.year, (min(later) - datetime.timedelta(days=1)).year
+
+
+def sanling_rule_closed_year(*, day: datetime.date, exclude_pk=None) -> int | None:
+    """The first closed programme year a rule dated `day` decides, or None: a rule (new,
+    changed or deleted) there would re-judge a year already closed."""
+    first, last = sanling_rule_reach(day=day, exclude_pk=exclude_pk)
+    reached = sorted(y for y in closed_years() if y >= first and (last is None or y <= last))
+    return reached[0] if reached else None
 
 
 def sanling_years() -> list[int]:

@@ -29,6 +29,7 @@ from disputes.models import (
     HazardCheck,
     Incident,
     Petition,
+    SanlingRule,
     SanlingStatus,
     ThreeZeroUnit,
     ZeroReport,
@@ -42,14 +43,22 @@ from disputes.selectors import (
     personal,
     sanling_can_override,
     sanling_can_recompute,
+    sanling_rule_closed_year,
+    sanling_rule_reach,
+    sanling_years,
     units_can_manage,
     units_of_year,
     zero_report_exists,
 )
 from disputes.tasks import sanling_recompute as sanling_recompute_task
 from villages.importing.bulk import create_with_history, update_with_history
-from villages.models import RosterEntry
-from villages.selectors import scope_for_user, village_list_for_user
+from villages.models import RosterEntry, UserRole
+from villages.selectors import (
+    closed_year_refusal,
+    closed_years,
+    scope_for_user,
+    village_list_for_user,
+)
 from villages.services import save_or_refuse, task_send
 
 logger = logging.getLogger(__name__)
@@ -62,12 +71,15 @@ def _queue_name() -> str | None:
     return getattr(settings, "SANLING_TASK_QUEUE", None) or None
 
 
-def enqueue_sanling_recompute(*, year: int, village_ids=(), unit_ids=()) -> bool:
-    """Send one recomputation to the workers. Never raises: a broker that is down is
-    logged and the call kept for beat to queue later (the caller's record is already
-    saved). Returns whether it was sent."""
-    kwargs = {"year": year, "village_ids": sorted(village_ids), "unit_ids": sorted(unit_ids)}
-    where = (year, kwargs["village_ids"], kwargs["unit_ids"])
+def enqueue_sanling_recompute(*, year: int, village_ids=None, unit_ids=None) -> bool:
+    """Send one recomputation to the workers (both None: the whole year). Never raises: a
+    broker that is down is logged and the call kept for beat to queue later (the caller's
+    record is already saved). Returns whether it was sent."""
+    kwargs: dict = {"year": year}
+    if village_ids is not None or unit_ids is not None:
+        kwargs["village_ids"] = sorted(village_ids or ())
+        kwargs["unit_ids"] = sorted(unit_ids or ())
+    where = (year, kwargs.get("village_ids", "全部"), kwargs.get("unit_ids", "全部"))
     try:
         sent = task_send(sanling_recompute_task, kwargs=kwargs, queue=_queue_name())
     except Exception:  # eager mode: the task itself failed
@@ -245,6 +257,86 @@ def sanling_override_set(
         row.save()
         status = row
     return status
+
+
+# ----- the 三零 rule -----
+
+
+def _check_rule_writer(actor) -> None:
+    if scope_for_user(actor).role != UserRole.Role.CITY_ADMIN:
+        raise PermissionDenied(_("只有市级管理员可以修改三零规则。"))
+
+
+def _refuse_closed_years(day: datetime.date, *, exclude_pk=None) -> None:
+    """A rule dated `day` (added, changed or removed) must not re-judge a closed year:
+    neither the year it is dated in nor a later one it decides."""
+    refusal = closed_year_refusal(day.year, what="三零规则")
+    if refusal is None:
+        year = sanling_rule_closed_year(day=day, exclude_pk=exclude_pk)
+        if year is not None:
+            refusal = (
+                f"{day.year}年{day.month}月{day.day}日起的三零规则适用到{year}年度："
+                + closed_year_refusal(year, what="三零规则")
+            )
+    if refusal:
+        raise ValidationError({"effective_from": refusal})
+
+
+def _rule_years(days, *, exclude_pk=None) -> list[int]:
+    """The years whose 三零 status rules dated `days` decide and that can still change:
+    from the first day's year on, up to where a later rule takes over, open years that
+    have a roster or statuses (or are this year)."""
+    wanted = set()
+    known = set(sanling_years()) | {timezone.localdate().year}
+    known |= set(SanlingStatus.objects.values_list("year", flat=True).distinct())
+    for day in days:
+        first, last = sanling_rule_reach(day=day, exclude_pk=exclude_pk)
+        wanted |= {y for y in known if y >= first and (last is None or y <= last)}
+    return sorted(wanted - closed_years())
+
+
+def _schedule_years(years) -> None:
+    for year in years:
+        transaction.on_commit(lambda y=year: enqueue_sanling_recompute(year=y))
+
+
+@transaction.atomic
+def sanling_rule_save(*, actor, rule: SanlingRule) -> SanlingRule:
+    """Add a 三零 rule from a date on, or change one (city admins only). Refused when it
+    would re-judge a closed programme year; once committed, the 三零 status of the open
+    years it decides is recomputed."""
+    _check_rule_writer(actor)
+    rule.full_clean()
+    days = [rule.effective_from]
+    if rule.pk is not None:
+        before = (
+            SanlingRule.objects.select_for_update()
+            .filter(pk=rule.pk)
+            .values_list("effective_from", flat=True)
+            .first()
+        )
+        if before is None:
+            raise ValidationError(_("该三零规则已被删除。"))
+        if before != rule.effective_from:
+            days.append(before)
+    for day in days:
+        _refuse_closed_years(day, exclude_pk=rule.pk)
+    rule._history_user = actor
+    rule.save()
+    _schedule_years(_rule_years(days))
+    return rule
+
+
+@transaction.atomic
+def sanling_rule_delete(*, actor, rule: SanlingRule) -> None:
+    """Remove a rule (city admins only): the days it covered fall to the rule before it.
+    Refused when that would re-judge a closed programme year."""
+    _check_rule_writer(actor)
+    _refuse_closed_years(rule.effective_from, exclude_pk=rule.pk)
+    years = _rule_years([rule.effective_from], exclude_pk=rule.pk)
+    rule._history_user = actor
+    rule.delete()
+    _schedule_years(years)
 
 
 # ----- places -----

@@ -38,7 +38,7 @@ from disputes.forms import (
     ZeroReportForm,
 )
 from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
-from disputes.sanling import collective_threshold, current_rule, petition_deadlines
+from disputes.sanling import rule_for
 from villages.selectors import scope_for_user, township_list_for_user, village_get_for_user
 
 PAGE_SIZE = 50
@@ -242,9 +242,10 @@ class LedgerListView(LoginRequiredMixin, View):
                 ],
                 "rate": {"name": "化解率", "data": [m["percent"] for m in by_month]},
             }
-            context["collective_threshold"] = collective_threshold()
+        if config.key in ("disputes", "petitions"):
+            year = filterset.form.cleaned_data.get("year") if filterset.is_bound and valid else None
+            context["sanling_rule"] = selectors.sanling_rule_shown(year=year)
         if config.key == "petitions":
-            context["deadlines"] = petition_deadlines()
             context["overdue_count"] = rows.filter(selectors.petitions_overdue_q()).count()
         return render(request, f"disputes/{config.key}_list.html", context)
 
@@ -612,7 +613,7 @@ class SanlingView(LoginRequiredMixin, View):
                 "only_not_met": only_not_met,
                 "townships": township_list_for_user(user=user).order_by("county__code", "code"),
                 "querystring": _querystring(request),
-                "rule": current_rule().describe(),
+                "rule": rule_for(year).describe(),
                 "can_recompute": selectors.sanling_can_recompute(user=user),
             },
         )
@@ -667,7 +668,7 @@ class SanlingSubjectView(LoginRequiredMixin, View):
                 "form": (form or OverrideForm(initial={"value": status.override if status else ""}))
                 if can_override
                 else None,
-                "rule": current_rule().describe(),
+                "rule": rule_for(year).describe(),
             },
         )
 

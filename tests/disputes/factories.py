@@ -6,7 +6,7 @@ import datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
+from disputes.models import Dispute, HazardCheck, Incident, Petition, SanlingRule, ThreeZeroUnit
 
 D = datetime.date
 
@@ -81,3 +81,18 @@ class HazardFactory(_Placed):
     hazard = "灭火器过期"
     responsible = "赵六"
     deadline = D(2024, 3, 20)
+
+
+BASE_RULE_DAY = D(2000, 1, 1)  # the migration's default rule
+
+
+def set_rule(effective_from: datetime.date = BASE_RULE_DAY, **fields) -> SanlingRule:
+    """The 三零 rule from `effective_from` on, with `fields` changed from the defaults
+    (written directly; the service and its checks are tested in test_sanling_rules.py)."""
+    rule = SanlingRule.objects.filter(effective_from=effective_from).first()
+    rule = rule or SanlingRule(effective_from=effective_from)
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.full_clean()
+    rule.save()
+    return rule

@@ -21,7 +21,7 @@ from disputes.services import (
     sanling_override_set,
     sanling_recompute,
 )
-from tests.disputes.factories import IncidentFactory, PetitionFactory, UnitFactory
+from tests.disputes.factories import IncidentFactory, PetitionFactory, UnitFactory, set_rule
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -153,21 +153,21 @@ def test_incident_rule(area, kind, deaths, injuries, breaks):
     assert (village.pk in villages) is breaks
 
 
-def test_rule_parameters_are_settings(area, settings):
+def test_rule_parameters_come_from_the_rule_in_force(area):
     village = area.villages["a2v1"]
     PetitionFactory(
         village=village, received_on=D(YEAR, 3, 1), level_reached="county", is_skip_level=False
     )
     assert sanling.derive(year=YEAR)[0] == {}
-    settings.SANLING_PETITION_SKIP_LEVEL_ONLY = False
+    set_rule(petition_skip_level_only=False)
     assert village.pk in sanling.derive(year=YEAR)[0]
-    settings.SANLING_PETITION_MIN_LEVEL = "city"
+    set_rule(petition_min_level="city")
     assert sanling.derive(year=YEAR)[0] == {}
-    assert "市级及以上信访" in sanling.current_rule().describe()[0]
+    assert "市级及以上信访" in sanling.rule_for(YEAR).describe()[0]
 
 
 def test_unit_records_count_against_the_unit(
-    area, county_official, django_capture_on_commit_callbacks, settings
+    area, county_official, django_capture_on_commit_callbacks
 ):
     unit = UnitFactory(village=area.villages["a1v2"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -177,7 +177,7 @@ def test_unit_records_count_against_the_unit(
         )  # fmt: skip
     assert status_of(unit=unit).met is False
     assert status_of(village=area.villages["a1v2"]).met is True  # the unit, not the village
-    settings.SANLING_UNIT_RECORDS_BREAK_VILLAGE = True
+    set_rule(unit_records_break_village=True)
     sanling_recompute(year=YEAR, village_ids=[area.villages["a1v2"].pk], unit_ids=[])
     assert status_of(village=area.villages["a1v2"]).met is False
 

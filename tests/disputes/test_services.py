@@ -10,6 +10,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 
 from disputes.models import Dispute, HazardCheck, Incident, Petition, SanlingStatus, ZeroReport
 from disputes.services import (
@@ -24,7 +25,7 @@ from disputes.services import (
     unit_create,
     zero_report_create,
 )
-from tests.disputes.factories import DisputeFactory, PetitionFactory
+from tests.disputes.factories import DisputeFactory, PetitionFactory, set_rule
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -118,11 +119,11 @@ def test_reported_needs_where_to(area, county_official):
     assert "reported_to" in exc.value.message_dict
 
 
-def test_collective_threshold_is_a_setting(area, county_official, settings):
+def test_collective_threshold_is_the_rules(area, county_official):
     d = new_dispute(county_official, area.villages["a1v2"], people_involved=5)
     assert d.is_collective
-    settings.DISPUTE_COLLECTIVE_THRESHOLD = 10
-    assert not d.is_collective
+    set_rule(dispute_collective_threshold=10)
+    assert not Dispute.objects.get(pk=d.pk).is_collective
 
 
 @pytest.mark.parametrize("field", ["deaths", "injuries"])
@@ -215,15 +216,16 @@ def test_petition_needs_a_name_unless_anonymous(area, county_official):
     assert petition_create(actor=county_official, is_anonymous=True, **base).pk
 
 
-def test_petition_clock_colours_follow_the_settings(area, settings):
-    today = datetime.date.today()
+def test_petition_clock_colours_follow_the_rule(area):
+    today = timezone.localdate()
     p = PetitionFactory(
         village=area.villages["a1v1"], received_on=today - datetime.timedelta(days=12)
     )
     assert p.clock == "due_soon"  # 15 days to accept, 5 days' warning
-    settings.PETITION_ACCEPT_DAYS = 30
-    assert p.clock == "normal"
-    settings.PETITION_ACCEPT_DAYS = 10
+    set_rule(petition_accept_days=30)
+    assert Petition.objects.get(pk=p.pk).clock == "normal"
+    set_rule(petition_accept_days=10)
+    p = Petition.objects.get(pk=p.pk)
     assert p.clock == "overdue"
     p.status = "suspended"
     assert p.clock == "suspended"
