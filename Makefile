@@ -1,6 +1,6 @@
 # 许昌市“联乡帮村”工作平台: developer entry points.
 #
-#   make run           venv + deps + migrate + demo data (first time) + runserver :8000
+#   make run           venv + deps + migrate + demo data (first time) + runserver :8000 (PORT=8100 …)
 #   make test          pytest (SQLite + eager Celery unless DATABASE_URL / CELERY_BROKER_URL /
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check,
@@ -22,6 +22,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
+PORT ?= 8000
 BENCH_DASHBOARDS_ARGS ?=
 BENCH_LOAD_ARGS ?=
 
@@ -64,8 +65,8 @@ run: venv
 	else \
 		$(PY) manage.py seed_demo; \
 	fi
-	@echo "打开 http://127.0.0.1:8000/ （Ctrl-C 停止）"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "打开 http://127.0.0.1:$(PORT)/ （Ctrl-C 停止）"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # A .env written for compose (DATABASE_URL=…@db) must not leak into tests: it is read only
 # when DJANGO_READ_DOT_ENV_FILE=true is set explicitly.

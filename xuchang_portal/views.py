@@ -52,7 +52,14 @@ class PortalLoginView(auth_views.LoginView):
 
 
 class PortalLogoutView(auth_views.LogoutView):
-    pass
+    """POST signs out (with its CSRF token). GET, from a typed or bookmarked address, signs
+    nobody out: it shows a page whose button sends that POST, instead of a bare 405."""
+
+    http_method_names = ["get", "post", "options"]
+    template_name = "registration/logout_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        return render(request, self.template_name)
 
 
 def healthz(request):

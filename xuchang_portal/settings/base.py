@@ -44,7 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
-    "axes",
+    # django-axes, with Chinese names in the admin (xuchang_portal/axes_config.py).
+    "xuchang_portal.axes_config.AxesConfig",
     "csp",
     "villages",
     "visits",
@@ -210,6 +211,12 @@ CELERY_BEAT_SCHEDULE["dashboards-changes"] = {
     "task": "dashboards.tasks.refresh_changed",
     "schedule": 30.0,
 }
+# Without a broker no beat runs (`make run`): the dashboard requests then look for changes
+# themselves, at most every 30 s, and recompute in a background thread
+# (dashboards.services.refresh_if_due). Set it true wherever beat does not run.
+DASHBOARDS_REFRESH_IN_REQUESTS = env.bool(
+    "DASHBOARDS_REFRESH_IN_REQUESTS", default=CELERY_TASK_ALWAYS_EAGER
+)
 # villages: queue what could not be queued while Redis was down; fail dead imports.
 CELERY_BEAT_SCHEDULE["pending-tasks"] = {
     "task": "villages.tasks.pending_tasks_send",
@@ -338,11 +345,50 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # would bypass the services' rules), and ScopedAdmin refuses the form's POST as well.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# Every record is written once, by the root console handler: the "django" logger keeps only
+# Django's mail_admins (without ADMINS it sends nothing), not its DEBUG-only console handler,
+# which printed each django.* record a second time. runserver's access lines keep their own
+# handler and format. A refused request (403, 400) is one line, without the traceback Django
+# attaches (xuchang_portal.log_filters); a 500 keeps its traceback. The filter sits on
+# django.request, so every handler (pytest's caplog too) sees the short record, and on the
+# console, for django.security.* events.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "client_error_one_line": {"()": "xuchang_portal.log_filters.ClientErrorOneLine"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_error_one_line"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "level": "INFO",
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.request": {"filters": ["client_error_one_line"]},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
