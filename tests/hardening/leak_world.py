@@ -204,7 +204,7 @@ def build_world() -> World:
 
     from dashboards.models import Target
     from dashboards.services import compute_snapshots
-    from disputes.models import SanlingStatus, ZeroReport
+    from disputes.models import SanlingRule, SanlingStatus, ZeroReport
     from disputes.services import sanling_recompute
     from stars.models import (
         RatingYear,
@@ -347,6 +347,8 @@ def build_world() -> World:
         world.add(photo, place, cadre=cadre)
         world.add(ProblemFactory(village=village, description=mark(place, "问题")), place)
     world.add(WorkdayRuleFactory(note="泄露检查无关规则"), "city")
+    rule = SanlingRule.objects.create(effective_from=D(YEAR + 1, 1, 1), note="泄露检查无关规则")
+    world.add(rule, "city")
 
     # ----- 五星支部: an award in the chain (with its 申报 event) and a 软弱涣散 case
     star = StarType.objects.get(scheme="rural", code="branch")
