@@ -721,7 +721,6 @@ def test_county_scope_does_not_block_its_own_county(world, admin):
             {"类型": "自然村"},
             "类型: 类型“自然村”不在可选范围内（可选：行政村、农村社区、城市社区）",
         ),
-        ({"类型": ""}, "类型: 类型不能为空"),
         ({"村(社区)名称": "\u3000"}, "村(社区)名称: 村(社区)名称不能为空"),
         ({"村(社区)名称": "村" * 61}, "村(社区)名称: 村(社区)名称不能超过 60 个字"),
         ({"户数": -3}, "户数: 户数不能为负数"),
@@ -921,3 +920,86 @@ def test_commit_keeps_fields_the_file_does_not_have(world, admin):
         village.secretary_name,
         village.secretary_phone,
     ) == before
+
+
+# ----- official (NBS) names and a blank 类型 -----------------------------------------------
+
+
+def test_an_official_committee_name_keeps_the_short_name_and_records_the_official_one(world, admin):
+    # given: 甲一1村 as the NBS publishes it, with no 统计名称 stored yet
+    village = world.villages["a1v1"]
+    row = village_values(village, **{"村(社区)名称": "甲一1村委会"})
+
+    # when
+    plan, ctx = _plan([row], actor=admin)
+    commit_plan(plan, ctx)
+
+    # then: the name stays, the official name is the one change
+    [item] = plan.items
+    assert (item.status, item.changes) == (CHANGED, {"统计名称": ["", "甲一1村委会"]})
+    village.refresh_from_db()
+    assert (village.name, village.official_name) == ("甲一1村", "甲一1村委会")
+
+
+def test_the_official_name_and_the_short_name_both_match_a_village_that_has_both(world):
+    # given: 乙一2村's official name is on record
+    village = world.villages["b1v2"]
+    Village.objects.filter(pk=village.pk).update(official_name="乙一2村民委员会")
+
+    # when: one file writes the official name, the other the portal's short name
+    official, _ = _plan([village_values(village, **{"村(社区)名称": "乙一2村民委员会"})])
+    short, _ = _plan([village_values(village)])
+
+    # then
+    assert [(i.status, i.changes) for i in official.items] == [(UNCHANGED, {})]
+    assert [(i.status, i.changes) for i in short.items] == [(UNCHANGED, {})]
+
+
+def test_a_blank_kind_keeps_the_stored_kind(world):
+    # given: 甲一3村 is a 城市社区; its row leaves 类型 empty
+    village = world.villages["a1v3"]
+
+    # when
+    plan, _ = _plan([village_values(village, 类型="")])
+
+    # then
+    assert plan.issues == []
+    assert [(i.status, i.changes) for i in plan.items] == [(UNCHANGED, {})]
+
+
+def test_a_new_village_without_kind_takes_it_from_its_official_name(world, admin):
+    # given: a 村委会 and a 居委会 new to 甲二乡, without 类型
+    code_v, code_c = free_village_codes(world.townships["A2"].code, 2)
+    base = {"县(市、区)": "甲县", "乡镇(街道)": "甲二乡", "类型": ""}
+    rows = [
+        {**base, "村(社区)名称": "王庄村委会", "统计用区划代码": code_v},
+        {**base, "村(社区)名称": "东关社区居委会", "统计用区划代码": code_c},
+    ]
+
+    # when
+    plan, ctx = _plan(rows, actor=admin)
+    commit_plan(plan, ctx)
+
+    # then
+    assert plan.issues == []
+    assert {
+        (v.code, v.name, v.official_name, v.kind)
+        for v in Village.objects.filter(code__in=[code_v, code_c])
+    } == {
+        (code_v, "王庄村", "王庄村委会", Village.Kind.VILLAGE),
+        (code_c, "东关社区", "东关社区居委会", Village.Kind.RURAL_COMMUNITY),
+    }
+
+
+def test_a_new_village_whose_name_does_not_say_needs_a_kind(world):
+    # given
+    code = free_village_code(world.townships["A2"].code)
+    row = {"县(市、区)": "甲县", "村(社区)名称": "产业园", "统计用区划代码": code, "类型": ""}
+
+    # when
+    plan, _ = _plan([row])
+
+    # then
+    assert issue_strings(plan) == [
+        "第2行 类型: 类型不能为空：新的村(社区)“产业园”从名称看不出是村还是社区"
+    ]

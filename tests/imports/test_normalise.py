@@ -337,3 +337,58 @@ def test_header_key_ignores_spaces_and_width(value, expected):
 def test_header_key_keeps_different_headers_apart():
     # when / then
     assert n.header_key("乡镇(街道)") != n.header_key("县(市、区)")
+
+
+# ----- village_name -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, name, official_name, is_village",
+    [
+        ("裴庄村委会", "裴庄村", "裴庄村委会", True),
+        ("东湖村民委员会", "东湖村", "东湖村民委员会", True),
+        ("金地社区居委会", "金地社区", "金地社区居委会", False),
+        ("十里铺居委会", "十里铺社区", "十里铺居委会", False),
+        ("东街居民委员会", "东街社区", "东街居民委员会", False),
+        ("新华社区居民委员会", "新华社区", "新华社区居民委员会", False),
+        ("岳寨社区居民委委会", "岳寨社区", "岳寨社区居民委委会", False),  # as published
+        ("小张庄社区委员会", "小张庄社区", "小张庄社区委员会", False),
+        ("益民街社区居委员会", "益民街社区", "益民街社区居委员会", False),
+        ("\u3000裴庄村委会 ", "裴庄村", "裴庄村委会", True),
+        ("裴庄村", "裴庄村", "", True),  # a short name is read as it is
+        ("金地社区", "金地社区", "", False),
+        ("产业园", "产业园", "", None),  # the name does not say
+        ("村委会", "村委会", "", None),  # a suffix alone is no committee name
+        ("", "", "", None),
+    ],
+)
+def test_village_name_reads_the_committee_name_as_the_village(
+    value, name, official_name, is_village
+):
+    # when
+    result = n.village_name(value)
+
+    # then
+    assert (result.name, result.official_name, result.is_village) == (
+        name,
+        official_name,
+        is_village,
+    )
+
+
+def test_village_name_of_a_short_name_is_that_name():
+    # given: every village name of the 2023 roster, shortened once
+    import csv
+
+    from villages.demo import DATA_DIR
+
+    with open(DATA_DIR / "xuchang_2023_villages.csv", encoding="utf-8") as fh:
+        short = [n.village_name(r["name"]).name for r in csv.DictReader(fh)]
+
+    # when
+    again = [n.village_name(s) for s in short]
+
+    # then: reading a short name again changes nothing and finds no official name
+    assert [r.name for r in again] == short
+    assert {r.official_name for r in again} == {""}
+    assert None not in {r.is_village for r in again}

@@ -434,13 +434,13 @@ def test_columns_in_any_order_with_extra_columns_and_header_spellings(villages_k
 @pytest.mark.django_db
 def test_missing_required_column_is_named(villages_kind):
     # given
-    headers = [h for h in VILLAGE_HEADERS if h not in ("统计用区划代码", "类型")]
+    headers = [h for h in VILLAGE_HEADERS if h not in ("统计用区划代码", "村(社区)名称")]
 
     # when
     plan = _plan(villages_kind, villages_xlsx([], headers=headers))
 
     # then
-    assert [str(i) for i in plan.issues] == ["缺少必填列：“统计用区划代码”、“类型”"]
+    assert [str(i) for i in plan.issues] == ["缺少必填列：“村(社区)名称”、“统计用区划代码”"]
     assert plan.file_error
 
 

@@ -437,9 +437,10 @@ def test_annotated_workbook_of_a_job_still_validating_is_404(
 def test_a_file_level_failure_offers_no_annotated_workbook(
     client, login, city_admin, area, django_capture_on_commit_callbacks
 ):
-    # given: the 类型 column is missing, so the whole file fails (regression: the page
-    # offered the workbook and the download raised KeyError, a 500)
-    data = _xlsx([_row(area.villages["a1v1"])[:4]], headers=HEADERS[:4])
+    # given: the 统计用区划代码 column is missing, so the whole file fails (regression: the
+    # page offered the workbook and the download raised KeyError, a 500)
+    row = _row(area.villages["a1v1"])
+    data = _xlsx([row[:3] + row[4:5]], headers=HEADERS[:3] + HEADERS[4:5])
     job = _upload_job(django_capture_on_commit_callbacks, city_admin, data)
     assert job.state == ImportJob.State.FAILED
     login(client, city_admin)
@@ -448,7 +449,7 @@ def test_a_file_level_failure_offers_no_annotated_workbook(
     html = client.get(f"/imports/{job.pk}/").content.decode()
 
     # then: the reason, and no workbook to download
-    assert "缺少必填列：“类型”" in html
+    assert "缺少必填列：“统计用区划代码”" in html
     assert "下载错误标注的工作簿" not in html
     assert client.get(f"/imports/{job.pk}/annotated/").status_code == 404
 

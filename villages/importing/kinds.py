@@ -78,7 +78,12 @@ class VillageSheet(SheetKind):
         Column("county_name", "县(市、区)", aliases=("县市区", "县(市,区)", "县区"), width=16),
         Column("township_name", "乡镇(街道)", aliases=("乡镇", "乡镇街道", "街道(乡镇)"), width=16),
         Column(
-            "name", "村(社区)名称", aliases=("村(社区)", "村名", "村名称", "社区名称"), width=20
+            "name",
+            "村(社区)名称",
+            aliases=("村(社区)", "村名", "村名称", "社区名称"),
+            note="可填统计用名称（如“裴庄村委会”“金地社区居委会”）：显示为“裴庄村”“金地社区”，"
+            "统计用名称另行保存。",
+            width=20,
         ),
         Column(
             "code",
@@ -89,7 +94,13 @@ class VillageSheet(SheetKind):
             is_text=True,
         ),
         Column(
-            "kind", "类型", options=tuple(str(label) for _, label in Village.Kind.choices), width=12
+            "kind",
+            "类型",
+            required=False,
+            options=tuple(str(label) for _, label in Village.Kind.choices),
+            note="留空时，已有的村(社区)保持原类型；新的村(社区)按名称判断：以“村”“村委会”结尾为"
+            "行政村，以“社区”“居委会”结尾为农村社区。城市社区须填写。",
+            width=12,
         ),
         Column("households", "户数", required=False, width=8),
         Column("population", "人口", required=False, width=8),
@@ -107,6 +118,7 @@ class VillageSheet(SheetKind):
     display_labels = {"kind": dict(Village.Kind.choices)}
     labels = {
         "name": "名称",
+        "official_name": "统计名称",
         "kind": "类型",
         "households": "户数",
         "population": "人口",
@@ -117,10 +129,12 @@ class VillageSheet(SheetKind):
     }
 
     def parse(self, cells, add_error) -> dict:
+        raw_name = n.text(cells.get("name"))
+        names = n.village_name(raw_name)
         row = {
             "county_name": n.text(cells.get("county_name")),
             "township_name": n.text(cells.get("township_name")),
-            "name": n.text(cells.get("name")),
+            "name": names.name,
             "code": _cell(
                 add_error,
                 "code",
@@ -129,18 +143,21 @@ class VillageSheet(SheetKind):
                 lengths=(12,),
                 label="统计用区划代码",
             ),
-            "kind": _cell(
+        }
+        if names.official_name:
+            row["official_name"] = names.official_name
+        if not n.is_blank(cells.get("kind")):
+            row["kind"] = _cell(
                 add_error,
                 "kind",
                 n.choice,
                 cells.get("kind"),
                 options=self.kind_options,
                 label="类型",
-            ),
-        }
-        if not row["name"]:
+            )
+        if not raw_name:
             add_error("name", "村(社区)名称不能为空")
-        elif len(row["name"]) > 60:
+        elif len(raw_name) > 60:
             add_error("name", "村(社区)名称不能超过 60 个字")
         for key, label in (("households", "户数"), ("population", "人口")):
             if key in cells:
@@ -249,6 +266,7 @@ class VillageSheet(SheetKind):
             k: row[k]
             for k in (
                 "name",
+                "official_name",
                 "kind",
                 "households",
                 "population",
@@ -293,6 +311,15 @@ class VillageSheet(SheetKind):
                 ]
             item.changes.update(_changes(self, old, wanted))
             return
+        if "kind" not in row:
+            is_village = n.village_name(row["name"]).is_village
+            if is_village is None:
+                add_error(
+                    "kind",
+                    f"类型不能为空：新的村(社区)“{row['name']}”从名称看不出是村还是社区",
+                )
+                return
+            row["kind"] = Village.Kind.VILLAGE if is_village else Village.Kind.RURAL_COMMUNITY
         item.status = NEW
 
     def _moved_from(self, item: Item, ctx: Context, add_error):
@@ -354,19 +381,22 @@ class VillageSheet(SheetKind):
                 }
             )
 
-        fields = ["name", "kind", "households", "population", "secretary_name", "secretary_phone"]
+        fields = [
+            "name",
+            "official_name",
+            "kind",
+            "households",
+            "population",
+            "secretary_name",
+            "secretary_phone",
+        ]
         to_create, to_update, update_fields = [], [], set()
         for item in items:
             row = item.data
             values = {k: row[k] for k in fields if k in row}
             if item.status == NEW:
                 to_create.append(
-                    Village(
-                        code=row["code"],
-                        township=townships[row["code"][:9]],
-                        official_name="",
-                        **values,
-                    )
+                    Village(code=row["code"], township=townships[row["code"][:9]], **values)
                 )
             elif item.status in (CHANGED, MOVED):
                 village = item.target

@@ -5,6 +5,7 @@ with a Chinese message."""
 import datetime
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from villages.excel import FORMULA_PREFIXES
 
@@ -39,6 +40,42 @@ def text(value) -> str:
     if cleaned[:1] == "'" and cleaned[1:2] in FORMULA_PREFIXES:
         cleaned = cleaned[1:]
     return cleaned
+
+
+# The NBS names a village by its committee (裴庄村委会, 金地社区居委会); the portal names
+# the village (裴庄村, 金地社区). Longest suffix first; misspellings are as published.
+_COMMITTEE_SUFFIXES = (
+    ("村民委员会", "村"),
+    ("村委会", "村"),
+    ("社区居民委员会", "社区"),
+    ("社区居民委委会", "社区"),
+    ("社区居委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("社区委员会", "社区"),
+    ("居民委员会", "社区"),
+    ("居委会", "社区"),
+)
+
+
+@dataclass(frozen=True)
+class VillageName:
+    name: str  # as the portal shows it: 裴庄村, 金地社区
+    official_name: str  # the committee as the NBS names it; "" when the name names none
+    is_village: bool | None  # 行政村 (…村), community (…社区), None when the name does not say
+
+
+def village_name(value) -> VillageName:
+    """The one reading of a village's name, for the demo and the import alike: the NBS
+    committee name and the short name both give the same short name, so an official
+    roster and the portal's own export agree with what the demo stores."""
+    raw = text(value)
+    short, official = raw, ""
+    for suffix, replacement in _COMMITTEE_SUFFIXES:
+        if raw.endswith(suffix) and len(raw) > len(suffix):
+            short, official = raw[: -len(suffix)] + replacement, raw
+            break
+    is_village = True if short.endswith("村") else False if short.endswith("社区") else None
+    return VillageName(short, official, is_village)
 
 
 def digits(value, *, lengths: tuple[int, ...], label: str) -> str:
