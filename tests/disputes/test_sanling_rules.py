@@ -25,12 +25,20 @@ D = datetime.date
 THIS_YEAR = 2026
 NOW = datetime.datetime(THIS_YEAR, 6, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BASE = D(2000, 1, 1)
+MIGRATION = "disputes.migrations.0003_sanling_rule"
 
 
 @pytest.fixture(autouse=True)
 def pinned_clock():
     with time_machine.travel(NOW, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def base_rule(db):
+    """The migration's default row. A browser test elsewhere (transactional_db) empties
+    every table after it runs, so it is made sure of here."""
+    return SanlingRule.objects.get_or_create(effective_from=BASE)[0]
 
 
 def status_of(village, year):
@@ -48,8 +56,16 @@ def close(year):
 # ----- which rule is in force -----
 
 
-def test_the_migration_wrote_todays_defaults_from_2000():
-    rule = SanlingRule.objects.get(effective_from=BASE)
+def test_the_migration_writes_todays_defaults_from_2000():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    SanlingRule.objects.all().delete()
+    import_module(MIGRATION).default_rule(apps, None)
+
+    rule = SanlingRule.objects.get()
+    assert rule.effective_from == BASE
     coded = SanlingRule()
     for field in SanlingRule._meta.concrete_fields:
         if field.name not in ("id", "effective_from", "note"):
