@@ -130,9 +130,44 @@ def workday_rule_list() -> QuerySet[WorkdayRule]:
 # ----- what a cadre may log -----
 
 
-def visit_editable(visit: Visit, *, now: datetime.datetime | None = None) -> bool:
+def visit_edit_refusal(visit: Visit, *, now: datetime.datetime | None = None) -> str | None:
+    """Why the cadre may not change `visit` now (a sentence to show them), or None when
+    they may. The one place this is decided; pages, the API and visit_update all ask here.
+
+    - approved: never again;
+    - returned (退回): at any age, until the cadre resubmits it (the reviewer asked for
+      the fix, however long ago the visit was logged);
+    - awaiting review: within 7 days of being logged (填报), so a first edit cannot
+      quietly rewrite an old record; after that only a reviewer's return reopens it."""
+    if visit.state == Visit.State.APPROVED:
+        return "已审核通过的记录不能再修改。"
+    if visit.state == Visit.State.RETURNED:
+        return None
     now = now or timezone.now()
-    return visit.state != Visit.State.APPROVED and now - visit.created_at <= EDIT_WINDOW
+    if now - visit.created_at <= EDIT_WINDOW:
+        return None
+    logged = timezone.localtime(visit.created_at)
+    return (
+        f"这条记录填报于 {logged.year}年{logged.month}月{logged.day}日，"
+        f"已超过 {EDIT_WINDOW.days} 天，待审核期间不能再修改；"
+        "如需更正，请联系审核人退回后再修改。"
+    )
+
+
+def visit_editable(visit: Visit, *, now: datetime.datetime | None = None) -> bool:
+    return visit_edit_refusal(visit, now=now) is None
+
+
+def visit_can_edit(*, user, visit: Visit) -> bool:
+    """Whether `user` may change `visit` now: it is their own (a cadre's) and
+    `visit_edit_refusal` has nothing against it."""
+    scope = scope_for_user(user)
+    return (
+        scope.is_cadre
+        and bool(scope.cadre_id)
+        and scope.cadre_id == visit.cadre_id
+        and visit_editable(visit)
+    )
 
 
 # ----- the workday rule -----

@@ -23,7 +23,7 @@ from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
 from visits.selectors import (
     problem_can_write,
     visit_can_review,
-    visit_editable,
+    visit_edit_refusal,
     visit_list_for_user,
 )
 
@@ -252,14 +252,16 @@ def _same_sender(visit: Visit, cadre_id: int) -> Visit:
 
 @transaction.atomic
 def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
-    """The cadre edits their visit (within 7 days, unless approved). A returned visit is
-    resubmitted by the edit."""
+    """The cadre edits their visit, when `visit_edit_refusal` allows it (awaiting review:
+    within 7 days of logging it; returned: at any age). A returned visit is resubmitted by
+    the edit, and from then on the 7-day rule applies to it again."""
     cadre_id = _cadre_id(actor)
     visit = Visit.objects.select_for_update(of=("self",)).select_related("village").get(pk=visit.pk)
     if visit.cadre_id != cadre_id:
         raise PermissionDenied(_("只能修改自己的记录。"))
-    if not visit_editable(visit):
-        raise ValidationError(_("已审核通过或填报超过 7 天的记录不能再修改。"))
+    refusal = visit_edit_refusal(visit)
+    if refusal:
+        raise ValidationError(refusal)
     _set_fields(visit, fields)
     _check_visit(visit, actor=actor)
     _locate(visit)

@@ -22,12 +22,12 @@ from villages.selectors import scope_for_user
 from visits.forms import VisitForm
 from visits.models import Visit
 from visits.selectors import (
-    EDIT_WINDOW,
     cadre_progress,
     cadre_year_totals,
     reference_day,
+    visit_can_edit,
     visit_can_review,
-    visit_editable,
+    visit_edit_refusal,
     visit_get_for_user,
     visit_history,
     visit_list_for_user,
@@ -127,8 +127,8 @@ class VisitDetailView(LoginRequiredMixin, View):
         context = {
             "visit": visit,
             "own": own,
-            "can_edit": own and visit_editable(visit),
-            "edit_days": EDIT_WINDOW.days,
+            "can_edit": visit_can_edit(user=user, visit=visit),
+            "edit_refusal": visit_edit_refusal(visit) if own else None,
             "photos": list(visit.photos.all()),
             "events": list(visit.events.select_related("actor")),
             "can_review": visit_can_review(user=user, visit=visit),
@@ -149,8 +149,8 @@ class VisitEditView(LoginRequiredMixin, View):
             raise PermissionDenied("只能修改自己的下沉记录。")
         return visit
 
-    def _locked(self, request, visit):
-        messages.error(request, "已审核通过或填报超过 7 天的记录不能再修改。")
+    def _locked(self, request, visit, refusal: str):
+        messages.error(request, refusal)
         return redirect("visits:visit_detail", pk=visit.pk)
 
     def _render(self, request, visit, form):
@@ -164,8 +164,8 @@ class VisitEditView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         visit = self._visit(request, pk)
-        if not visit_editable(visit):
-            return self._locked(request, visit)
+        if refusal := visit_edit_refusal(visit):
+            return self._locked(request, visit, refusal)
         initial = {
             name: getattr(visit, name)
             for name in (
@@ -185,8 +185,8 @@ class VisitEditView(LoginRequiredMixin, View):
 
     def post(self, request, pk):
         visit = self._visit(request, pk)
-        if not visit_editable(visit):
-            return self._locked(request, visit)
+        if refusal := visit_edit_refusal(visit):
+            return self._locked(request, visit, refusal)
         form = VisitForm(request.POST, user=request.user)
         if not form.is_valid():
             return self._render(request, visit, form)

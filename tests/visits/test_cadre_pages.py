@@ -508,9 +508,13 @@ def test_approved_or_old_visits_cannot_be_edited(
         assert response.status_code == 302 and response["Location"] == f"/visits/{visit.pk}/"
     visit.refresh_from_db()
     assert visit.people_reached == 10
-    assert "已审核通过或填报超过 7 天的记录不能再修改。" in html_of(
-        client.get(f"/visits/{visit.pk}/")
-    )
+    refusal = {
+        "approved": "已审核通过的记录不能再修改。",
+        "eight_days_old": "这条记录填报于 2024年6月20日，已超过 7 天，待审核期间不能再修改；"
+        "如需更正，请联系审核人退回后再修改。",
+    }[why]
+    assert refusal in detail
+    assert refusal in html_of(client.get(f"/visits/{visit.pk}/"))
 
 
 def test_edit_errors_are_chinese_and_change_nothing(client_as, area, cadre_user):

@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from villages.selectors import scope_for_user, village_list_for_user
+from villages.selectors import village_list_for_user
 from visits.models import Problem, Visit, VisitEvent
-from visits.selectors import visit_editable, visit_list_for_user
+from visits.selectors import visit_can_edit, visit_list_for_user
 
 # ----- visits -----
 
@@ -228,12 +228,12 @@ class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
 
     @extend_schema_field(serializers.BooleanField())
     def get_editable(self, obj) -> bool:
-        # Whether the requesting user may still change it: their own, not approved, within
-        # the edit window.
+        # Whether the requesting user may still change it (visits.selectors decides: their
+        # own; returned at any age, awaiting review within the edit window, never approved).
         request = self.context.get("request")
         if request is None:
             return False
-        return scope_for_user(request.user).cadre_id == obj.cadre_id and visit_editable(obj)
+        return visit_can_edit(user=request.user, visit=obj)
 
 
 class ReviewSerializer(serializers.Serializer):

@@ -69,7 +69,10 @@ class CadresCreateVisits(permissions.BasePermission):
         },
     ),
     partial_update=extend_schema(
-        summary="修改自己的下沉记录（7 天内、未通过审核；退回的记录修改即重新提交）",
+        summary=(
+            "修改自己的下沉记录（待审核的记录填报 7 天内可改；被退回的记录不限时间，"
+            "修改即重新提交；已通过的不能改）"
+        ),
         request={
             "application/json": VisitUpdateSerializer,
             "multipart/form-data": VisitUpdateSerializer,
