@@ -241,6 +241,30 @@ def forget_pages() -> None:
     cache.delete(PAGES_KEY)
 
 
+# The change watcher's state (dashboards.services.refresh_changed / refresh_if_due).
+REFRESH_EVERY = 30  # seconds between two looks for changes: the pages promise a minute
+REFRESH_LOCK = "dashboards:refresh-lock"
+LOOKED_KEY = "dashboards:refresh-looked"  # when the last look started (epoch seconds)
+RUNNING_KEY = "dashboards:refresh-running"  # the years being recomputed, while they are
+
+
+def refresh_in_requests() -> bool:
+    """Whether the dashboard requests look for changes themselves, because no beat process
+    does (the embedded default: no broker, eager tasks). settings.DASHBOARDS_REFRESH_IN_REQUESTS."""
+    return bool(settings.DASHBOARDS_REFRESH_IN_REQUESTS)
+
+
+def refresh_due() -> bool:
+    """Whether the last look for changes is `REFRESH_EVERY` seconds old (one cache read)."""
+    looked = cache.get(LOOKED_KEY)
+    return looked is None or timezone.now().timestamp() - looked >= REFRESH_EVERY
+
+
+def refresh_running() -> bool:
+    """Whether changed years are being recomputed right now (the page says 数据更新中)."""
+    return cache.get(RUNNING_KEY) is not None
+
+
 def page_version(*, area: Area, year: int) -> tuple | None:
     """What a dashboard page's content depends on.
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.db import connections, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from dashboards.indicators import SPECS, as_of_for, gather, value_of
@@ -27,7 +28,17 @@ from dashboards.models import (
     Target,
     VillageSnapshot,
 )
-from dashboards.selectors import YEARS_KEY, can_manage_dashboards, forget_pages
+from dashboards.selectors import (
+    LOOKED_KEY,
+    REFRESH_LOCK,
+    RUNNING_KEY,
+    YEARS_KEY,
+    can_manage_dashboards,
+    forget_pages,
+    refresh_due,
+    refresh_in_requests,
+    refresh_running,
+)
 from villages.models import County, Roster, RosterEntry, Township, Village
 from villages.selectors import closed_year_refusal, closed_years, year_is_closed
 from villages.services import save_or_refuse
@@ -280,23 +291,38 @@ def _year_of(value) -> int | None:
     return value.year
 
 
+def _computed_since(live: set[int]) -> datetime.datetime | None:
+    """When the oldest of the live years' snapshots were computed (None: none are)."""
+    return IndicatorSnapshot.objects.filter(
+        year__in=live, area_level=AreaLevel.CITY, area_id=0, indicator="visits"
+    ).aggregate(m=Min("computed_at"))["m"]
+
+
 def changed_years_pending(*, today: datetime.date | None = None) -> tuple[set[int], dict]:
     """The years touched by history rows written since the cursors, and the positions the
     cursors may move to once those years are computed (`change_cursors_advance`). Moves
     nothing itself, so a run that dies before computing loses no change. The very first
-    look only sets the cursors (to the newest row of each table)."""
+    look starts each cursor at the table's last row written before the live years'
+    snapshots were computed (at its newest row when there are none), so a change made
+    between a computation (the demo's, a 刷新数据) and that first look still counts."""
     live = set(live_years(today))
     years: set[int] = set()
     positions: dict[str, int] = {}
     cursors = {c.label: c.last_id for c in ChangeCursor.objects.all()}
+    since: list = []  # looked up once, at the first missing cursor
     for label, year_field in WATCHED.items():
         history = _history_model(label)
         if history is None:
             continue
         if label not in cursors:
-            top = history.objects.aggregate(m=Max("history_id"))["m"] or 0
-            ChangeCursor.objects.get_or_create(label=label, defaults={"last_id": top})
-            continue
+            if not since:
+                since.append(_computed_since(live))
+            before = history.objects.all()
+            if since[0] is not None:
+                before = before.filter(history_date__lte=since[0])
+            start = before.aggregate(m=Max("history_id"))["m"] or 0
+            cursor, _ = ChangeCursor.objects.get_or_create(label=label, defaults={"last_id": start})
+            cursors[label] = cursor.last_id
         fields = ["history_id"] + ([year_field] if year_field else [])
         rows = list(
             history.objects.filter(history_id__gt=cursors[label])
@@ -330,3 +356,97 @@ def changed_years(*, today: datetime.date | None = None) -> set[int]:
     years, positions = changed_years_pending(today=today)
     change_cursors_advance(positions)
     return years
+
+
+# ----- the refresh: beat's task, or the dashboard requests where no beat runs -----
+#
+# Beat runs `dashboards.tasks.refresh_changed` every 30 seconds. Where no beat runs (the
+# embedded default: no broker, eager tasks; `selectors.refresh_in_requests`), a dashboard
+# page, export or API request does its part (`refresh_if_due`), so the pages' promise
+# (a change shows within a minute) holds in both modes. A look costs one query per
+# watched table; between two looks (`selectors.REFRESH_EVERY`) a request costs one cache
+# read and no query.
+
+REFRESH_LOCK_SECONDS = 15 * 60  # the task's hard limit: a lost holder blocks no longer
+REFRESH_WAIT_SECONDS = 2.0  # a request waits this long for a recomputation it started
+
+
+def _look() -> tuple[set[int], dict]:
+    cache.set(LOOKED_KEY, timezone.now().timestamp(), None)
+    return changed_years_pending()
+
+
+def _recompute(years: set[int], positions: dict[str, int]) -> None:
+    """Compute each touched year once, then move the cursors past what was read."""
+    if not years:
+        return
+    cache.set(RUNNING_KEY, sorted(years), REFRESH_LOCK_SECONDS)
+    try:
+        for year in sorted(years):
+            compute_snapshots(year=year)
+        change_cursors_advance(positions)
+    finally:
+        cache.delete(RUNNING_KEY)
+
+
+def refresh_changed() -> list[int] | None:
+    """One run of the change watcher: recompute the years touched since the last look,
+    once each, however many records changed, then move the cursors (a run that dies
+    half-way leaves them, and the next run does the same years again). None when another
+    run holds the lock."""
+    if not cache.add(REFRESH_LOCK, "1", timeout=REFRESH_LOCK_SECONDS):
+        return None
+    try:
+        years, positions = _look()
+        _recompute(years, positions)
+        return sorted(years)
+    finally:
+        cache.delete(REFRESH_LOCK)
+
+
+def _recompute_in_background(years: set[int], positions: dict[str, int]) -> None:
+    try:
+        _recompute(years, positions)
+    except Exception:
+        logger.exception(
+            "看板数据后台更新失败（%s 年度），下次检查时重试", "、".join(map(str, sorted(years)))
+        )
+    finally:
+        cache.delete(REFRESH_LOCK)
+        connections.close_all()  # this thread's own connection
+
+
+def refresh_if_due(*, wait: float | None = None) -> bool:
+    """Beat's part, done by a dashboard request where no beat runs: when the last look is
+    `REFRESH_EVERY` seconds old, look for changes and recompute the touched years in a
+    background thread (one at a time: the cache lock), waiting up to `wait` seconds
+    (`REFRESH_WAIT_SECONDS`) for it. Inside a transaction, whose writes a thread could not
+    see, the request computes itself. Returns whether a recomputation is still running
+    (the page then says 数据更新中 and polls `views.refresh_status`)."""
+    if not refresh_in_requests() or not refresh_due():
+        return refresh_running()
+    if not cache.add(REFRESH_LOCK, "request", timeout=REFRESH_LOCK_SECONDS):
+        return refresh_running()
+    worker = None
+    try:
+        years, positions = _look()
+        if not years:
+            return False
+        if transaction.get_connection().in_atomic_block:
+            _recompute(years, positions)
+            return False
+        cache.set(RUNNING_KEY, sorted(years), REFRESH_LOCK_SECONDS)  # this page says so
+        thread = threading.Thread(
+            target=_recompute_in_background,
+            args=(years, positions),
+            name="dashboards-refresh",
+            daemon=True,
+        )
+        thread.start()
+        worker = thread
+    finally:
+        if worker is None:  # nothing handed to a thread
+            cache.delete(RUNNING_KEY)
+            cache.delete(REFRESH_LOCK)
+    worker.join(REFRESH_WAIT_SECONDS if wait is None else wait)
+    return worker.is_alive()

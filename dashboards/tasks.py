@@ -3,7 +3,6 @@ back-off when the database went away (a computation replaces the year's rows in 
 transaction, so a rerun is harmless), with time limits."""
 
 from celery import shared_task
-from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 RETRY = {
@@ -16,7 +15,6 @@ RETRY = {
     "ignore_result": True,  # the snapshots are the result
 }
 SOFT_LIMIT, HARD_LIMIT = 12 * 60, 15 * 60
-LOCK = "dashboards:refresh-lock"
 
 
 # Asked for by the 刷新数据 button: a lost worker gives the message back.
@@ -50,19 +48,8 @@ def compute_live_years() -> list[int]:
 )
 def refresh_changed() -> list[int]:
     """Every 30 seconds (beat): recompute the years touched since the last look, once
-    each, however many records changed. Skipped while a previous run still works. The
-    change cursors move only after the years are computed: a run that dies half-way
-    leaves them where they were, and the next run does the same years again."""
-    from dashboards.services import change_cursors_advance, changed_years_pending
-    from dashboards.services import compute_snapshots as compute
+    each, however many records changed (dashboards.services.refresh_changed). Skipped
+    while a previous run, or a dashboard request's where no beat runs, still works."""
+    from dashboards.services import refresh_changed as refresh
 
-    if not cache.add(LOCK, "1", timeout=HARD_LIMIT):
-        return []
-    try:
-        years, positions = changed_years_pending()
-        for year in sorted(years):
-            compute(year=year)
-        change_cursors_advance(positions)
-        return sorted(years)
-    finally:
-        cache.delete(LOCK)
+    return refresh() or []

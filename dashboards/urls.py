@@ -13,6 +13,7 @@ urlpatterns = [
     path("dashboards/city/export/", views.export, {"level": "city"}, name="export_city"),
     path("dashboards/<str:level>/<int:pk>/export/", views.export, name="export"),
     path("dashboards/refresh/", views.refresh, name="refresh"),
+    path("dashboards/refresh/status/", views.refresh_status, name="refresh_status"),
     path("dashboards/targets/", views.target_list, name="targets"),
     path("dashboards/targets/new/", views.target_edit, name="target_new"),
     path("dashboards/targets/<int:pk>/", views.target_edit, name="target_edit"),

@@ -18,7 +18,7 @@ from dashboards.exports import dashboard_workbook
 from dashboards.forms import TargetForm
 from dashboards.indicators import PROJECTION_TEXT, RANK_CODES, SPECS
 from dashboards.models import Target
-from dashboards.services import target_save
+from dashboards.services import refresh_if_due, target_save
 from dashboards.tasks import compute_snapshots as compute_snapshots_task
 from villages.services import task_send
 
@@ -62,6 +62,7 @@ def _board_context(area, year: int, rank: str) -> dict:
         "methods": PROJECTION_TEXT,
         "child_base": _child_base(area),
         "settled": selectors.year_settled(year),
+        "refresh_in_requests": selectors.refresh_in_requests(),
     }
     if not board.get("empty"):
         for c in board["children"]:
@@ -88,8 +89,11 @@ def _child_base(area) -> str:
 def _page(request, level: str, pk, template: str):
     """A dashboard page. Its body (cards, charts, league table) is rendered from the
     snapshots once per snapshot computation and target change, and cached under a key
-    naming both (one small query finds them), today's date and the chosen indicator."""
+    naming both (one small query finds them), today's date and the chosen indicator.
+    Where no beat runs, the request first brings the snapshots up to date (at most every
+    30 s; `refresh_if_due`)."""
     area = selectors.area_for_user(user=request.user, level=level, pk=pk)
+    refreshing = refresh_if_due()
     year = _year(request)
     rank = _rank_code(request)
     version = selectors.page_version(area=area, year=year)
@@ -129,6 +133,7 @@ def _page(request, level: str, pk, template: str):
             "rank": rank,
             "rank_choices": RANK_CHOICES,
             "can_refresh": selectors.can_manage_dashboards(user=request.user),
+            "refreshing": refreshing,
             "crumbs": [(name, area_url(lv, p)) for lv, p, name in area.crumbs],
             "child_base": _child_base(area),
         },
@@ -165,6 +170,7 @@ def export(request, level: str, pk: int = 0):
     if level not in ("city", "county", "township", "village"):
         raise Http404
     area = selectors.area_for_user(user=request.user, level=level, pk=pk or None)
+    refresh_if_due()
     year = _year(request)
     board = selectors.dashboard_for(area=area, year=year)
     if board.get("empty"):
@@ -204,6 +210,15 @@ def refresh(request):
     if not next_url.startswith("/dashboards/"):
         next_url = reverse("dashboards:home")
     return redirect(next_url)
+
+
+@login_required
+def refresh_status(request):
+    """Polled by a page that says 数据更新中: the same notice while the recomputation
+    runs, then a full reload of the page (htmx's HX-Refresh)."""
+    if selectors.refresh_running():
+        return render(request, "dashboards/_refreshing.html", {"refreshing": True})
+    return HttpResponse("", headers={"HX-Refresh": "true"})
 
 
 def _city_admin_only(request) -> None:

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from dashboards import selectors
 from dashboards.indicators import SPECS
+from dashboards.services import refresh_if_due
 
 
 class FigureSerializer(serializers.Serializer):
@@ -56,6 +57,7 @@ class IndicatorResponseSerializer(serializers.Serializer):
     area = serializers.DictField()
     as_of = serializers.DateField(allow_null=True)
     computed_at = serializers.DateTimeField(allow_null=True)
+    refreshing = serializers.BooleanField(help_text="数据更新中：正在按最新变动重新计算")
     indicators = FigureSerializer(many=True)
     children = serializers.ListField(child=serializers.DictField())
 
@@ -107,12 +109,14 @@ class IndicatorViewSet(viewsets.ViewSet):
             area = selectors.area_for_user(user=request.user, level=parsed[0], pk=parsed[1])
         except Http404 as exc:  # outside the user's area, or missing: the same answer
             raise NotFound from exc
+        refreshing = refresh_if_due()
         board = selectors.dashboard_for(area=area, year=year)
         data = {
             "year": year,
             "area": {"level": area.level, "id": area.pk, "name": area.name, "code": area.code},
             "as_of": board.get("as_of"),
             "computed_at": board.get("computed_at"),
+            "refreshing": refreshing,
             "indicators": [] if board.get("empty") else list(board["figures"].values()),
             "children": [
                 {
