@@ -255,9 +255,13 @@ def refresh_in_requests() -> bool:
 
 
 def refresh_due() -> bool:
-    """Whether the last look for changes is `REFRESH_EVERY` seconds old (one cache read)."""
+    """Whether the last look for changes is `REFRESH_EVERY` seconds old (one cache read),
+    or lies ahead of the clock (set back since)."""
     looked = cache.get(LOOKED_KEY)
-    return looked is None or timezone.now().timestamp() - looked >= REFRESH_EVERY
+    if looked is None:
+        return True
+    age = timezone.now().timestamp() - looked
+    return age >= REFRESH_EVERY or age < 0
 
 
 def refresh_running() -> bool:

@@ -300,3 +300,17 @@ def test_a_failed_background_recomputation_is_retried_at_the_next_look(
     for thread in _refresh_threads():
         thread.join(30)
     assert snapshot_visits(world) == before + 1
+
+
+def test_a_look_is_due_after_the_interval_or_when_the_clock_was_set_back():
+    from django.core.cache import cache
+
+    with time_machine.travel(NOW, tick=False) as traveller:
+        assert selectors.refresh_due()  # never looked
+        cache.set(selectors.LOOKED_KEY, NOW.timestamp(), None)
+        traveller.shift(selectors.REFRESH_EVERY - 1)
+        assert not selectors.refresh_due()
+        traveller.shift(1)
+        assert selectors.refresh_due()
+        traveller.shift(-3600)  # the clock set back an hour: the look lies ahead
+        assert selectors.refresh_due()
