@@ -209,8 +209,23 @@ def user_reviews_stars(*, user) -> bool:
 
 
 def publicity_over(award: StarAward, *, today: datetime.date | None = None) -> bool:
+    """The 公示 has run its course: `publicity_end` (its start plus the period in force when
+    it was published) is today or past. The start itself is never before the day the 公示
+    was recorded (award_publicize), so the period cannot be shortened by backdating it."""
     today = today or timezone.localdate()
     return bool(award.publicity_end and today >= award.publicity_end)
+
+
+def award_rated_on(award: StarAward) -> datetime.date | None:
+    """The day of the award's latest 县级评定 (None when its chain has none, e.g. rows
+    written before the chain was recorded)."""
+    at = (
+        StarAwardEvent.objects.filter(award=award, step=StarAwardEvent.Step.COUNTY_RATE)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return timezone.localdate(at) if at else None
 
 
 def award_actions(*, user, award: StarAward, locked: bool | None = None) -> list[str]:

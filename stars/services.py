@@ -29,6 +29,7 @@ from stars.models import (
 )
 from stars.selectors import (
     award_find,
+    award_rated_on,
     branch_scheme,
     can_accept_weak,
     can_apply,
@@ -273,11 +274,40 @@ def award_county_rate(*, actor, award: StarAward, comment: str = "") -> StarAwar
     return award
 
 
+def _check_publicity_start(award: StarAward, start: datetime.date, today: datetime.date) -> None:
+    """A 公示 starts the day it is recorded: not later (it is recorded when it begins), not
+    earlier (a backdated start would shorten the period before 授星), and never before the
+    县级评定 it publishes."""
+    errors = []
+    if start < today:
+        errors.append(
+            _(
+                "公示开始日期 %(start)s 早于今天（%(today)s）：公示期从办理公示的当天算起，"
+                "不能补记为过去的日期。"
+            )
+            % {"start": start.isoformat(), "today": today.isoformat()}
+        )
+    if start > today:
+        errors.append(
+            _("公示开始日期 %(start)s 晚于今天（%(today)s）：请在公示开始当天办理。")
+            % {"start": start.isoformat(), "today": today.isoformat()}
+        )
+    rated_on = award_rated_on(award)
+    if rated_on is not None and start < rated_on:
+        errors.append(
+            _("公示开始日期 %(start)s 早于县级评定日期 %(rated)s：须先评定、后公示。")
+            % {"start": start.isoformat(), "rated": rated_on.isoformat()}
+        )
+    if errors:
+        raise ValidationError({"start": errors})
+
+
 @transaction.atomic
 def award_publicize(
     *, actor, award: StarAward, comment: str = "", start: datetime.date | None = None
 ) -> StarAward:
-    """公示 from `start` (default today) for the configured number of days."""
+    """公示 from today (`start`, when given, must be today and not before the 县级评定)
+    for the configured number of days."""
     award = _advance(
         actor=actor,
         award=award,
@@ -288,8 +318,7 @@ def award_publicize(
     )
     today = timezone.localdate()
     start = start or today
-    if start > today:
-        raise ValidationError({"start": _("公示开始日期不能晚于今天。")})
+    _check_publicity_start(award, start, today)
     days = StarSettings.current().publicity_days
     award.publicity_start = start
     award.publicity_end = start + datetime.timedelta(days=days)
@@ -315,8 +344,19 @@ def award_grant(*, actor, award: StarAward, comment: str = "") -> StarAward:
         to_state=S.AWARDED,
     )
     if not publicity_over(award):
+        today = timezone.localdate()
+        if award.publicity_end is None:
+            raise ValidationError(_("该申报没有公示日期，须先公示、期满后才能授星。"))
         raise ValidationError(
-            _("公示期至 %(end)s 截止，期满后才能授星。") % {"end": award.publicity_end}
+            _(
+                "公示期自 %(start)s 起，至 %(end)s 截止，期满后才能授星"
+                "（今天是 %(today)s，%(end)s 起可以授星）。"
+            )
+            % {
+                "start": award.publicity_start.isoformat() if award.publicity_start else "—",
+                "end": award.publicity_end.isoformat(),
+                "today": today.isoformat(),
+            }
         )
     settings = StarSettings.current()
     if (

@@ -111,7 +111,12 @@ class StepSerializer(serializers.Serializer):
 
 
 class PublicizeSerializer(StepSerializer):
-    start = serializers.DateField(required=False, allow_null=True, default=None)
+    start = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="公示开始日期：只能是办理当天（省略即为今天），且不早于县级评定日期。",
+    )
 
 
 class RejectSerializer(serializers.Serializer):

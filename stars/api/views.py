@@ -107,7 +107,7 @@ class StarAwardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return self._step(request, services.award_county_rate, StepSerializer)
 
     @extend_schema(
-        summary="公示（公示期天数见规则设置）",
+        summary="公示（自办理当天起，公示期天数见规则设置；不能倒填开始日期）",
         request=PublicizeSerializer,
         responses=STEP_RESPONSES,
     )
@@ -115,7 +115,11 @@ class StarAwardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def publicize(self, request, pk=None):
         return self._step(request, services.award_publicize, PublicizeSerializer)
 
-    @extend_schema(summary="授星（公示期满后）", request=StepSerializer, responses=STEP_RESPONSES)
+    @extend_schema(
+        summary="授星（公示期满、且公示期间未被不予通过）",
+        request=StepSerializer,
+        responses=STEP_RESPONSES,
+    )
     @action(detail=True, methods=["post"])
     def award(self, request, pk=None):
         return self._step(request, services.award_grant, StepSerializer)

@@ -1,12 +1,18 @@
 """In a real browser (Playwright driving Debian's Chromium): `township_zhangqiao` declares
 裴庄村党支部's 支部过硬星 and passes the first review; `county_yanling` finds it in 待我审核,
-evaluates it, publishes it (the 公示 dated back past the 5-day period) and awards the
-star; the star card then shows it held. No CSP violation on the way."""
+evaluates it and publishes it from today; 授星 is not offered during the 5-day 公示, and
+once the server's clock has moved past it (time_machine) the county awards the star; the
+star card then shows it held. No CSP violation on the way.
+
+The server's clock is pinned (ticking) at 2025-06-10 09:00 (Asia/Shanghai), so the 公示
+period never straddles a year end."""
 
 import datetime
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -28,10 +34,17 @@ pytestmark = [
 ]
 
 PASSWORD = "demo12345"
+START = datetime.datetime(2025, 6, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
-def zhangqiao(transactional_db):
+def clock():
+    with time_machine.travel(START, tick=True):
+        yield
+
+
+@pytest.fixture
+def zhangqiao(transactional_db, clock):
     county = CountyFactory(code="411024", name="鄢陵县")
     township = TownshipFactory(county=county, code="411024107", name="张桥镇")
     village = VillageFactory(township=township, code="411024107225", name="裴庄村")
@@ -78,21 +91,26 @@ def test_township_applies_and_county_awards_the_star(
     slot = page.get_by_role("region", name="支部过硬星")
     slot.get_by_role("button", name="评定通过").click()
     expect(slot.locator(".award-state")).to_have_text("县级已评定")
-    started = timezone.localdate() - datetime.timedelta(days=5)
-    slot.get_by_label("公示开始").fill(started.isoformat())
+    expect(slot.get_by_text("自办理当天起公示 5 天，期满后授星")).to_be_visible()
     slot.get_by_role("button", name="公示").click()
     expect(slot.locator(".award-state")).to_have_text("公示中")
-    expect(slot.get_by_text(re.compile(f"公示：{started.isoformat()} 至"))).to_be_visible()
-    slot.get_by_role("button", name="授星").click()
+    expect(slot.get_by_text("公示：2025-06-10 至 2025-06-15（公示中）")).to_be_visible()
+    expect(slot.get_by_role("button", name="授星")).to_have_count(0)
+    expect(slot.get_by_text("公示期至 2025-06-15 截止，期满后由县级授星。")).to_be_visible()
 
-    expect(page.get_by_text("支部过硬星：已授星。")).to_be_visible()
-    expect(slot.locator(".award-state")).to_have_text("已授星")
-    expect(page.locator(".star-level-number")).to_have_text("1")
-    expect(page.locator(".held-badges .star-held")).to_have_text("★ 支部过硬星")
-    history = page.locator(".star-history tbody tr")
-    expect(history).to_have_count(5)
-    expect(history.first).to_contain_text("授星")
-    page.screenshot(path=str(screenshot_dir / "stars-card-awarded.png"), full_page=True)
+    with time_machine.travel(START + datetime.timedelta(days=5), tick=True):
+        page.reload()
+        slot = page.get_by_role("region", name="支部过硬星")
+        slot.get_by_role("button", name="授星").click()
+
+        expect(page.get_by_text("支部过硬星：已授星。")).to_be_visible()
+        expect(slot.locator(".award-state")).to_have_text("已授星")
+        expect(page.locator(".star-level-number")).to_have_text("1")
+        expect(page.locator(".held-badges .star-held")).to_have_text("★ 支部过硬星")
+        history = page.locator(".star-history tbody tr")
+        expect(history).to_have_count(5)
+        expect(history.first).to_contain_text("授星")
+        page.screenshot(path=str(screenshot_dir / "stars-card-awarded.png"), full_page=True)
 
     # the level distribution counts it, and its chart draws under the CSP
     page.goto(f"{base}/stars/")

@@ -5,13 +5,18 @@ withdrawal; the key-task checklist; the rules; and the 软弱涣散 case workflo
 World: the `area` fixture (roster 2024): county A with townships A1 (a1v1, a1v2 行政村,
 a1v3 农村社区) and A2 (a2v1, a2v2 行政村, a2v3 城市社区); county B with B1 (b1v1, b1v2).
 The township official is A1's, the county official A's.
+
+The clock is pinned (time_machine) at NOW, late in the roster year; a 公示 whose period is
+over was published, with the clock, PUBLICITY_DAYS days before.
 """
 
 import datetime
+from contextlib import nullcontext
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from stars import services
 from stars.models import RatingYear, StarAward, StarAwardEvent, StarSettings, WeakBranchCase
@@ -23,7 +28,11 @@ pytestmark = pytest.mark.django_db
 
 S = StarAward.State
 Step = StarAwardEvent.Step
-TODAY = timezone.localdate()
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime.datetime(2024, 12, 20, 10, 0, tzinfo=SHANGHAI)
+TODAY = NOW.date()
+PUBLICITY_DAYS = 5  # the default rule
+PUBLISHED = NOW - datetime.timedelta(days=PUBLICITY_DAYS)
 ALL_USERS = [
     "city_admin",
     "city_viewer",
@@ -37,6 +46,12 @@ ALL_USERS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 def _apply(users, area, code="branch", label="a1v1"):
     return services.award_apply(
         actor=users["township_official"],
@@ -47,20 +62,21 @@ def _apply(users, area, code="branch", label="a1v1"):
 
 
 def _to(users, area, state, code="branch", label="a1v1"):
-    """An award of `code` for branch `label` brought to `state` by the right people."""
-    award = _apply(users, area, code, label)
+    """An award of `code` for branch `label` brought to `state` by the right people. From
+    公示 on, the chain ran PUBLICITY_DAYS days ago, so the 公示 period is over now."""
     township, county = users["township_official"], users["county_official"]
-    if state == S.APPLIED:
-        return award
-    award = services.award_township_review(actor=township, award=award)
-    if state == S.TOWNSHIP_APPROVED:
-        return award
-    award = services.award_county_rate(actor=county, award=award)
-    if state == S.COUNTY_RATED:
-        return award
-    award = services.award_publicize(
-        actor=county, award=award, start=TODAY - datetime.timedelta(days=5)
-    )
+    published = state in (S.PUBLICIZED, S.AWARDED)
+    with time_machine.travel(PUBLISHED, tick=False) if published else nullcontext():
+        award = _apply(users, area, code, label)
+        if state == S.APPLIED:
+            return award
+        award = services.award_township_review(actor=township, award=award)
+        if state == S.TOWNSHIP_APPROVED:
+            return award
+        award = services.award_county_rate(actor=county, award=award)
+        if state == S.COUNTY_RATED:
+            return award
+        award = services.award_publicize(actor=county, award=award)
     if state == S.PUBLICIZED:
         return award
     return services.award_grant(actor=county, award=award)
@@ -78,26 +94,26 @@ def test_the_chain_by_the_right_roles_awards_the_star(users, area):
     township, county = users["township_official"], users["county_official"]
     branch = area.branches["a1v1"]
 
-    award = services.award_apply(
-        actor=township,
-        branch=branch,
-        year=YEAR,
-        star_type=star("rural", "branch"),
-        comment="自评达标",
-    )
-    assert award.state == S.APPLIED
-    assert award_actions(user=township, award=award) == [Step.TOWNSHIP_REVIEW, Step.REJECT]
-    assert award_actions(user=county, award=award) == []
-
-    award = services.award_township_review(actor=township, award=award, comment="材料齐全")
-    assert award.state == S.TOWNSHIP_APPROVED
-    award = services.award_county_rate(actor=county, award=award, comment="符合标准")
-    assert award.state == S.COUNTY_RATED
-    award = services.award_publicize(
-        actor=county, award=award, start=TODAY - datetime.timedelta(days=5)
-    )
-    assert award.state == S.PUBLICIZED
-    assert award.publicity_end == TODAY  # 5 days by default
+    with time_machine.travel(PUBLISHED - datetime.timedelta(days=10), tick=False):
+        award = services.award_apply(
+            actor=township,
+            branch=branch,
+            year=YEAR,
+            star_type=star("rural", "branch"),
+            comment="自评达标",
+        )
+        assert award.state == S.APPLIED
+        assert award_actions(user=township, award=award) == [Step.TOWNSHIP_REVIEW, Step.REJECT]
+        assert award_actions(user=county, award=award) == []
+        award = services.award_township_review(actor=township, award=award, comment="材料齐全")
+        assert award.state == S.TOWNSHIP_APPROVED
+    with time_machine.travel(PUBLISHED - datetime.timedelta(days=2), tick=False):
+        award = services.award_county_rate(actor=county, award=award, comment="符合标准")
+        assert award.state == S.COUNTY_RATED
+    with time_machine.travel(PUBLISHED, tick=False):
+        award = services.award_publicize(actor=county, award=award, start=PUBLISHED.date())
+        assert award.state == S.PUBLICIZED
+        assert award.publicity_end == TODAY  # 5 days by default
     award = services.award_grant(actor=county, award=award, comment="公示无异议")
 
     assert award.state == S.AWARDED
@@ -230,6 +246,7 @@ def test_awarding_waits_for_the_publicity_period(users, area, rules):
 
 
 def test_the_publicity_period_is_a_setting(users, area, rules):
+    # 0 days: an admin's explicit choice to publish and award on the same day
     services.star_settings_update(
         actor=users["city_admin"], foundation_required=True, publicity_days=0
     )
@@ -241,11 +258,104 @@ def test_the_publicity_period_is_a_setting(users, area, rules):
 
 def test_a_publicity_cannot_start_in_the_future(users, area):
     award = _to(users, area, S.COUNTY_RATED)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as exc:
         services.award_publicize(
             actor=users["county_official"], award=award, start=TODAY + datetime.timedelta(days=1)
         )
+    assert exc.value.message_dict == {
+        "start": ["公示开始日期 2024-12-21 晚于今天（2024-12-20）：请在公示开始当天办理。"]
+    }
     assert _state(award) == S.COUNTY_RATED
+
+
+def _written(award):
+    """Everything a step leaves behind: the award's history rows and chain events."""
+    return (award.history.count(), award.events.count())
+
+
+def test_a_publicity_cannot_be_backdated_so_rate_publicize_award_at_once_is_refused(
+    users, area, rules
+):
+    county = users["county_official"]
+    award = _to(users, area, S.COUNTY_RATED)  # rated today
+    before = _written(award)
+    three_weeks_ago = TODAY - datetime.timedelta(weeks=3)
+
+    with pytest.raises(ValidationError) as exc:
+        services.award_publicize(actor=county, award=award, start=three_weeks_ago)
+    assert exc.value.message_dict == {
+        "start": [
+            "公示开始日期 2024-11-29 早于今天（2024-12-20）：公示期从办理公示的当天算起，"
+            "不能补记为过去的日期。",
+            "公示开始日期 2024-11-29 早于县级评定日期 2024-12-20：须先评定、后公示。",
+        ]
+    }
+    award.refresh_from_db()
+    assert (award.state, award.publicity_start, award.publicity_end) == (S.COUNTY_RATED, None, None)
+    assert _written(award) == before
+
+    # a minute later, 授星 is out of order: nothing was published
+    with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
+        with pytest.raises(ValidationError, match="不能进行“授星”"):
+            services.award_grant(actor=county, award=award)
+    assert _state(award) == S.COUNTY_RATED and _written(award) == before
+
+
+def test_a_publicity_cannot_start_before_the_county_rating(users, area):
+    county = users["county_official"]
+    with time_machine.travel(NOW + datetime.timedelta(days=1), tick=False):
+        award = _to(users, area, S.COUNTY_RATED)  # its 县级评定 is dated tomorrow
+    before = _written(award)
+
+    with pytest.raises(ValidationError) as exc:
+        services.award_publicize(actor=county, award=award)
+
+    assert exc.value.message_dict == {
+        "start": ["公示开始日期 2024-12-20 早于县级评定日期 2024-12-21：须先评定、后公示。"]
+    }
+    assert _state(award) == S.COUNTY_RATED and _written(award) == before
+
+
+def test_awarding_is_refused_until_the_period_is_over_naming_the_dates(users, area, rules):
+    county = users["county_official"]
+    award = services.award_publicize(actor=county, award=_to(users, area, S.COUNTY_RATED))
+    before = _written(award)
+    for days in (0, 4):
+        with time_machine.travel(NOW + datetime.timedelta(days=days, hours=13), tick=False):
+            with pytest.raises(ValidationError) as exc:
+                services.award_grant(actor=county, award=award)
+        today = (TODAY + datetime.timedelta(days=days)).isoformat()
+        assert exc.value.messages == [
+            "公示期自 2024-12-20 起，至 2024-12-25 截止，期满后才能授星"
+            f"（今天是 {today}，2024-12-25 起可以授星）。"
+        ]
+        assert _state(award) == S.PUBLICIZED and _written(award) == before
+
+    with time_machine.travel(NOW + datetime.timedelta(days=PUBLICITY_DAYS), tick=False):
+        award = services.award_grant(actor=county, award=award)
+    assert (award.state, award.awarded_on) == (S.AWARDED, datetime.date(2024, 12, 25))
+
+
+def test_an_objection_upheld_during_the_publicity_stops_the_award(users, area):
+    county = users["county_official"]
+    award = _to(users, area, S.PUBLICIZED)
+    assert Step.AWARD in award_actions(user=county, award=award)
+
+    services.award_reject(actor=county, award=award, comment="公示期间群众反映问题属实")
+
+    with pytest.raises(ValidationError, match="不能进行“授星”"):
+        services.award_grant(actor=county, award=award)
+    assert _state(award) == S.REJECTED
+
+
+def test_a_bulk_publicity_starts_today_and_a_bulk_award_waits_for_it(users, area, rules):
+    county = users["county_official"]
+    awards = [_to(users, area, S.COUNTY_RATED, label=label) for label in ("a1v1", "a1v2")]
+    assert services.award_step_many(actor=county, awards=awards, step=Step.PUBLICIZE) == 2
+    with pytest.raises(ValidationError, match="期满后才能授星"):
+        services.award_step_many(actor=county, awards=awards, step=Step.AWARD)
+    assert {_state(a) for a in awards} == {S.PUBLICIZED}
+    assert {a.publicity_start for a in StarAward.objects.all()} == {TODAY}
 
 
 # ----- the foundation star -----
