@@ -9,6 +9,18 @@
 - 2023: partway through the year on the 2023 roster (2,462 branches): awards at every
   step of the chain, a few refused and withdrawn, ticked key tasks, and the 65 软弱涣散
   cases, some already 销号.
+- The clock's year (when it is after 2023), on its roster (frozen by the villages demo
+  when it opens the year): a star cycle in progress from 1 January to now. Each branch
+  starts from the stars it held at the end of the newest earlier year with awards (2023
+  on a fresh database): it applies again for those and for up to two more; a branch with
+  no star starts with 支部过硬星. Every application has a whole-year timetable (申报 →
+  乡镇初审 → 县级评定 → 公示 → 授星, or 不予通过), and only the steps whose time has come
+  are written, so the chain's dates are the live rules' dates: 评定 ≤ 公示 start, 授星
+  after the 公示 period (the configured number of days) has ended, no other star before
+  支部过硬星. A few 公示 are placed to be running now in every county (and in the demo
+  township official's township). 软弱涣散 cases: the newest earlier year's open cases
+  carried over and new ones from the branches with no star, identified early in the
+  year, some already 销号.
 
 Idempotent: a year that already has awards (or cases) is left alone.
 """
@@ -21,6 +33,7 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from stars.models import (
@@ -28,6 +41,7 @@ from stars.models import (
     Scheme,
     StarAward,
     StarAwardEvent,
+    StarSettings,
     StarTask,
     StarTaskCheck,
     StarType,
@@ -36,7 +50,7 @@ from stars.models import (
     scheme_of_kind,
 )
 from stars.schemes import ensure_star_types
-from villages.demo import SyncStats
+from villages.demo import PLAN_YEAR, SyncStats
 from villages.history import request_meta
 from villages.models import RosterEntry
 
@@ -125,6 +139,12 @@ def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
     )
 
 
+def _area_of(user, attr: str) -> int | None:
+    """The county or township id of a demo official (None without a role)."""
+    role = getattr(user, "portal_role", None) if user else None
+    return getattr(role, attr, None) if role else None
+
+
 @transaction.atomic
 def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     stats = SyncStats()
@@ -163,6 +183,13 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
         _seed_2023(random.Random(seed * 7 + 2023), stars, levels_2022, users, stats)
     if not WeakBranchCase.objects.filter(year=2023).exists():
         _seed_weak_2023(random.Random(seed * 7 + 65), levels_2022, users, stats)
+    now = timezone.localtime()
+    year = now.year
+    if year > PLAN_YEAR:
+        if not StarAward.objects.filter(year=year).exists():
+            _seed_present(random.Random(seed * 7 + year), year, now, stars, users, stats)
+        if not WeakBranchCase.objects.filter(year=year).exists():
+            _seed_weak_present(random.Random(seed * 7 + year + 65), year, now, users, stats)
     return stats
 
 
@@ -237,16 +264,8 @@ def _seed_2023(rng: random.Random, stars, levels_2022, users, stats: SyncStats) 
     if not entries:
         return
     county_user, township_user = users.get("county_yanling"), users.get("township_zhangqiao")
-    township_of_user = (
-        township_user.portal_role.township_id
-        if township_user and hasattr(township_user, "portal_role")
-        else None
-    )
-    county_of_user = (
-        county_user.portal_role.county_id
-        if county_user and hasattr(county_user, "portal_role")
-        else None
-    )
+    township_of_user = _area_of(township_user, "township_id")
+    county_of_user = _area_of(county_user, "county_id")
     states, weights = zip(*STEPS_2023, strict=True)
     plans = []  # (award, state, township_id, county_id)
     for branch_id, scheme, township_id, county_id in entries:
@@ -279,7 +298,7 @@ def _seed_2023(rng: random.Random, stars, levels_2022, users, stats: SyncStats) 
         p for p in plans if p[1] == StarAward.State.AWARDED and not p[0].star_type.is_foundation
     ]
     withdrawn = set(id(p[0]) for p in rng.sample(awarded_others, min(8, len(awarded_others))))
-    events, checks = [], []
+    events = []
     for award, state, township_id, county_id in plans:
         day = datetime.date(2023, 3, 1) + datetime.timedelta(days=rng.randint(0, 75))
         steps = CHAIN[: ORDER.index(state) + 1] if state in ORDER else CHAIN[: rng.randint(1, 3)]
@@ -348,30 +367,7 @@ def _seed_2023(rng: random.Random, stars, levels_2022, users, stats: SyncStats) 
     for day, ids in by_at.items():
         at = _at(day, rng)
         StarAward.objects.filter(pk__in=ids).update(created_at=at, updated_at=at)
-    # Key tasks ticked for what was declared, with a line of evidence.
-    tasks = defaultdict(list)
-    for task in StarTask.objects.order_by("order"):
-        tasks[task.star_type_id].append(task)
-    seen = set()
-    for award in awards:
-        for task in tasks[award.star_type_id]:
-            key = (award.branch_id, task.pk)
-            if key in seen:
-                continue
-            seen.add(key)
-            met = (
-                award.state in (StarAward.State.AWARDED, StarAward.State.PUBLICIZED)
-                or rng.random() < 0.7
-            )
-            checks.append(
-                StarTaskCheck(
-                    branch_id=award.branch_id,
-                    year=2023,
-                    task=task,
-                    met=met,
-                    evidence=f"已完成，台账见村级档案（{task.title[:12]}）" if met else "正在推进",
-                )
-            )
+    checks = _task_checks(rng, awards, 2023)
     StarTaskCheck.objects.bulk_create(checks, batch_size=2000)
     stats.created["2023年度星级申报"] += len(awards)
     stats.created["2023年度评定环节记录"] += len(events)
@@ -387,11 +383,7 @@ def _seed_weak_2023(rng: random.Random, levels_2022, users, stats: SyncStats) ->
     pool = pool if len(pool) >= WEAK_CASES_2023 else entries
     chosen = rng.sample(pool, min(WEAK_CASES_2023, len(pool)))
     county_user = users.get("county_yanling")
-    county_of_user = (
-        county_user.portal_role.county_id
-        if county_user and hasattr(county_user, "portal_role")
-        else None
-    )
+    county_of_user = _area_of(county_user, "county_id")
     cases, stages = [], []
     for index, (branch_id, _scheme, _township_id, county_id) in enumerate(chosen):
         identified = datetime.date(2023, 2, 10) + datetime.timedelta(days=rng.randint(0, 45))
@@ -439,13 +431,14 @@ def _seed_weak_2023(rng: random.Random, levels_2022, users, stats: SyncStats) ->
 
 
 def _weak_history(rng: random.Random, cases, stages) -> None:
-    """One history row per step each demo case went through, dated on its day, so a
-    case's 办理记录 reads as it happened (认定 → 整顿中 → 已销号 → 重新整顿)."""
+    """One history row per step each demo case went through, dated on its day (at the
+    given time, if a step carries one), so a case's 办理记录 reads as it happened
+    (认定 → 整顿中 → 已销号 → 重新整顿)."""
     model = WeakBranchCase.history.model
     fields = [f.attname for f in model.tracked_fields]
     rows = []
     for case, steps in zip(cases, stages, strict=True):
-        for number, (day, status) in enumerate(steps):
+        for number, (day, status, *at) in enumerate(steps):
             values = {name: getattr(case, name) for name in fields}
             values["status"] = status
             if status == WeakBranchCase.Status.IDENTIFIED:
@@ -462,7 +455,7 @@ def _weak_history(rng: random.Random, cases, stages) -> None:
                 values["reopen_reason"] = ""
             rows.append(
                 model(
-                    history_date=_at(day, rng),
+                    history_date=at[0] if at else _at(day, rng),
                     history_user=case.created_by,
                     history_type="+" if number == 0 else "~",
                     history_change_reason="演示数据",
@@ -471,3 +464,369 @@ def _weak_history(rng: random.Random, cases, stages) -> None:
                 )
             )
     model.objects.bulk_create(rows, batch_size=2000)
+
+
+# ----- the present: the clock's year, from 1 January to now -----
+
+# Stars a branch adds this year to those it held: +0, +1 or +2 (weights).
+PRESENT_GAIN = ((0, 1, 2), (45, 40, 15))
+PRESENT_NEW_START = 0.75  # share of the branches holding no star that start this year
+PRESENT_REJECT = {StarAwardEvent.Step.TOWNSHIP_REVIEW: 0.04, StarAwardEvent.Step.COUNTY_RATE: 0.03}
+PRESENT_RUNNING_PER_COUNTY = 2  # 公示 running now, at least, in each county
+PRESENT_WITHDRAWN = 3
+PRESENT_WEAK_CASES = 48
+PRESENT_WEAK_ACCEPTED = 0.55  # share of the year's cases 销号 within the year (when due)
+PRESENT_WEAK_REOPENED = 2
+STEP_STATE = dict(CHAIN) | {StarAwardEvent.Step.REJECT: StarAward.State.REJECTED}
+REJECT_COMMENTS = {
+    StarAwardEvent.Step.TOWNSHIP_REVIEW: "申报材料不全，佐证不足，乡镇初审不予通过",
+    StarAwardEvent.Step.COUNTY_RATE: "重点任务未全部完成，县级评定不予通过",
+}
+
+
+def _after(at: datetime.datetime, day: datetime.date, rng: random.Random) -> datetime.datetime:
+    """A time on `day` later than `at` (the steps of a chain happen in order, several on
+    one day if need be)."""
+    moment = _at(day, rng)
+    if moment <= at:
+        moment = at + datetime.timedelta(minutes=rng.randint(5, 40))
+    return moment
+
+
+def _timetable(rng, first: datetime.date, publicity_days: int, reject_at):
+    """[(step, day)] of one application over the whole year, from 申报 on `first`."""
+    apply = first
+    review = apply + datetime.timedelta(days=rng.randint(3, 15))
+    rate = review + datetime.timedelta(days=rng.randint(7, 30))
+    start = rate + datetime.timedelta(days=rng.randint(0, 10))
+    award = start + datetime.timedelta(days=publicity_days + rng.randint(1, 4))
+    Step = StarAwardEvent.Step
+    if reject_at == Step.TOWNSHIP_REVIEW:
+        return [(Step.APPLY, apply), (Step.REJECT, review)]
+    if reject_at == Step.COUNTY_RATE:
+        return [(Step.APPLY, apply), (Step.TOWNSHIP_REVIEW, review), (Step.REJECT, rate)]
+    return [
+        (Step.APPLY, apply),
+        (Step.TOWNSHIP_REVIEW, review),
+        (Step.COUNTY_RATE, rate),
+        (Step.PUBLICIZE, start),
+        (Step.AWARD, award),
+    ]
+
+
+def _running_now(days, today: datetime.date, publicity_days: int) -> bool:
+    """A timetable whose 公示 started before today and ends after it."""
+    start = dict(days).get(StarAwardEvent.Step.PUBLICIZE)
+    return start is not None and start < today < start + datetime.timedelta(days=publicity_days)
+
+
+def _publicize_recently(rng, days, year_start: datetime.date, today: datetime.date, period: int):
+    """The same application's timetable moved so that its 公示 started within the last
+    few days (never before 1 January, never today) and is still running."""
+    Step = StarAwardEvent.Step
+    back = min(rng.randint(1, period - 1), (today - year_start).days)
+    start = today - datetime.timedelta(days=back)
+    rate = max(year_start, start - datetime.timedelta(days=rng.randint(0, 4)))
+    review = max(year_start, rate - datetime.timedelta(days=rng.randint(1, 7)))
+    apply = max(year_start, review - datetime.timedelta(days=rng.randint(1, 7)))
+    award = start + datetime.timedelta(days=period + rng.randint(1, 4))
+    return [
+        (Step.APPLY, apply),
+        (Step.TOWNSHIP_REVIEW, review),
+        (Step.COUNTY_RATE, rate),
+        (Step.PUBLICIZE, start),
+        (Step.AWARD, award),
+    ]
+
+
+def _held_before(year: int) -> tuple[int | None, dict[int, set[int]]]:
+    """(the newest year before `year` with awarded stars, {branch_id: {star_type_id}} held
+    at its end)."""
+    base = StarAward.objects.filter(year__lt=year, state=StarAward.State.AWARDED).aggregate(
+        y=Max("year")
+    )["y"]
+    held: dict[int, set[int]] = defaultdict(set)
+    if base is not None:
+        for branch_id, star_id in StarAward.objects.filter(
+            year=base, state=StarAward.State.AWARDED
+        ).values_list("branch_id", "star_type_id"):
+            held[branch_id].add(star_id)
+    return base, held
+
+
+def _seed_present(rng, year: int, now: datetime.datetime, stars, users, stats) -> None:
+    entries = _entries(year)
+    if not entries:
+        return
+    Step = StarAwardEvent.Step
+    today, year_start = now.date(), datetime.date(year, 1, 1)
+    period = StarSettings.current().publicity_days
+    base, held = _held_before(year)
+    county_user, township_user = users.get("county_yanling"), users.get("township_zhangqiao")
+    county_of_user = _area_of(county_user, "county_id")
+    township_of_user = _area_of(township_user, "township_id")
+    county_of = {e[0]: e[3] for e in entries}
+
+    # Each application's timetable for the whole year, decided before looking at the clock.
+    plans = []  # [branch_id, township_id, county_id, star, [(step, day)]]
+    for branch_id, scheme, township_id, county_id in entries:
+        foundation = next(s for s in stars[scheme] if s.is_foundation)
+        others = [s for s in stars[scheme] if not s.is_foundation]
+        kept = [s for s in others if s.pk in held[branch_id]]
+        if not held[branch_id] and rng.random() > PRESENT_NEW_START:
+            continue
+        gain = rng.choices(*PRESENT_GAIN)[0]
+        fresh = [s for s in others if s not in kept]
+        chosen = [
+            foundation,
+            *kept,
+            *_pick_stars(rng, fresh, gain if held[branch_id] else gain // 2),
+        ]
+        # Branches with stars apply again early in the year; new starts come all year
+        # round, so some applications are at every step whatever the day.
+        offset = rng.randint(0, 120) if held[branch_id] else rng.randint(10, 364)
+        first = year_start + datetime.timedelta(days=offset)
+        refused = rng.choices(
+            [None, *PRESENT_REJECT],
+            [1 - sum(PRESENT_REJECT.values()), *PRESENT_REJECT.values()],
+        )[0]
+        for index, star in enumerate(chosen):
+            day = first + datetime.timedelta(days=rng.randint(0, 20) if index else 0)
+            reject_at = refused
+            if index and refused is None and rng.random() < 0.05:
+                reject_at = Step.COUNTY_RATE
+            plans.append(
+                [branch_id, township_id, county_id, star, _timetable(rng, day, period, reject_at)]
+            )
+
+    # Some 公示 running now in every county and in the demo township.
+    if period >= 2 and today > year_start:
+        counties = sorted(set(county_of.values()))
+        areas = [(2, county_id, PRESENT_RUNNING_PER_COUNTY) for county_id in counties]
+        if township_of_user is not None:
+            areas.append((1, township_of_user, 1))
+        for column, area_id, wanted in areas:
+            mine = [p for p in plans if p[column] == area_id]
+            missing = wanted - sum(_running_now(p[4], today, period) for p in mine)
+            # Those not yet published first, then other stars (nothing rests on them), then
+            # any (the branch's other stars then wait for its 支部过硬星).
+            chains = [p for p in mine if len(p[4]) == 5]
+            later = [p for p in chains if dict(p[4])[Step.PUBLICIZE] > today]
+            rest = [
+                p
+                for p in chains
+                if dict(p[4])[Step.PUBLICIZE] <= today and not _running_now(p[4], today, period)
+            ]
+            others = [p for p in rest if not p[3].is_foundation]
+            foundations = [p for p in rest if p[3].is_foundation]
+            for group in (later, others, foundations):
+                for plan in rng.sample(group, min(len(group), max(0, missing))):
+                    plan[4] = _publicize_recently(rng, plan[4], year_start, today, period)
+                    missing -= 1
+
+    # Times of day, in order; a non-foundation star is granted no earlier than 支部过硬星.
+    timed = []
+    granted_at = {}
+    for branch_id, township_id, county_id, star, days in plans:
+        moments, at = [], None
+        for step, day in days:
+            at = _after(at, day, rng) if at else _at(day, rng)
+            if step == Step.AWARD and not star.is_foundation:
+                at = max(at, granted_at.get(branch_id, at) + datetime.timedelta(minutes=10))
+            if step == Step.AWARD and star.is_foundation:
+                granted_at[branch_id] = at
+            moments.append((step, at))
+        timed.append((branch_id, township_id, county_id, star, moments))
+
+    # What has happened by now.
+    awards, events = [], []
+    for branch_id, township_id, county_id, star, moments in timed:
+        done = [(step, at) for step, at in moments if at <= now]
+        if not done:
+            continue
+        award = StarAward(
+            branch_id=branch_id, year=year, star_type=star, state=STEP_STATE[done[-1][0]]
+        )
+        for step, at in done:
+            day = timezone.localdate(at)
+            # 申报, 乡镇初审 and a refusal there are the township's; the rest the county's.
+            by_township = step in (Step.APPLY, Step.TOWNSHIP_REVIEW) or (
+                step == Step.REJECT and len(done) == 2
+            )
+            if step == Step.PUBLICIZE:
+                award.publicity_start = day
+                award.publicity_end = day + datetime.timedelta(days=period)
+                comment = f"公示期 {period} 天，至 {award.publicity_end.isoformat()}"
+            elif step == Step.REJECT:
+                comment = REJECT_COMMENTS[Step.TOWNSHIP_REVIEW if by_township else Step.COUNTY_RATE]
+            else:
+                comment = rng.choice(COMMENTS[step])
+            if step == Step.AWARD:
+                award.awarded_on = day
+            if by_township:
+                actor = township_user if township_id == township_of_user else None
+            else:
+                actor = county_user if county_id == county_of_user else None
+            events.append(
+                StarAwardEvent(award=award, step=step, actor=actor, comment=comment, at=at)
+            )
+        awards.append(award)
+
+    # A few stars granted early in the year and since withdrawn after an incident.
+    early = [
+        a
+        for a in awards
+        if a.state == StarAward.State.AWARDED
+        and not a.star_type.is_foundation
+        and a.awarded_on + datetime.timedelta(days=21) <= today
+    ]
+    for award in rng.sample(early, min(PRESENT_WITHDRAWN, len(early))):
+        award.state = StarAward.State.WITHDRAWN
+        award.withdrawn_reason = rng.choice(WITHDRAW_REASONS)
+        award.withdrawn_on = min(
+            award.awarded_on + datetime.timedelta(days=rng.randint(20, 60)),
+            today - datetime.timedelta(days=1),
+        )
+        events.append(
+            StarAwardEvent(
+                award=award,
+                step=Step.WITHDRAW,
+                actor=county_user if county_of[award.branch_id] == county_of_user else None,
+                comment=award.withdrawn_reason,
+                at=_at(award.withdrawn_on, rng),
+            )
+        )
+
+    StarAward.objects.bulk_create(awards, batch_size=2000)
+    for e in events:
+        e.award_id = e.award.pk
+    StarAwardEvent.objects.bulk_create(events, batch_size=2000)
+    # Creation time = the 申报 event; one UPDATE per day keeps this bulk.
+    by_day = defaultdict(list)
+    for e in events:
+        if e.step == Step.APPLY:
+            by_day[timezone.localdate(e.at)].append((e.at, e.award_id))
+    for _day, rows in sorted(by_day.items()):
+        at = min(at for at, _ in rows)
+        StarAward.objects.filter(pk__in=[pk for _, pk in rows]).update(created_at=at, updated_at=at)
+    checks = _task_checks(rng, awards, year)
+    StarTaskCheck.objects.bulk_create(checks, batch_size=2000)
+    label = f"{year}年度星级申报（自{base}年度已获星级起）" if base else f"{year}年度星级申报"
+    stats.created[label] += len(awards)
+    stats.created[f"{year}年度评定环节记录"] += len(events)
+    stats.created[f"{year}年度重点任务填报"] += len(checks)
+
+
+def _task_checks(rng, awards, year: int) -> list[StarTaskCheck]:
+    """Key tasks ticked for what was declared, with a line of evidence."""
+    tasks = defaultdict(list)
+    for task in StarTask.objects.order_by("order"):
+        tasks[task.star_type_id].append(task)
+    seen, checks = set(), []
+    for award in awards:
+        for task in tasks[award.star_type_id]:
+            key = (award.branch_id, task.pk)
+            if key in seen:
+                continue
+            seen.add(key)
+            met = (
+                award.state in (StarAward.State.AWARDED, StarAward.State.PUBLICIZED)
+                or rng.random() < 0.7
+            )
+            checks.append(
+                StarTaskCheck(
+                    branch_id=award.branch_id,
+                    year=year,
+                    task=task,
+                    met=met,
+                    evidence=f"已完成，台账见村级档案（{task.title[:12]}）" if met else "正在推进",
+                )
+            )
+    return checks
+
+
+def _seed_weak_present(rng, year: int, now: datetime.datetime, users, stats) -> None:
+    """This year's 软弱涣散 cases: the open ones of the newest earlier year carried over
+    (registered again in early January, their 整顿 going on, so some are 销号 within weeks)
+    and new ones from branches with no star (found at the start of the year or mid-year);
+    more than half are 销号 within the year, two reopened."""
+    entries = _entries(year)
+    if not entries:
+        return
+    year_start = datetime.date(year, 1, 1)
+    before = WeakBranchCase.objects.filter(year__lt=year).aggregate(y=Max("year"))["y"]
+    carried = set(
+        WeakBranchCase.objects.filter(year=before, status__in=WeakBranchCase.OPEN).values_list(
+            "branch_id", flat=True
+        )
+    )
+    _base, held = _held_before(year)
+    chosen = [e for e in entries if e[0] in carried][:PRESENT_WEAK_CASES]
+    pool = [e for e in entries if e[0] not in carried and not held[e[0]]] or [
+        e for e in entries if e[0] not in carried
+    ]
+    chosen += rng.sample(pool, min(len(pool), PRESENT_WEAK_CASES - len(chosen)))
+    rng.shuffle(chosen)
+    county_user = users.get("county_yanling")
+    county_of_user = _area_of(county_user, "county_id")
+    accepted = round(len(chosen) * PRESENT_WEAK_ACCEPTED)
+    S = WeakBranchCase.Status
+    cases, stages = [], []
+    for index, (branch_id, _scheme, _township_id, county_id) in enumerate(chosen):
+        if branch_id in carried:  # registered again at once, its 整顿 goes on: 销号 sooner
+            identified = year_start + datetime.timedelta(days=rng.randint(1, 20))
+            plan_day = identified + datetime.timedelta(days=rng.randint(1, 5))
+            to_accept = rng.randint(20, 150)
+        else:  # found in the check at the start of the year, or in the mid-year one
+            late = rng.random() < 0.25
+            identified = year_start + datetime.timedelta(
+                days=rng.randint(90, 270) if late else rng.randint(10, 85)
+            )
+            plan_day = identified + datetime.timedelta(days=rng.randint(7, 20))
+            to_accept = rng.randint(90, 220)
+        steps = [(identified, S.IDENTIFIED), (plan_day, S.RECTIFYING)]
+        if index < accepted + PRESENT_WEAK_REOPENED:
+            steps.append((identified + datetime.timedelta(days=to_accept), S.ACCEPTED))
+        if accepted <= index < accepted + PRESENT_WEAK_REOPENED:
+            steps.append((steps[-1][0] + datetime.timedelta(days=rng.randint(10, 25)), S.REOPENED))
+        moments, at = [], None
+        for day, status in steps:
+            at = _after(at, day, rng) if at else _at(day, rng)
+            moments.append((at, status))
+        done = [(at, status) for at, status in moments if at <= now]
+        if not done:
+            continue
+        situation = (
+            "上年度未完成整顿销号，本年度继续整顿。"
+            if branch_id in carried
+            else "年初全面排查中认定，经乡镇党委研究、县委组织部审核。"
+        )
+        case = WeakBranchCase(
+            branch_id=branch_id,
+            year=year,
+            identified_on=timezone.localdate(done[0][0]),
+            reasons=rng.sample(WeakReason.values, rng.randint(1, 3)),
+            situation=situation,
+            status=done[-1][1],
+            created_by=county_user if county_id == county_of_user else None,
+        )
+        if len(done) > 1:
+            case.rectification_plan = rng.choice(PLANS)
+            case.responsible_leader = rng.choice("王李张刘陈杨赵黄周吴") + rng.choice(
+                ["副书记", "副镇长", "组织委员", "人大主席"]
+            )
+            case.first_secretary = (
+                rng.choice("王李张刘陈杨赵黄周吴")
+                + rng.choice(["伟", "强", "磊", "敏", "静"])
+                + "（第一书记）"
+            )
+        if case.status == S.ACCEPTED:
+            case.accepted_on = timezone.localdate(done[-1][0])
+            case.acceptance_note = "经县乡联合验收，达到整顿标准，同意销号"
+        if case.status == S.REOPENED:
+            case.reopen_reason = "销号后回访发现班子仍不团结，重新整顿"
+        cases.append(case)
+        stages.append([(timezone.localdate(at), status, at) for at, status in done])
+    WeakBranchCase.objects.bulk_create(cases)
+    _weak_history(rng, cases, stages)
+    stats.created[f"{year}年度软弱涣散村党组织"] += len(cases)
