@@ -13,6 +13,14 @@ by records, not by overrides:
 - 99 % of the enterprises and institutions 达标: 1,500 units take part in 2022 and 15 of
   them have a breaking record.
 
+The clock's year (when it is after 2023) runs from 1 January to today, on its roster
+(frozen by the villages demo when it opens the year), with the same helpers and a cut-off
+at today: the counts are a year's worth times the share of the year gone by (about 9,600
+disputes, 6 % of the villages and 0.8 % of the units breaking 三零 over a whole year), so
+the dashboards project the 三零 rates on track. What is recent is still being handled
+(disputes, petitions and hazards whose handling time has not run out are open), and the
+current month has 零报告 from part of the villages only.
+
 The statuses are then computed by the same service the Celery task runs
 (`services.sanling_recompute`), so the selectors read them exactly as in production.
 
@@ -27,8 +35,10 @@ from __future__ import annotations
 import datetime
 import random
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from disputes.models import (
     Dispute,
@@ -39,7 +49,7 @@ from disputes.models import (
     ZeroReport,
 )
 from disputes.services import sanling_recompute
-from villages.demo import GIVEN, PEIZHUANG, SURNAMES, SyncStats
+from villages.demo import GIVEN, PEIZHUANG, PLAN_YEAR, SURNAMES, SyncStats
 from villages.models import RosterEntry, Township, Village
 
 PUBLISHED_2022 = {
@@ -52,6 +62,17 @@ PUBLISHED_2022 = {
 }
 PLAN_2023 = {"disputes": 5_260, "resolved_share": 0.955, "broken_share": 0.08, "units_new": 40}
 UNTIL_2023 = datetime.date(2023, 6, 30)  # 2023 is partway through: records up to here
+# The clock's year, per whole year (scaled to the share of the year gone by).
+PRESENT = {
+    "disputes": 9_600,
+    "resolved_share": 0.98,  # of those whose handling time has run out
+    "broken_share": 0.06,
+    "unit_broken_share": 0.008,
+    "passing_petitions": 900,
+    "passing_incidents": 300,
+    "hazards": 3_000,
+    "hazards_open": 40,
+}
 UNIT_TYPES = {  # weights of the 1,500 units
     ThreeZeroUnit.Type.SCHOOL: 330,
     ThreeZeroUnit.Type.KINDERGARTEN: 260,
@@ -115,6 +136,28 @@ SUMMARIES = {
     Dispute.Type.OTHER: "其他矛盾纠纷",
 }
 STATUS_2022_UNRESOLVED = {Dispute.Status.REPORTED: 261, Dispute.Status.IN_PROGRESS: 43}
+DISPUTE_SOURCES = list(Dispute.Source.values)
+DISPUTE_METHODS = list(Dispute.Method.values)[:3]
+PETITION_CHANNELS = list(Petition.Channel.values)
+INCIDENT_KINDS = dict(Incident.Kind.choices)
+SITE_TYPES = list(HazardCheck.SiteType.values)
+REGULATED = list(HazardCheck.Regulated.values)
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    """How many records one demo year gets; `by_date`: the year runs up to today, so what
+    is recent is still being handled."""
+
+    disputes: int
+    unresolved: dict = field(default_factory=dict)
+    broken_villages: int = 0
+    broken_units: int = 0
+    passing_petitions: int = 900
+    passing_incidents: int = 300
+    hazards: int = 3_000
+    hazards_open: int = 20
+    by_date: bool = False
 
 
 def _name(rng: random.Random) -> str:
@@ -136,20 +179,92 @@ def _roster(year: int) -> list[tuple[int, int, str, str]]:
     )
 
 
+def _elapsed(today: datetime.date) -> float:
+    """The share of today's year gone by, today included."""
+    start = datetime.date(today.year, 1, 1)
+    return ((today - start).days + 1) / ((datetime.date(today.year, 12, 31) - start).days + 1)
+
+
+def _units_of(units, year: int) -> list[tuple[int, int, int | None]]:
+    return [u for y, us in units.items() if y <= year for u in us]
+
+
+def _plan_2022(roster, units) -> YearPlan:
+    met = round(len(roster) * PUBLISHED_2022["villages_met"] / PUBLISHED_2022["roster_villages"])
+    return YearPlan(
+        disputes=PUBLISHED_2022["disputes"],
+        unresolved=dict(STATUS_2022_UNRESOLVED),
+        broken_villages=len(roster) - met,
+        broken_units=round(len(_units_of(units, 2022)) * (1 - PUBLISHED_2022["unit_rate"])),
+    )
+
+
+def _plan_2023(roster) -> YearPlan:
+    n = PLAN_2023["disputes"]
+    open_total = n - round(n * PLAN_2023["resolved_share"])
+    return YearPlan(
+        disputes=n,
+        unresolved={
+            Dispute.Status.REPORTED: open_total // 3,
+            Dispute.Status.IN_PROGRESS: open_total - open_total // 3 - 40,
+            Dispute.Status.REGISTERED: 40,
+        },
+        broken_villages=round(len(roster) * PLAN_2023["broken_share"]),
+        broken_units=9,
+        hazards=1_600,
+        hazards_open=160,
+    )
+
+
+def _plan_present(roster, units, today: datetime.date) -> YearPlan:
+    share = _elapsed(today)
+    n = round(PRESENT["disputes"] * share)
+    open_total = n - round(n * PRESENT["resolved_share"])
+    registered = open_total // 6
+    return YearPlan(
+        disputes=n,
+        unresolved={
+            Dispute.Status.REPORTED: open_total // 3,
+            Dispute.Status.IN_PROGRESS: open_total - open_total // 3 - registered,
+            Dispute.Status.REGISTERED: registered,
+        },
+        broken_villages=round(len(roster) * PRESENT["broken_share"] * share),
+        broken_units=round(
+            len(_units_of(units, today.year)) * PRESENT["unit_broken_share"] * share
+        ),
+        passing_petitions=round(PRESENT["passing_petitions"] * share),
+        passing_incidents=round(PRESENT["passing_incidents"] * share),
+        hazards=round(PRESENT["hazards"] * share),
+        hazards_open=round(PRESENT["hazards_open"] * share),
+        by_date=True,
+    )
+
+
 def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     stats = SyncStats()
     rng = random.Random(seed * 7 + 6)
     roster_2022 = _roster(2022)
     if not roster_2022:
         return stats  # villages were not seeded: nothing to attach records to
+    today = timezone.localdate()
+    years = [2022, 2023]
     with transaction.atomic():
         units = _seed_units(rng, roster_2022, stats)
         if not Dispute.objects.filter(registered_on__year=2022).exists():
-            _seed_year(rng, 2022, roster_2022, units, stats, until=None)
+            plan = _plan_2022(roster_2022, units)
+            _seed_year(rng, 2022, roster_2022, units, stats, until=None, plan=plan)
         roster_2023 = _roster(2023) or roster_2022
         if not Dispute.objects.filter(registered_on__year=2023).exists():
-            _seed_year(rng, 2023, roster_2023, units, stats, until=UNTIL_2023)
-    for year in (2022, 2023):
+            plan = _plan_2023(roster_2023)
+            _seed_year(rng, 2023, roster_2023, units, stats, until=UNTIL_2023, plan=plan)
+        roster = _roster(today.year) if today.year > PLAN_YEAR else []
+        if roster:
+            years.append(today.year)
+            if not Dispute.objects.filter(registered_on__year=today.year).exists():
+                plan = _plan_present(roster, units, today)
+                present_rng = random.Random(seed * 7 + today.year)
+                _seed_year(present_rng, today.year, roster, units, stats, until=today, plan=plan)
+    for year in years:
         result = sanling_recompute(year=year)
         if result["created"] or result["changed"]:
             stats.updated["三零年度状态"] += result["created"] + result["changed"]
@@ -205,38 +320,25 @@ def _seed_units(rng, roster, stats) -> dict[int, list[tuple[int, int, int | None
 # ----- one year of records -----
 
 
-def _seed_year(rng, year, roster, units, stats, *, until) -> None:
+def _seed_year(rng, year, roster, units, stats, *, until, plan: YearPlan) -> None:
     village_ids = [r[0] for r in roster]
     township_of = {r[0]: r[1] for r in roster}
-    if year == 2022:
-        n_disputes = PUBLISHED_2022["disputes"]
-        unresolved = dict(STATUS_2022_UNRESOLVED)
-        n_broken = len(roster) - round(
-            len(roster) * PUBLISHED_2022["villages_met"] / PUBLISHED_2022["roster_villages"]
-        )
-    else:
-        n_disputes = PLAN_2023["disputes"]
-        open_total = n_disputes - round(n_disputes * PLAN_2023["resolved_share"])
-        unresolved = {
-            Dispute.Status.REPORTED: open_total // 3,
-            Dispute.Status.IN_PROGRESS: open_total - open_total // 3 - 40,
-            Dispute.Status.REGISTERED: 40,
-        }
-        n_broken = round(len(roster) * PLAN_2023["broken_share"])
-    active_units = [u for y, us in units.items() if y <= year for u in us]
-    n_units_broken = round(len(active_units) * (1 - PUBLISHED_2022["unit_rate"]))
-    if year != 2022:
-        n_units_broken = 9
+    active_units = _units_of(units, year)
+    by_date = plan.by_date
 
-    disputes = _disputes(rng, year, village_ids, township_of, n_disputes, unresolved, until)
+    disputes = _disputes(
+        rng, year, village_ids, township_of, plan.disputes, plan.unresolved, until, by_date
+    )
     Dispute.objects.bulk_create(disputes, batch_size=2000)
     stats.created[Dispute._meta.verbose_name] += len(disputes)
 
-    broken = set(rng.sample(village_ids, n_broken))
-    broken_units = rng.sample(active_units, n_units_broken)
-    petitions, incidents = _breaking_records(rng, year, broken, township_of, broken_units, until)
+    broken = set(rng.sample(village_ids, plan.broken_villages))
+    broken_units = rng.sample(active_units, plan.broken_units)
+    petitions, incidents = _breaking_records(
+        rng, year, broken, township_of, broken_units, until, by_date
+    )
     ok_villages = [v for v in village_ids if v not in broken]
-    more_p, more_i = _passing_records(rng, year, ok_villages, township_of, until)
+    more_p, more_i = _passing_records(rng, year, ok_villages, township_of, until, plan=plan)
     petitions += more_p
     incidents += more_i
     Petition.objects.bulk_create(petitions, batch_size=2000)
@@ -244,16 +346,38 @@ def _seed_year(rng, year, roster, units, stats, *, until) -> None:
     stats.created[Petition._meta.verbose_name] += len(petitions)
     stats.created[Incident._meta.verbose_name] += len(incidents)
 
-    hazards = _hazards(rng, year, village_ids, township_of, until)
+    hazards = _hazards(rng, year, village_ids, township_of, until, plan=plan)
     HazardCheck.objects.bulk_create(hazards, batch_size=2000)
     stats.created[HazardCheck._meta.verbose_name] += len(hazards)
 
-    reports = _zero_reports(rng, year, village_ids, disputes, until)
+    reports = _zero_reports(rng, year, village_ids, disputes, until, by_date)
+    written_from = timezone.now()
     ZeroReport.objects.bulk_create(reports, batch_size=5000, ignore_conflicts=True)
     stats.created[ZeroReport._meta.verbose_name] += len(reports)
+    if by_date:
+        _date_zero_reports(year, until, written_from)
 
 
-def _disputes(rng, year, village_ids, township_of, n, unresolved, until) -> list[Dispute]:
+def _date_zero_reports(year: int, today: datetime.date, written_from) -> None:
+    """A month's 零报告 carry the month's last day as their report time (this month's:
+    now), not the moment the demo wrote them. One UPDATE per month."""
+    now = timezone.now()
+    for month in range(1, today.month + 1):
+        first = datetime.date(year, month, 1)
+        last = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        last -= datetime.timedelta(days=1)
+        at = now
+        if last < today:
+            at = datetime.datetime.combine(
+                last, datetime.time(17, 30), timezone.get_current_timezone()
+            )
+        ZeroReport.objects.filter(month=first, reported_at__gte=written_from).update(reported_at=at)
+
+
+def _disputes(
+    rng, year, village_ids, township_of, n, unresolved, until, by_date=False
+) -> list[Dispute]:
+    """`by_date`: a dispute whose mediation time runs past `until` is still in progress."""
     types, weights = list(DISPUTE_TYPES), list(DISPUTE_TYPES.values())
     last = until or datetime.date(year, 12, 31)
     statuses = [Dispute.Status.RESOLVED] * (n - sum(unresolved.values()))
@@ -276,7 +400,7 @@ def _disputes(rng, year, village_ids, township_of, n, unresolved, until) -> list
             township_id=township_of[village_id],
             village_id=village_id,
             dispute_type=kind,
-            source=rng.choices(list(Dispute.Source.values), (60, 20, 8, 10, 2))[0],
+            source=rng.choices(DISPUTE_SOURCES, (60, 20, 8, 10, 2))[0],
             registered_on=registered,
             summary=SUMMARIES[kind],
             parties=f"{_name(rng)}、{_name(rng)}",
@@ -286,12 +410,17 @@ def _disputes(rng, year, village_ids, township_of, n, unresolved, until) -> list
             risk_level=risk,
             responsible=rng.choice(("村调委会", "镇司法所", "村党支部书记", "镇综治中心")),
             deadline=registered + datetime.timedelta(days=30),
-            method=rng.choices(list(Dispute.Method.values)[:3], (80, 15, 5))[0],
+            method=rng.choices(DISPUTE_METHODS, (80, 15, 5))[0],
             status=status,
             started_on=registered,
         )
+        took = None
         if status == Dispute.Status.RESOLVED:
-            d.resolved_on = min(registered + datetime.timedelta(days=rng.randint(0, 25)), last)
+            took = datetime.timedelta(days=rng.randint(0, 25))
+        if by_date and took is not None and registered + took > last:
+            d.status = Dispute.Status.IN_PROGRESS
+        elif status == Dispute.Status.RESOLVED:
+            d.resolved_on = min(registered + took, last)
             d.measures = "组织双方当面调解，达成调解协议"
             if rng.random() < 0.6:
                 d.follow_up_on = min(d.resolved_on + datetime.timedelta(days=7), last)
@@ -306,16 +435,21 @@ def _disputes(rng, year, village_ids, township_of, n, unresolved, until) -> list
     return out
 
 
-def _petition(rng, year, village_id, township_id, until, *, level, skip, unit_id=None) -> Petition:
+def _petition(
+    rng, year, village_id, township_id, until, *, level, skip, unit_id=None, by_date=False
+) -> Petition:
+    """`by_date`: a petition whose handling time runs past `until` is still open."""
     received = _day(rng, year, until)
     last = until or datetime.date(year, 12, 31)
-    concluded = min(received + datetime.timedelta(days=rng.randint(10, 55)), last)
+    handled = received + datetime.timedelta(days=rng.randint(10, 55))
+    concluded = min(handled, last)
     still_open = until is not None and rng.random() < 0.06
+    still_open = still_open or (by_date and handled > last)
     return Petition(
         township_id=township_id,
         village_id=village_id,
         unit_id=unit_id,
-        channel=rng.choices(list(Petition.Channel.values), (15, 35, 15, 5, 15, 13, 2))[0],
+        channel=rng.choices(PETITION_CHANNELS, (15, 35, 15, 5, 15, 13, 2))[0],
         received_on=received,
         petitioner_name=_name(rng),
         petitioner_id_number=f"411024{rng.randint(1950, 2000)}{rng.randrange(10**8):08d}",
@@ -343,7 +477,7 @@ def _incident(rng, year, village_id, township_id, until, *, kind, deaths, injuri
         kind=kind,
         occurred_on=_day(rng, year, until),
         place=rng.choice(("村内道路", "村东机井旁", "厂区车间", "村南坑塘", "集市")),
-        summary=str(dict(Incident.Kind.choices)[kind]),
+        summary=str(INCIDENT_KINDS[kind]),
         deaths=deaths,
         injuries=injuries,
         source=Incident.Source.POLICE
@@ -353,7 +487,7 @@ def _incident(rng, year, village_id, township_id, until, *, kind, deaths, injuri
     )
 
 
-def _breaking_records(rng, year, broken, township_of, broken_units, until):
+def _breaking_records(rng, year, broken, township_of, broken_units, until, by_date=False):
     """At least one record the 三零 rule breaks on, for each broken village and unit."""
     petitions, incidents = [], []
     for village_id in sorted(broken):
@@ -363,8 +497,11 @@ def _breaking_records(rng, year, broken, township_of, broken_units, until):
             if cause == "petition":
                 level = rng.choices(("county", "city", "province", "beijing"), (60, 25, 12, 3))[0]
                 petitions.append(
-                    _petition(rng, year, village_id, township_id, until, level=level, skip=True)
-                )
+                    _petition(
+                        rng, year, village_id, township_id, until,
+                        level=level, skip=True, by_date=by_date,
+                    )
+                )  # fmt: skip
             elif cause == "accident":
                 kind = rng.choice(("traffic", "drowning", "electrocution", "fire", "production"))
                 deaths = rng.choices((0, 1), (70, 30))[0]
@@ -391,16 +528,19 @@ def _breaking_records(rng, year, broken, township_of, broken_units, until):
     return petitions, incidents
 
 
-def _passing_records(rng, year, villages, township_of, until):
+def _passing_records(rng, year, villages, township_of, until, *, plan: YearPlan):
     """Records that do not break 三零: local or non-skip-level petitions, accidents with no
     casualties."""
     petitions, incidents = [], []
-    for village_id in rng.sample(villages, min(len(villages), 900)):
+    for village_id in rng.sample(villages, min(len(villages), plan.passing_petitions)):
         level, skip = rng.choice((("village", False), ("township", False), ("county", False)))
         petitions.append(
-            _petition(rng, year, village_id, township_of[village_id], until, level=level, skip=skip)
-        )
-    for village_id in rng.sample(villages, min(len(villages), 300)):
+            _petition(
+                rng, year, village_id, township_of[village_id], until,
+                level=level, skip=skip, by_date=plan.by_date,
+            )
+        )  # fmt: skip
+    for village_id in rng.sample(villages, min(len(villages), plan.passing_incidents)):
         incidents.append(
             _incident(
                 rng, year, village_id, township_of[village_id], until,
@@ -410,46 +550,64 @@ def _passing_records(rng, year, villages, township_of, until):
     return petitions, incidents
 
 
-def _hazards(rng, year, village_ids, township_of, until) -> list[HazardCheck]:
+def _hazards(rng, year, village_ids, township_of, until, *, plan: YearPlan) -> list[HazardCheck]:
+    """`plan.hazards_open` checks still being put right; with `plan.by_date` also those
+    whose rectification time runs past `until`."""
     out = []
-    site_types = list(HazardCheck.SiteType.values)
-    count = 3_000 if until is None else 1_600
-    open_count = 20 if until is None else 160
-    for i in range(count):
+    last = until or datetime.date(year, 12, 31)
+    for i in range(plan.hazards):
         village_id = rng.choice(village_ids)
         checked = _day(rng, year, until)
-        last = until or datetime.date(year, 12, 31)
-        rectified = i >= open_count
-        regulated = rng.sample(list(HazardCheck.Regulated.values), rng.choices((0, 1), (85, 15))[0])
+        rectified = i >= plan.hazards_open
+        regulated = rng.sample(REGULATED, rng.choices((0, 1), (85, 15))[0])
+        site_type = rng.choice(SITE_TYPES)
+        site_name = rng.choice(("村小学", "村幼儿园", "农贸市场", "砖厂", "卫生室", "超市"))
+        hazard = rng.choice(("消防通道堵塞", "电线私拉乱接", "灭火器过期", "护栏缺失"))
+        responsible = _name(rng)
+        rectified_on = None
+        if rectified:
+            fixed = checked + datetime.timedelta(days=rng.randint(1, 14))
+            rectified = not (plan.by_date and fixed > last)
+            rectified_on = min(fixed, last) if rectified else None
         out.append(
             HazardCheck(
                 township_id=township_of[village_id],
                 village_id=village_id,
-                site_type=rng.choice(site_types),
-                site_name=rng.choice(("村小学", "村幼儿园", "农贸市场", "砖厂", "卫生室", "超市")),
+                site_type=site_type,
+                site_name=site_name,
                 checked_on=checked,
-                hazard=rng.choice(("消防通道堵塞", "电线私拉乱接", "灭火器过期", "护栏缺失")),
+                hazard=hazard,
                 regulated_items=regulated,
-                responsible=_name(rng),
+                responsible=responsible,
                 deadline=checked + datetime.timedelta(days=15),
                 status=HazardCheck.Status.RECTIFIED if rectified else HazardCheck.Status.RECTIFYING,
-                rectified_on=min(checked + datetime.timedelta(days=rng.randint(1, 14)), last)
-                if rectified
-                else None,
+                rectified_on=rectified_on,
                 note="已整改到位" if rectified else "正在整改",
             )
         )
     return out
 
 
-def _zero_reports(rng, year, village_ids, disputes, until) -> list[ZeroReport]:
-    """A 零报告 for most village-months with no dispute (about 3 % are left unreported)."""
+def _zero_reports(rng, year, village_ids, disputes, until, by_date=False) -> list[ZeroReport]:
+    """A 零报告 for most village-months with no dispute (about 3 % are left unreported);
+    with `by_date`, the month of `until` has them from part of the villages only (the
+    share of the month gone by)."""
     found = {(d.village_id, d.registered_on.month) for d in disputes}
-    last_month = (until or datetime.date(year, 12, 31)).month
+    last = until or datetime.date(year, 12, 31)
+    last_month = last.month
+    month_done = (
+        last.day
+        / (
+            (last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            - datetime.timedelta(days=1)
+        ).day
+    )
     out = []
     for village_id in village_ids:
         for month in range(1, last_month + 1):
             if (village_id, month) in found or rng.random() < 0.03:
+                continue
+            if by_date and month == last_month and rng.random() >= month_done:
                 continue
             out.append(ZeroReport(village_id=village_id, month=datetime.date(year, month, 1)))
     return out
