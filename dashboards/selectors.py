@@ -22,7 +22,7 @@ from villages.history import scoped_history
 from villages.models import UserRole
 from villages.selectors import (
     county_list_for_user,
-    current_programme_year,
+    open_programme_years,
     own_area_of,
     programme_year_get,
     roster_years,
@@ -150,33 +150,39 @@ def area_for_user(*, user, level: str, pk: int | None) -> Area:
     raise Http404
 
 
-YEARS_KEY = "dashboards:snapshot-years"
+YEARS_KEY = "dashboards:years"
 YEARS_SECONDS = 300  # another process's new year shows within 5 minutes with a local cache
 
 
-def snapshot_years() -> list[int]:
-    """Years that have snapshots (cached; compute_snapshots clears it)."""
-    years = cache.get(YEARS_KEY)
-    if years is None:
-        years = sorted(set(IndicatorSnapshot.objects.values_list("year", flat=True).distinct()))
-        cache.set(YEARS_KEY, years, YEARS_SECONDS)
-    return years
+def _year_facts() -> dict:
+    """The roster years and the open programme years (cached: a snapshot computation, a
+    programme year opened, closed or reopened, clears it)."""
+    facts = cache.get(YEARS_KEY)
+    if facts is None:
+        facts = {"rosters": roster_years(), "open": open_programme_years()}
+        cache.set(YEARS_KEY, facts, YEARS_SECONDS)
+    return facts
+
+
+def forget_years() -> None:
+    cache.delete(YEARS_KEY)
 
 
 def dashboard_years(today: datetime.date | None = None) -> list[int]:
     """The years a dashboard offers: those with a roster (newest first), else this year."""
     today = today or timezone.localdate()
-    return sorted(set(roster_years()) or {today.year}, reverse=True)
+    return sorted(set(_year_facts()["rosters"]) or {today.year}, reverse=True)
 
 
-def default_dashboard_year() -> int:
-    """The open programme year that holds today; else the newest roster year; else this
-    year."""
-    current = current_programme_year()
+def default_dashboard_year(today: datetime.date | None = None) -> int:
+    """The open programme year that holds today (else the newest open one before it);
+    else the newest roster year; else this year."""
+    today = today or timezone.localdate()
+    facts = _year_facts()
+    current = max((y for y in facts["open"] if y <= today.year), default=None)
     if current is not None:
         return current
-    years = roster_years()
-    return years[0] if years else timezone.localdate().year
+    return facts["rosters"][0] if facts["rosters"] else today.year
 
 
 def year_settled(year: int) -> dict | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from dashboards.models import Target
-from dashboards.selectors import forget_pages
+from dashboards.selectors import forget_pages, forget_years
 from villages.years import YearStep, register
 
 
@@ -32,6 +32,8 @@ def describe(year: int) -> list[str]:
 
 
 def on_open(*, actor, year: int) -> list[str]:
+    forget_years()  # a new roster year and a new open year, now and once committed
+    transaction.on_commit(forget_years)
     if Target.objects.filter(year=year).exists():
         return []
     source = _source_year(year)

@@ -576,7 +576,8 @@ def _open_present_year(stats: SyncStats, today: datetime.date | None = None) -> 
             year=year,
             defaults={"status": ProgrammeYear.Status.OPEN, "opened_at": timezone.now()},
         )
-        stats.created["工作年度"] += made
+        if made:
+            stats.created["工作年度"] += 1
     year = today.year
     if year <= PLAN_YEAR or ProgrammeYear.objects.filter(year=year).exists():
         return

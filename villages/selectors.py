@@ -440,6 +440,14 @@ def programme_year_get(year: int) -> ProgrammeYear | None:
     return ProgrammeYear.objects.filter(year=year).first()
 
 
+def open_programme_years() -> list[int]:
+    return list(
+        ProgrammeYear.objects.filter(status=ProgrammeYear.Status.OPEN)
+        .order_by("-year")
+        .values_list("year", flat=True)
+    )
+
+
 def closed_years() -> set[int]:
     return set(
         ProgrammeYear.objects.filter(status=ProgrammeYear.Status.CLOSED).values_list(

@@ -1001,6 +1001,7 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     import datetime
 
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils.timezone import now
 
     from dashboards.models import Target
     from dashboards.services import compute_snapshots
@@ -1009,10 +1010,12 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     from stars.models import StarAward, StarTask, StarType
     from stars.schemes import ensure_star_types
     from tests.disputes.factories import HazardFactory, IncidentFactory, UnitFactory
+    from tests.factories import AssignmentFactory
     from tests.imports.builders import village_values, villages_xlsx
     from tests.stars.factories import StarAwardFactory, WeakCaseFactory, star
     from tests.visits.helpers import ProblemFactory, VisitFactory
-    from villages.services import export_job_create, import_job_create
+    from villages.models import ProgrammeYear
+    from villages.services import export_job_create, import_job_create, programme_year_open
     from visits.services import visit_create
 
     D = datetime.date
@@ -1048,6 +1051,12 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     )
     sanling_recompute(year=2024)
     compute_snapshots(year=2024)
+    # 2023 closed (its reopen page); 2024 opened with 2023's links carried forward for
+    # the counties (the pages that list and change them)
+    AssignmentFactory(cadre=area.cadres["a1v1"], village=v["a1v1"], year=2023)
+    AssignmentFactory(cadre=area.cadres["b1v1"], village=v["b1v1"], year=2023)
+    ProgrammeYear.objects.create(year=2023, status=ProgrammeYear.Status.CLOSED, closed_at=now())
+    programme_year_open(actor=users["city_admin"], year=2024)
     with django_capture_on_commit_callbacks(execute=True):
         import_job_create(
             actor=users["city_admin"],

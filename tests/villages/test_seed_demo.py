@@ -6,10 +6,12 @@ outer transaction that is rolled back when the module is done, so other modules 
 start from an empty database.
 """
 
+import datetime
 import hashlib
 from io import StringIO
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -21,7 +23,9 @@ from tests.helpers import module_data
 from villages import selectors
 from villages.models import (
     Assignment,
+    AssignmentProposal,
     County,
+    ProgrammeYear,
     Roster,
     RosterEntry,
     Township,
@@ -32,12 +36,14 @@ from villages.models import (
 pytestmark = pytest.mark.django_db
 
 PEIZHUANG = "411024107225"
+# The demo opens the clock's year: seeded on a pinned day of 2026.
+SEEDED_ON = datetime.datetime(2026, 6, 15, 9, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
     """Run `seed_demo` once for the module; returns its output."""
-    with module_data(django_db_blocker):
+    with module_data(django_db_blocker), time_machine.travel(SEEDED_ON, tick=False):
         out = StringIO()
         call_command("seed_demo", apps=["villages"], stdout=out)
         connection.check_constraints()
@@ -79,7 +85,34 @@ def test_rosters(seeded):
     assert r2023.values("branch").distinct().count() == 2462
     shared = r2023.values("branch").annotate(n=Count("id")).filter(n__gt=1)
     assert sorted({row["n"] for row in shared}) == [2]
-    assert Roster.objects.filter(is_frozen=True).count() == 2
+    # and the clock's year, opened through the programme-year service: 2023's roster
+    r2026 = RosterEntry.objects.filter(roster__year=2026)
+    assert r2026.count() == 2529
+    assert set(r2026.values_list("village_id", "branch_id")) == set(
+        r2023.values_list("village_id", "branch_id")
+    )
+    assert Roster.objects.filter(is_frozen=True).count() == 3
+
+
+def test_the_present_year_is_opened_and_its_links_confirmed(seeded):
+    assert dict(ProgrammeYear.objects.values_list("year", "status")) == {
+        2022: "open",
+        2023: "open",
+        2026: "open",
+    }
+    proposals = AssignmentProposal.objects.filter(year=2026)
+    assert proposals.count() == Assignment.objects.filter(year=2023).count()
+    pending = proposals.filter(decision="pending")
+    assert pending.count() == 6
+    assert set(pending.values_list("county__name", flat=True)) == {"长葛市"}
+    assert proposals.filter(decision="ended").count() == 2
+    confirmed = proposals.filter(decision="confirmed")
+    assert Assignment.objects.filter(year=2026).count() == confirmed.count()
+    peizhuang = Assignment.objects.get(year=2026, village__code=PEIZHUANG)
+    assert (peizhuang.start_date, peizhuang.end_date) == (
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 12, 31),
+    )
 
 
 def test_peizhuang(seeded):
@@ -167,7 +200,8 @@ def test_second_run_changes_nothing(seeded):
 
     # when
     out = StringIO()
-    call_command("seed_demo", apps=["villages"], stdout=out)
+    with time_machine.travel(SEEDED_ON + datetime.timedelta(days=3), tick=False):
+        call_command("seed_demo", apps=["villages"], stdout=out)
 
     # then
     assert "已是最新" in out.getvalue()
