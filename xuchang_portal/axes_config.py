@@ -53,6 +53,15 @@ class AxesConfig(AxesAppConfig):
 
         limit = axes_settings.AXES_FAILURE_LIMIT
 
+        def registered(name, default):
+            """The admin class registered now (villages/admin.py wraps axes' own ones to
+            check the permission before the object, so another area's record and a
+            missing one answer alike); the Chinese one extends it."""
+            model = self.get_model(name)
+            if admin.site.is_registered(model):
+                return type(admin.site.get_model_admin(model))
+            return default
+
         class LockedOutFilter(axes_admin.IsLockedOutFilter):
             title = "是否锁定"
 
@@ -63,7 +72,7 @@ class AxesConfig(AxesAppConfig):
             headings = {"Form Data": "表单数据", "Meta Data": "请求信息"}
             return tuple((headings.get(str(title), title), opts) for title, opts in fieldsets)
 
-        class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+        class AccessAttemptAdmin(registered("AccessAttempt", axes_admin.AccessAttemptAdmin)):
             list_filter = [
                 LockedOutFilter if f is axes_admin.IsLockedOutFilter else f
                 for f in axes_admin.AccessAttemptAdmin.list_filter
@@ -85,10 +94,12 @@ class AxesConfig(AxesAppConfig):
                     return f"还可尝试 {limit - obj.failures_since_start} 次"
                 return "已锁定"
 
-        class AccessLogAdmin(axes_admin.AccessLogAdmin):
+        class AccessLogAdmin(registered("AccessLog", axes_admin.AccessLogAdmin)):
             fieldsets = chinese(axes_admin.AccessLogAdmin.fieldsets)
 
-        class AccessFailureLogAdmin(axes_admin.AccessFailureLogAdmin):
+        class AccessFailureLogAdmin(
+            registered("AccessFailureLog", axes_admin.AccessFailureLogAdmin)
+        ):
             fieldsets = chinese(axes_admin.AccessFailureLogAdmin.fieldsets)
 
         for name, model_admin in (

@@ -80,6 +80,7 @@ def _nouns() -> dict:
     from stars.models import StarAward, WeakBranchCase
     from villages.models import (
         Assignment,
+        AssignmentProposal,
         Branch,
         County,
         ExportJob,
@@ -105,6 +106,7 @@ def _nouns() -> dict:
         "units": ThreeZeroUnit,
         "unit": ThreeZeroUnit,
         "targets": Target,
+        "links": AssignmentProposal,
         **{key: ledger.model for key, ledger in LEDGERS.items()},
     }
 
@@ -121,6 +123,7 @@ def _choices() -> dict:
     return {
         ("*", "ledger"): list(LEDGERS),
         ("*", "format"): ["json"],
+        ("*", "year"): [YEAR],
         ("dashboards:export", "level"): [lv for lv in LEVEL_NAMES if lv != "city"],
         ("disputes:sanling_subject", "kind"): ["village", "unit"],
         ("villages:export_create", "kind"): list(EXPORT_KINDS),

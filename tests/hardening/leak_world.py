@@ -142,7 +142,7 @@ class World:
 
 # Records a cadre sees only when they are theirs, wherever they lie (README: "a cadre
 # sees ... only their own assignments"; visits: a cadre's own visits).
-CADRE_OWN_ONLY = ("Cadre", "Assignment", "Visit", "VisitPhoto")
+CADRE_OWN_ONLY = ("Cadre", "Assignment", "Visit", "VisitPhoto", "AssignmentProposal")
 # Records of one login: only that login sees them, city-wide roles included ("a user sees
 # only the exports they started").
 OWNER_ONLY = ("ExportJob",)
@@ -227,7 +227,7 @@ def build_world() -> World:
     from tests.stars.factories import WeakCaseFactory
     from tests.visits.helpers import ProblemFactory, VisitFactory, WorkdayRuleFactory
     from villages.demo import role_groups
-    from villages.models import ExportJob, UserRole
+    from villages.models import AssignmentProposal, ExportJob, ProgrammeYear, UserRole
     from villages.services import export_job_run, import_job_create, import_job_validate
     from visits.models import VisitEvent, VisitPhoto
 
@@ -306,6 +306,21 @@ def build_world() -> World:
     township_cadre.save(update_fields=["name"])
     world.add(township_cadre, "A2", cadre=township_cadre)
     world.add(area.assignments["lx_a2"], "A2", cadre=township_cadre)
+
+    # ----- 联系点延续: the year is open and each village's link waits for its county
+    world.add(ProgrammeYear.objects.create(year=YEAR), "city")
+    for place, village in villages.items():
+        source = assignments[place]
+        proposal = AssignmentProposal.objects.create(
+            year=YEAR,
+            source=source,
+            cadre=source.cadre,
+            kind="village",
+            county=village.township.county,
+            village=village,
+        )
+        # the county decides: a cadre is shown none, their own included (no cadre= here)
+        world.add(proposal, place)
 
     # ----- logins and what belongs to one login
     role_places = {role: (ROLE_AREAS[role] or ("city",))[0] for role in ROLES}
