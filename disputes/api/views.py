@@ -43,6 +43,9 @@ class LedgerViewSet(viewsets.ModelViewSet):
     delete_service = None
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # the schema generator only needs the model: the selector reads the 三零 rules
+            return self.get_serializer_class().Meta.model.objects.none()
         return type(self).selector(user=self.request.user)
 
     def _answer(self, obj, code=status.HTTP_200_OK):
