@@ -1,54 +1,82 @@
-"""Demo data for 双十工作日: a year (2023) of visits by every 2023 cadre, their review, and
-the problem ledger.
+"""Demo data for 双十工作日: visits by every cadre, their review, and the problem ledger,
+for 2023 (the published year) and for the clock's year, from 1 January up to now.
 
-The real roster's year adds up to the published figures: 45,214 座谈会 and 457,968 人次 of
-走访群众, and 19,200 problems 已办结 (plus some still open, in progress or explained), by
-the cadres of the real (scale-1) villages and the 联乡 leaders. Most cadres keep the
-10-days-a-month rule, some fall short in some months; half days exist; the 联乡 leaders
-visit less. Everything is approved except the last weeks of 2023 in 张桥镇, which wait in
-`township_zhangqiao`'s review queue, and a handful of `cadre_peizhuang`'s visits that were
-returned with a comment.
+2023: the real roster's year adds up to the published figures: 45,214 座谈会 and 457,968
+人次 of 走访群众, and 19,200 problems 已办结 (plus some still open, in progress or
+explained), by the cadres of the real (scale-1) villages and the 联乡 leaders. Most cadres
+keep the 10-days-a-month rule, some fall short in some months; half days exist; the 联乡
+leaders visit less. Everything is approved except the last weeks of 2023 in 张桥镇, which
+wait in `township_zhangqiao`'s review queue, and a handful of `cadre_peizhuang`'s visits
+that were returned with a comment.
+
+The present: when the clock's year is after 2023, villages.demo has opened it (roster and
+links carried forward from 2023), and its cadres' visits are planned like 2023's, month by
+month up to this one, each cadre from a random source of their own; what has not happened
+by now is left out (a visit is logged from 17:00 on its day), so this month is under way.
+座谈会, 人次 and problems keep 2023's proportions. A visit is reviewed one to four days
+after its date, so the last days' visits wait for review; in 张桥镇 the last two weeks
+wait for `township_zhangqiao`. `cadre_peizhuang` has not been out today and has at most 9
+days this month, so a visit he logs today counts; three of his visits from before this
+month were returned with a comment, one of them more than a week after its date. Problems
+are handled within 3–45 days or explained, a few are left open however old, and their
+deadlines are 15 or 30 days, so some of the open ones are overdue. The years between 2023
+and the present get nothing; the cadres whose links 长葛市 has not confirmed yet have no
+visits in the present year (one a county confirms gets them on the next run).
 
 At `scale` > 1, villages.demo adds copies of the roster ("…（扩k）", k = 2…scale), each
-village with its own 帮村 cadre. Every copy gets its own year on top of the real one:
-planned like it (from its own seed) by the copy's cadres at their own villages, with
-座谈会, 人次 and problems in proportion to its visits (the 联乡 leaders' visits stay with
-the real roster, so a copy has about 3 % fewer visits). The published totals are the real
-roster's alone; the city's grow about `scale` times.
+village with its own 帮村 cadre. Every copy gets its own 2023 and present year on top of
+the real roster's: planned like them (from its own seed) by the copy's cadres at their own
+villages, with 座谈会, 人次 and problems in proportion to its visits (the 联乡 leaders'
+visits stay with the real roster, so a copy has about 3 % fewer visits). The published
+totals are the real roster's alone; the city's grow about `scale` times.
 
-Deterministic for a given seed: every visit's client_uuid is a uuid5 of the cadre's phone,
-the date and the visit's place in that day (and the copy number k for a copy), so a re-run
-finds the rows it wrote. It is idempotent: visits already stored (by client_uuid) are left
-alone together with their events and problems (a reviewer may have worked the demo queue;
-a re-run does not undo that), missing ones are written. Each roster's year is planned whole
-before it is written, so the totals are exact.
+Deterministic for a given seed (and, for the present year, a given moment): every visit's
+client_uuid is a uuid5 of the cadre's phone, the date and the visit's place in that day
+(and the copy number k for a copy), so a re-run finds the rows it wrote. It is idempotent:
+visits already stored (by client_uuid) are left alone together with their events and
+problems (a reviewer may have worked the demo queue; a re-run does not undo that), missing
+ones are written. 2023 is planned whole before it is written, so its totals are exact; the
+present year's plan up to any day does not depend on the day it is seeded on, so a run on a
+later day adds the visits logged since and leaves the stored ones as they are.
 
-Speed and memory: 360,000 visits and 720,000 review events per roster. bulk_create() spent
-over two minutes preparing values field by field on SQLite, so the rows are written from
-tuples of already-adapted values, 20,000 at a time (executemany on SQLite, COPY on
-PostgreSQL), and the events with two INSERT … SELECT statements over the new visits. No
-history rows are written for demo data. The rosters are planned and written one after the
-other, each in its own transaction, so the peak memory (of this process, and of
-PostgreSQL's queue of deferred foreign-key checks) is one roster's year whatever the scale.
-About 20 s and 210 MB at peak on SQLite at scale 1. On PostgreSQL at scale 10 (3,507,674
-visits, 7.0 M events, 219,416 problems): 113 s of CPU in this process, a peak of 243 MB, and
-13 minutes of wall time on a busy two-core machine, most of it the server's COPY, index
-and foreign-key work. The loaded tables are then analysed (see `_analyze`).
+Speed and memory: some 360,000 visits and 720,000 review events per roster and year.
+bulk_create() spent over two minutes preparing values field by field on SQLite, so the rows
+are written from tuples of already-adapted values, 20,000 at a time (on SQLite through a
+temporary table and one INSERT … SELECT, COPY on PostgreSQL), and the events with two
+INSERT … SELECT statements over the new visits. No history rows are written for demo data.
+The roster years are written one after the other, each in its own transaction, while a
+thread plans the next one and makes its rows: the database's share of the work runs
+without Python's GIL, so the two overlap on two cores. The peak memory (of this process,
+and of PostgreSQL's queue of deferred foreign-key checks) is about two roster years'
+whatever the scale. On SQLite at scale 1, on 7 December (2023 and 341 days of the present
+year: 697,000 visits, 1.39 M events, 43,000 problems), on this busy two-core machine: about
+44 s and 490 MB at peak (2023 alone took 35 s before the thread and the temporary table).
+On PostgreSQL at scale 1, the same day: 102 s of wall time, 35 s of CPU in this process, a
+peak of 400 MB; at scale 10 (measured for 2023 alone, before the present year was added:
+3,507,674 visits, 7.0 M events, 219,416 problems) 113 s of CPU in this process, a peak of
+243 MB, and 13 minutes of wall time on a busy two-core machine, most of it the server's
+COPY, index and foreign-key work. The loaded tables are then analysed (see `_analyze`).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime
 import hashlib
 import io
 import json
+import queue
 import random
 import re
+import sqlite3
+import threading
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import accumulate
+from functools import partial
+from itertools import accumulate, chain
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -71,10 +99,19 @@ PROBLEMS = {
 ZHANGQIAO = "411024107"
 QUEUE_FROM = datetime.date(YEAR, 12, 18)  # 张桥镇 visits from here on wait for review
 RETURNED = 4  # cadre_peizhuang's visits sent back with a comment
+# The clock's year (after 2023), from 1 January to today:
+QUEUE_DAYS = 14  # 张桥镇's visits of the last two weeks wait for review, as at the end of 2023
+PRESENT_RETURNED = 3  # cadre_peizhuang's visits sent back with a comment
+MONTH_CAP = 9  # cadre_peizhuang's days this month before today, so today's visit counts
+DEADLINES = (15, 30, 30)  # 办理时限 of a problem, days
+OPEN_SHARE = 0.05  # of the problems, left open however old (2023 ended with 10 % open)
+IN_PROGRESS_SHARE = 0.58  # of those, 办理中 (1,290 of 2,230 open at the end of 2023)
+EXPLAINED_SHARE = 0.05  # explained, not resolved (1,130 of 22,560 in 2023)
 NAMESPACE = uuid.UUID("0b7c3f4e-2f1a-5d7e-9a61-3c2d8e4b1a90")
 SCALED_COPY = re.compile(r"（扩(\d+)）$")  # villages.demo names the scale>1 copies "…（扩k）"
-PAGE = 500  # rows per INSERT statement where executemany is not used
-WRITE_CHUNK = 20_000  # visits adapted and sent at a time
+PAGE = 500  # rows per INSERT statement (fewer if the database takes fewer parameters)
+WRITE_CHUNK = 20_000  # visits sent at a time
+SQLITE_CACHE_KB = 128 * 1024
 
 ACTIVITIES = list(Visit.Activity.values)  # declaration order, also the stored order
 OTHER_ACTIVITIES = {  # what a visit does besides a 座谈会, with weights
@@ -194,6 +231,7 @@ class Plan:
     state: str = Visit.State.APPROVED
     comment: str = ""
     problem: dict | None = None
+    uuid: str = ""  # client_uuid (hex), set when the plan is written
 
 
 def _cum(weights) -> list:
@@ -204,14 +242,29 @@ DAY_COUNTS, DAY_WEIGHTS = [10, 11, 12, 13, 14, 15], _cum([22, 26, 22, 14, 10, 6]
 OTHER_KINDS, OTHER_WEIGHTS = list(OTHER_ACTIVITIES), _cum(OTHER_ACTIVITIES.values())
 CATEGORY_CUM = _cum(CATEGORY_WEIGHTS)
 SATISFACTION_CUM = _cum([86, 12, 2])
+EXTRA_WITH_MEETING = (0, 0, 0, 0, 0, 1, 1, 1, 1, 2)  # other activities beside a 座谈会
+EXTRA_WITHOUT = (1, 1, 2, 2, 3)
+CREATED_AT = 17 * 60  # minutes after midnight: visits are logged from 17:00 on
+REVIEWED_AT = 9 * 60  # and reviewed from 09:00 on
 
 
-def _months() -> list[tuple[list, list]]:
-    """(weekdays, weekend days) of each month of the year."""
+# Random draws. The planners below draw a great many small numbers, so they call what
+# Random.randrange, randint, choice and choices call inside, `_randbelow` and `random`:
+# the same numbers in the same order (the 2023 year stays exactly as it was), at a
+# fraction of the cost.
+
+
+def _weighted(rng: random.Random, population, cum):
+    """rng.choices(population, cum_weights=cum)[0], drawn the same way."""
+    return population[bisect.bisect(cum, rng.random() * cum[-1], 0, len(cum) - 1)]
+
+
+def _months(year: int, last: int = 12) -> list[tuple[list, list]]:
+    """(weekdays, weekend days) of each month of the year, up to month `last`."""
     months = []
-    for month in range(1, 13):
-        first = datetime.date(YEAR, month, 1)
-        nxt = datetime.date(YEAR + month // 12, month % 12 + 1, 1)
+    for month in range(1, last + 1):
+        first = datetime.date(year, month, 1)
+        nxt = datetime.date(year + month // 12, month % 12 + 1, 1)
         days = [first + datetime.timedelta(days=i) for i in range((nxt - first).days)]
         months.append(([d for d in days if d.weekday() < 5], [d for d in days if d.weekday() >= 5]))
     return months
@@ -227,22 +280,23 @@ def _pick_days(rng: random.Random, weekdays, weekends, count: int, covered) -> l
 
 def _village_cadre_days(rng: random.Random, weak: bool) -> int:
     if rng.random() < (0.22 if weak else 0.04):
-        return rng.randint(5, 9)
-    return rng.choices(DAY_COUNTS, cum_weights=DAY_WEIGHTS)[0]
+        return 5 + rng._randbelow(5)  # randint(5, 9)
+    return _weighted(rng, DAY_COUNTS, DAY_WEIGHTS)
 
 
 def _other_activities(rng: random.Random, meeting: bool) -> set:
-    count = rng.choice((0, 0, 0, 0, 0, 1, 1, 1, 1, 2)) if meeting else rng.choice((1, 1, 2, 2, 3))
+    below = rng._randbelow
+    count = EXTRA_WITH_MEETING[below(10)] if meeting else EXTRA_WITHOUT[below(5)]
     chosen: set = set()
     while len(chosen) < count:
-        chosen.add(rng.choices(OTHER_KINDS, cum_weights=OTHER_WEIGHTS)[0])
+        chosen.add(_weighted(rng, OTHER_KINDS, OTHER_WEIGHTS))
     return chosen
 
 
-def _load_rosters() -> dict[int, dict]:
-    """The 2023 assignments per roster: {0: the real roster, k: the copy "…（扩k）"}, each
-    {cadre phone: the villages the cadre may log visits at, with the dates each assignment
-    covers}. A 联乡 leader's township counts with its real villages only."""
+def _load_rosters(year: int) -> dict[int, dict]:
+    """The assignments of `year` per roster: {0: the real roster, k: the copy "…（扩k）"},
+    each {cadre phone: the villages the cadre may log visits at, with the dates each
+    assignment covers}. A 联乡 leader's township counts with its real villages only."""
     villages = {}
     for v in Village.objects.values("id", "code", "name", "township_id", "township__code"):
         copy = SCALED_COPY.search(v.pop("name"))
@@ -252,7 +306,7 @@ def _load_rosters() -> dict[int, dict]:
         if not copy:
             by_township[v["township_id"]].append(v)
     rosters: dict[int, dict[str, dict]] = defaultdict(dict)
-    rows = Assignment.objects.filter(year=YEAR).values(
+    rows = Assignment.objects.filter(year=year).values(
         "cadre_id", "cadre__phone", "kind", "village_id", "township_id", "start_date", "end_date"
     )
     for a in rows.order_by("cadre__phone", "start_date", "village__code", "township__code"):
@@ -273,37 +327,34 @@ def _load_rosters() -> dict[int, dict]:
     return dict(rosters)
 
 
-def _plan_visits(
-    rng: random.Random,
-    cadres: dict,
-    peizhuang_id: int | None,
-    *,
-    copy: int = 0,
-    reference: int | None = None,
-) -> list[Plan]:
-    """The year of `cadres`. The real roster (`copy` 0) adds up to the published totals; a
-    copy to the same totals in proportion to its visits against the real roster's
-    `reference` visits."""
-    months = _months()
-    whole_year = (datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31))
+def _plan_days(rng_for, cadres: dict, *, year: int, last_month: int = 12, copy: int = 0):
+    """The visits of `cadres` in `year`, month by month up to `last_month`, whole months:
+    3–8 days a month for a 联乡 leader (sometimes two villages in a day, half a day each),
+    mostly 10–15 for a 帮村 cadre, 5–9 in some months (more often for the 12 % who have
+    a weak year). `rng_for(phone)` is each cadre's random source."""
+    months = _months(year, last_month)
+    whole_year = (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    half_day, full_day = Visit.DayPart.HALF, Visit.DayPart.FULL
     plans: list[Plan] = []
     add = plans.append
     for phone in sorted(cadres):
+        rng = rng_for(phone)
+        below, uniform = rng._randbelow, rng.random
         cadre = cadres[phone]
         places, leader, cadre_id = cadre["places"], cadre["leader"], cadre["id"]
-        weak = rng.random() < 0.12
+        weak = uniform() < 0.12
         spans = [(start, end) for _, start, end in places]
         full = any(start <= whole_year[0] and end >= whole_year[1] for start, end in spans)
         covered = None if full else (lambda d, s=spans: any(a <= d <= b for a, b in s))
         for weekdays, weekends in months:
-            count = rng.randint(3, 8) if leader else _village_cadre_days(rng, weak)
+            count = 3 + below(6) if leader else _village_cadre_days(rng, weak)
             for day in _pick_days(rng, weekdays, weekends, count, covered):
                 options = [t for t, start, end in places if start <= day <= end]
-                targets = options[0] if len(options) == 1 else rng.choice(options)
-                two = leader and len(targets) > 1 and rng.random() < 0.3
-                chosen = rng.sample(targets, 2) if two else [rng.choice(targets)]
+                targets = options[0] if len(options) == 1 else options[below(len(options))]
+                two = leader and len(targets) > 1 and uniform() < 0.3
+                chosen = rng.sample(targets, 2) if two else [targets[below(len(targets))]]
                 for part, village in enumerate(chosen, start=1):
-                    half = two or rng.random() < 0.12
+                    half = two or uniform() < 0.12
                     add(
                         Plan(
                             cadre_id,
@@ -312,12 +363,27 @@ def _plan_visits(
                             village["township__code"],
                             day,
                             part,
-                            Visit.DayPart.HALF if half else Visit.DayPart.FULL,
-                            rng.randrange(150),
-                            rng.randint(1, 4),
+                            half_day if half else full_day,
+                            below(150),
+                            1 + below(4),
                             copy,
                         )
                     )
+    return plans
+
+
+def _plan_visits(
+    rng: random.Random,
+    cadres: dict,
+    peizhuang_id: int | None,
+    *,
+    copy: int = 0,
+    reference: int | None = None,
+) -> list[Plan]:
+    """The 2023 year of `cadres`. The real roster (`copy` 0) adds up to the published
+    totals; a copy to the same totals in proportion to its visits against the real
+    roster's `reference` visits."""
+    plans = _plan_days(lambda _phone: rng, cadres, year=YEAR, copy=copy)
     totals = PUBLISHED
     if copy:
         totals = PUBLISHED.scaled(len(plans) / reference if reference else 1)
@@ -328,7 +394,7 @@ def _plan_visits(
 
 
 def _fill_activities(rng: random.Random, plans: list[Plan], totals: Totals) -> None:
-    """Activities, 座谈会 and 人次, so that the year adds up to `totals` exactly."""
+    """Activities, 座谈会 and 人次, so that the plans add up to `totals` exactly."""
     meeting_visits = rng.sample(range(len(plans)), min(totals.meeting_visits, len(plans)))
     meetings = [0] * len(plans)
     for i in meeting_visits:
@@ -337,29 +403,35 @@ def _fill_activities(rng: random.Random, plans: list[Plan], totals: Totals) -> N
     for i in rng.choices(meeting_visits, k=extra_meetings):
         meetings[i] += 1
     order = {a: n for n, a in enumerate(ACTIVITIES)}
+    below, uniform = rng._randbelow, rng.random
+    household, policy, meeting = (
+        Visit.Activity.HOUSEHOLD,
+        Visit.Activity.POLICY,
+        Visit.Activity.MEETING,
+    )
     weights = []
     combos: dict[frozenset, tuple] = {}  # one tuple per combination, shared by the plans
     for plan, m in zip(plans, meetings, strict=True):
         kinds = _other_activities(rng, meeting=m > 0)
         if m:
-            kinds.add(Visit.Activity.MEETING)
+            kinds.add(meeting)
         key = frozenset(kinds)
         plan.activities = combos.get(key) or combos.setdefault(
             key, tuple(sorted(kinds, key=order.__getitem__))
         )
         plan.meetings = m
-        if Visit.Activity.HOUSEHOLD in kinds:
-            plan.households = rng.randint(1, 2)
+        if household in kinds:
+            plan.households = 1 + below(2)  # randint(1, 2)
         # Who gets the 人次 left after the floors below: visits that met nobody yet first.
         if m:
-            weights.append(0.3 + 0.2 * rng.random())
+            weights.append(0.3 + 0.2 * uniform())
         elif plan.households:
-            weights.append(0.2 + 0.2 * rng.random())
+            weights.append(0.2 + 0.2 * uniform())
         else:
-            weights.append(1 + 0.3 * (Visit.Activity.POLICY in kinds) + 0.1 * rng.random())
+            weights.append(1 + 0.3 * (policy in kinds) + 0.1 * uniform())
     # Everyone met counts: at least one person per household and three per 座谈会. The rest
-    # of the year's 人次 is shared out by weight (largest remainders first), so the sum is
-    # exact and few visits are left with nobody.
+    # of the 人次 is shared out by weight (largest remainders first), so the sum is exact
+    # and few visits are left with nobody.
     floors = [p.households + 3 * p.meetings for p in plans]
     extra = totals.people - sum(floors)
     if extra < 0:
@@ -368,7 +440,8 @@ def _fill_activities(rng: random.Random, plans: list[Plan], totals: Totals) -> N
     quotas = [w * extra / total_weight for w in weights]
     del weights
     shares = [int(q) for q in quotas]
-    by_remainder = sorted(range(len(plans)), key=lambda i: shares[i] - quotas[i])
+    remainders = [s - q for s, q in zip(shares, quotas, strict=True)]
+    by_remainder = sorted(range(len(plans)), key=remainders.__getitem__)
     for i in by_remainder[: extra - sum(shares)]:
         shares[i] += 1
     for plan, floor, share in zip(plans, floors, shares, strict=True):
@@ -405,26 +478,155 @@ def _fill_problems(rng: random.Random, plans: list[Plan], totals: Totals) -> Non
     for plan in rng.sample(rest, min(counts[Problem.Status.EXPLAINED], len(rest))):
         status[id(plan)] = Problem.Status.EXPLAINED
     for plan in chosen:
-        hinted = [CATEGORY_FOR[a] for a in plan.activities if a in CATEGORY_FOR]
-        if hinted and rng.random() < 0.6:
-            category = rng.choice(hinted)
-        else:
-            category = rng.choices(CATEGORIES, cum_weights=CATEGORY_CUM)[0]
-        texts, handler = PROBLEM_TEXT[category]
-        plan.problem = {
-            "status": status.get(id(plan), Problem.Status.RESOLVED),
-            "category": category,
-            "description": rng.choice(texts),
-            "handler": handler,
-            "raised_by": _person_name(rng),
-            "minutes": rng.randint(5, 40),
-            "days": rng.randint(3, 45),
-            "satisfaction": rng.choices(SATISFACTION, cum_weights=SATISFACTION_CUM)[0],
-        }
+        _fill_problem(rng, plan, status.get(id(plan), Problem.Status.RESOLVED))
+
+
+def _fill_problem(rng: random.Random, plan: Plan, status: str, deadline: int = 30) -> None:
+    """The problem a visit turned up, `status` now; handled within `days` (or explained,
+    or still open), with `deadline` days to do it."""
+    hinted = [CATEGORY_FOR[a] for a in plan.activities if a in CATEGORY_FOR]
+    if hinted and rng.random() < 0.6:
+        category = rng.choice(hinted)
+    else:
+        category = _weighted(rng, CATEGORIES, CATEGORY_CUM)
+    texts, handler = PROBLEM_TEXT[category]
+    plan.problem = {
+        "status": status,
+        "category": category,
+        "description": rng.choice(texts),
+        "handler": handler,
+        "raised_by": _person_name(rng),
+        "minutes": rng.randint(5, 40),
+        "days": rng.randint(3, 45),
+        "satisfaction": _weighted(rng, SATISFACTION, SATISFACTION_CUM),
+        "deadline": deadline,
+    }
 
 
 def _person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+# ----- the present: the clock's year, from 1 January to now -----
+
+
+def _plan_present(
+    cadres: dict,
+    peizhuang_id: int | None,
+    *,
+    seed: int,
+    now: datetime.datetime,
+    tz,
+    reference: int,
+    copy: int = 0,
+) -> list[Plan]:
+    """The visits of the clock's year that have happened by `now`, planned like 2023's.
+
+    Each cadre draws from a random source of their own, and months are planned whole,
+    so the visits up to any day are the same whichever day the demo is seeded on (a
+    re-run on a later day adds the days since, and a link confirmed meanwhile adds that
+    cadre's visits without moving anyone else's). 座谈会, 人次 and problems are in 2023's
+    proportions: the totals of the real roster's 2023 (`reference` visits) scaled to the
+    number of visits planned."""
+    today = now.astimezone(tz).date()
+    year = today.year
+    tag = f"visits-{seed}-{year}" + (f"-{copy}" if copy else "")
+    plans = _plan_days(
+        lambda phone: random.Random(f"{tag}-{phone}"),
+        cadres,
+        year=year,
+        last_month=today.month,
+        copy=copy,
+    )
+    rng = random.Random(tag)
+    _fill_activities(rng, plans, PUBLISHED.scaled(len(plans) / reference))
+    plans = [p for p in plans if p.date < today or (p.date == today and _created_at(p, tz) <= now)]
+    if peizhuang_id is not None:
+        plans = _leave_today_to_peizhuang(plans, peizhuang_id, today)
+    _fill_present_states(rng, plans, peizhuang_id, now, tz)
+    _fill_present_problems(rng, plans, today, sum(PUBLISHED.problems.values()) / reference)
+    return plans
+
+
+def _leave_today_to_peizhuang(plans: list[Plan], peizhuang_id: int, today) -> list[Plan]:
+    """`cadre_peizhuang` has not been out today, and has at most MONTH_CAP days this
+    month (the first ones planned), so a visit logged today moves 本月已下沉 by a day."""
+    month_days = sorted(
+        {p.date for p in plans if p.cadre == peizhuang_id and p.date >= today.replace(day=1)}
+    )
+    kept = set(month_days[:MONTH_CAP]) - {today}
+    return [
+        p
+        for p in plans
+        if p.cadre != peizhuang_id or p.date < today.replace(day=1) or p.date in kept
+    ]
+
+
+def _fill_present_states(
+    rng: random.Random, plans: list[Plan], peizhuang_id: int | None, now: datetime.datetime, tz
+) -> None:
+    """Reviewed one to four days after the visit, so what is not reviewed by `now` still
+    waits; in 张桥镇 the last QUEUE_DAYS days all wait for `township_zhangqiao`; and a few
+    of `cadre_peizhuang`'s visits were returned with a comment, one of them more than a
+    week after its date (it stays returned until he fixes it, however old it is)."""
+    today = now.astimezone(tz).date()
+    queue_from = today - datetime.timedelta(days=QUEUE_DAYS - 1)
+    settled = today - datetime.timedelta(days=5)  # reviewed before today, whatever the plan
+    for plan in plans:
+        if plan.township == ZHANGQIAO and plan.date >= queue_from:
+            plan.state = Visit.State.SUBMITTED
+        elif plan.date >= settled and _reviewed_at(plan, tz) > now:
+            plan.state = Visit.State.SUBMITTED
+    if peizhuang_id is None:
+        return
+    # Returned before this month where possible, so the month's days are all counted.
+    mine = [p for p in plans if p.cadre == peizhuang_id and p.part == 1]
+    before = min(today.replace(day=1), today - datetime.timedelta(days=2))
+    candidates = [p for p in mine if p.date < before] or [
+        p for p in mine if p.date <= today - datetime.timedelta(days=3)
+    ]
+    if not candidates:
+        return
+    latest = candidates[-1]  # returned a day or two after its date
+    latest.review_days = min(latest.review_days, 2)
+    returned = [latest]
+    weeks_old = [p for p in candidates[:-1] if p.date <= today - datetime.timedelta(days=21)]
+    if weeks_old:  # returned more than a week after its date, and still not fixed
+        late = weeks_old[rng._randbelow(len(weeks_old))]
+        late.review_days = 8 + rng._randbelow(3)
+        returned.append(late)
+    others = [p for p in candidates[:-1] if p not in returned]
+    returned += rng.sample(others, min(PRESENT_RETURNED - len(returned), len(others)))
+    for i, plan in enumerate(returned):
+        plan.state = Visit.State.RETURNED
+        plan.comment = RETURN_COMMENTS[i % len(RETURN_COMMENTS)]
+
+
+def _fill_present_problems(rng: random.Random, plans: list[Plan], today, rate: float) -> None:
+    """Problems on about `rate` of the approved visits, mostly handled within 3–45 days
+    (办结, some 无法办结已解释), a few left open (办理中 or 待办) however old; the ones not
+    handled by today are open too, 待办 in their first week. Deadlines are 15 or 30
+    days, so some of the open ones are overdue."""
+    uniform = rng.random
+    week_ago = today - datetime.timedelta(days=7)
+    for plan in plans:
+        if plan.state != Visit.State.APPROVED or uniform() >= rate:
+            continue
+        deadline = DEADLINES[rng._randbelow(len(DEADLINES))]
+        _fill_problem(rng, plan, Problem.Status.RESOLVED, deadline)
+        spec, outcome = plan.problem, uniform()
+        if outcome < OPEN_SHARE:
+            in_progress = outcome < OPEN_SHARE * IN_PROGRESS_SHARE
+        elif plan.date + datetime.timedelta(days=spec["days"]) >= today:
+            in_progress = plan.date < week_ago
+        else:
+            if outcome < OPEN_SHARE + EXPLAINED_SHARE:
+                spec["status"] = Problem.Status.EXPLAINED
+            continue
+        spec["status"] = Problem.Status.IN_PROGRESS if in_progress else Problem.Status.PENDING
+
+
+# ----- writing -----
 
 
 def _uuid_hex(plan: Plan) -> str:
@@ -449,16 +651,13 @@ def _notes(plan: Plan) -> str:
     return "；".join(phrases) + "。"
 
 
-# ----- writing -----
-
-
 def _columns(model, names) -> list[str]:
     return [model._meta.get_field(n).column for n in names]
 
 
 def _insert(model, names, rows) -> None:
     """INSERT already-adapted `rows` (tuples in the order of the field `names`): COPY on
-    PostgreSQL, executemany on SQLite, multi-row VALUES elsewhere."""
+    PostgreSQL, see `_insert_sqlite` on SQLite, multi-row VALUES elsewhere."""
     qn = connection.ops.quote_name
     columns = ", ".join(qn(c) for c in _columns(model, names))
     table = qn(model._meta.db_table)
@@ -474,28 +673,50 @@ def _insert(model, names, rows) -> None:
                 f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
             )
             return
-        head = f"INSERT INTO {table} ({columns}) VALUES "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
-        one = "(" + ", ".join(["%s"] * len(names)) + ")"
         if connection.vendor == "sqlite":
-            cursor.executemany(head + one, rows)
+            _insert_sqlite(raw.connection, table, columns, len(names), rows)
             return
+        one = "(" + ", ".join(["%s"] * len(names)) + ")"
+        head = f"INSERT INTO {table} ({columns}) VALUES "  # nosec B608 # table and column names come from model _meta through quote_name; every value is a bound parameter
         for start in range(0, len(rows), PAGE):
             page = rows[start : start + PAGE]
             cursor.execute(head + ", ".join([one] * len(page)), [v for row in page for v in row])
+
+
+def _insert_sqlite(db: sqlite3.Connection, table: str, columns: str, width: int, rows) -> None:
+    """Multi-row VALUES into a bare temporary table, then one INSERT … SELECT: half the
+    time of inserting into the table itself, whose nine indexes SQLite opens again for
+    every statement. Few, long statements, straight on the sqlite3 connection (Django's
+    cursor rewrites the text of each): the thread that plans meanwhile gets the GIL while
+    SQLite works, and hands it back once a statement, not once a row."""
+    stage = '"demo_stage"'
+    page = max(1, min(PAGE, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    one = "(" + ", ".join(["?"] * width) + ")"
+    head = f"INSERT INTO {stage} ({columns}) VALUES "  # nosec B608 # names from model _meta through quote_name; every value is a bound parameter
+    full = head + ", ".join([one] * page)
+    db.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WHERE 0")  # nosec B608 # names from model _meta through quote_name
+    try:
+        for start in range(0, len(rows), page):
+            chunk = rows[start : start + page]
+            sql = full if len(chunk) == page else head + ", ".join([one] * len(chunk))
+            db.execute(sql, list(chain.from_iterable(chunk)))
+        db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY rowid")  # nosec B608 # names from model _meta through quote_name
+    finally:
+        db.execute(f"DROP TABLE {stage}")
 
 
 def _max_id(model) -> int:
     return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def _stored_uuids(cadre_ids: list[int]) -> set[str]:
+def _stored_uuids(cadre_ids: list[int], year: int) -> set[str]:
     """client_uuid (hex) of the stored visits of the year by these cadres (one roster at a
     time, so the set stays one roster's size)."""
-    year = (datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31))
+    span = (datetime.date(year, 1, 1), datetime.date(year, 12, 31))
     stored: set[str] = set()
     for start in range(0, len(cadre_ids), PAGE):
         uuids = Visit.objects.filter(
-            date__range=year, cadre_id__in=cadre_ids[start : start + PAGE]
+            date__range=span, cadre_id__in=cadre_ids[start : start + PAGE]
         ).values_list("client_uuid", flat=True)
         stored.update(_hex(u) for u in uuids.order_by().iterator(chunk_size=10_000))
     return stored
@@ -544,11 +765,14 @@ PROBLEM_FIELDS = [
 
 
 def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
-    """The real roster's year, then each copy's (scale > 1), one roster at a time, each in
-    its own transaction (so PostgreSQL's queue of deferred foreign-key checks, too, holds
-    one roster's rows at most)."""
+    """2023: the real roster's year, then each copy's (scale > 1). Then the clock's year,
+    if it is after 2023, from 1 January to now, roster by roster the same way.
+
+    One roster's year is written at a time, each in its own transaction (so PostgreSQL's
+    queue of deferred foreign-key checks, too, holds one roster's rows at most), while the
+    next one is planned in a thread (see `_prepared`)."""
     stats = SyncStats()
-    rosters = _load_rosters()
+    rosters = _load_rosters(YEAR)
     if not rosters.get(0):
         return stats
     users = dict(
@@ -570,26 +794,160 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     )
     # Reviews: 张桥镇 by its township official; the rest of 鄢陵县 and 长葛市 by their county
     # officials (the demo logins); elsewhere by officials without a demo login.
-    reviewer_of = {
-        ZHANGQIAO: users.get("township_zhangqiao"),
-        "411024": users.get("county_yanling"),
-        "411082": users.get("county_changge"),
-    }
-    writer = _Writer(stats, reviewer_of, users.get("cadre_peizhuang"), peizhuang_id)
-    plans = _plan_visits(random.Random(f"visits-{seed}"), rosters.pop(0), peizhuang_id)
-    reference = len(plans)
-    writer.write(plans)
-    del plans  # one roster's year in memory at a time
-    for copy in sorted(rosters):
-        if copy > scale:
-            continue  # left by an earlier run at a larger scale: not this run's world
+    rows = _RowMaker(
+        ops=connection.ops,
+        reviewer_of={
+            ZHANGQIAO: users.get("township_zhangqiao"),
+            "411024": users.get("county_yanling"),
+            "411082": users.get("county_changge"),
+        },
+        peizhuang_user=users.get("cadre_peizhuang"),
+        peizhuang_id=peizhuang_id,
+        tz=timezone.get_current_timezone(),
+    )
+    now = timezone.now()
+    year = timezone.localdate(now).year
+    # Everything the jobs need from the database is read here: they run in a thread.
+    present = _load_rosters(year) if year > YEAR else {}
+    real = {}  # the real roster's 2023 visits, the measure of everyone else's totals
+
+    def published_year():
+        plans = _plan_visits(random.Random(f"visits-{seed}"), rosters[0], peizhuang_id)
+        real["visits"] = len(plans)
+        return plans
+
+    def copy_year(copy):
         rng = random.Random(f"visits-{seed}-{copy}")
-        plans = _plan_visits(rng, rosters[copy], None, copy=copy, reference=reference)
-        writer.write(plans)
-        del plans
+        return _plan_visits(rng, rosters[copy], None, copy=copy, reference=real["visits"])
+
+    def present_year(copy):
+        pz = peizhuang_id if copy == 0 else None
+        return _plan_present(
+            present[copy], pz, seed=seed, now=now, tz=rows.tz, reference=real["visits"], copy=copy
+        )
+
+    # Copies left by an earlier run at a larger scale are not this run's world.
+    jobs = [(YEAR, published_year)]
+    jobs += [(YEAR, partial(copy_year, k)) for k in sorted(rosters) if 0 < k <= scale]
+    jobs += [(year, partial(present_year, k)) for k in sorted(present) if k <= scale]
+    with _sqlite_cache(), _Background(jobs, rows) as background:
+        for job in background:
+            _write(stats, job, rows)
+            del job  # one roster's year in memory, and the next one's
     if stats.changed:
         _analyze()
     return stats
+
+
+@dataclass
+class _Job:
+    """One roster's planned year, as the background thread hands it over: the plans (with
+    their uuids), and then the rows of the visits not stored yet, a chunk at a time."""
+
+    year: int
+    plans: list[Plan]
+    background: _Background
+    stored: set = field(default_factory=set)
+
+    def new(self, stored: set) -> list[Plan]:
+        """Tell the thread what is stored already; the plans that are not."""
+        self.stored = stored
+        self.background.replies.put(stored)
+        return [plan for plan in self.plans if plan.uuid not in stored] if stored else self.plans
+
+    def chunks(self):
+        while (item := self.background.get()) is not _END:
+            yield item
+
+
+_END = object()
+
+
+class _Background:
+    """Plans the jobs' years one after the other in a thread, and makes the rows of their
+    new visits there, handing them over through a short queue. Planning and making rows
+    is pure Python, and the database does its share of the writing (SQLite's INSERT …
+    SELECT, PostgreSQL's COPY) without holding Python's GIL, so on two cores the next
+    rows are made while these are written. The thread touches no database: it has no
+    connection of its own, and would not see this one's uncommitted rows."""
+
+    def __init__(self, jobs, rows: _RowMaker):
+        self.jobs, self.rows = jobs, rows
+        self.handoff: queue.Queue = queue.Queue(maxsize=3)
+        self.replies: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._work, name="visits-demo", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def __iter__(self):
+        for _ in self.jobs:
+            year, plans = self.get()
+            yield _Job(year, plans, self)
+
+    def get(self):
+        item = self.handoff.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _reply(self):
+        while not self.stop.is_set():
+            try:
+                return self.replies.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
+
+    def _work(self) -> None:
+        try:
+            for year, plan in self.jobs:
+                plans = plan()
+                for p in plans:
+                    p.uuid = _uuid_hex(p)
+                if not self._put((year, plans)) or (stored := self._reply()) is None:
+                    return
+                new = [p for p in plans if p.uuid not in stored] if stored else plans
+                for chunk in self.rows.visit_chunks(new):
+                    if not self._put(chunk):
+                        return
+                if not self._put(_END):
+                    return
+        except Exception as exc:  # handed over, raised in the caller's thread
+            self._put(exc)
+
+
+@contextmanager
+def _sqlite_cache():
+    """A 128 MB page cache on SQLite while the demo is loaded: the default 2 MB holds little
+    of nine indexes growing at random places (a fifth of the insert time)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
 
 
 def _analyze() -> None:
@@ -605,75 +963,104 @@ def _analyze() -> None:
         cursor.execute(f"{command} {tables}")
 
 
-@dataclass
-class _Writer:
-    """Writes the visits of one roster's planned year that are not stored yet, with their
-    review events and problems."""
+@transaction.atomic
+def _write(stats: SyncStats, job: _Job, rows: _RowMaker) -> None:
+    """Write the visits of one roster's planned year that are not stored yet, with their
+    review events and problems. The visits already stored are left alone with their
+    events and problems (a reviewer may have worked the demo queue)."""
+    new = job.new(_stored_uuids(sorted({plan.cadre for plan in job.plans}), job.year))
+    first_new = _max_id(Visit) + 1
+    for chunk in job.chunks():
+        _insert(Visit, VISIT_FIELDS, chunk)
+    if not new:
+        return
+    created = stats.created
+    created[str(Visit._meta.verbose_name)] += len(new)
+    created[str(VisitEvent._meta.verbose_name)] += _write_events(first_new)
+    created[str(Problem._meta.verbose_name)] += _write_problems(new, rows)
 
-    stats: SyncStats
+
+class _Times(dict):
+    """{(date, minutes after its midnight): that local time as the database takes it},
+    each made once (a year of visits has some 90,000 of them, for 360,000 visits)."""
+
+    def __init__(self, ops, tz):
+        super().__init__()
+        self.adapt, self.tz = ops.adapt_datetimefield_value, tz
+
+    def __missing__(self, key):
+        day, minutes = key
+        local = datetime.datetime.combine(day, datetime.time(), self.tz)
+        value = self[key] = self.adapt(local + datetime.timedelta(minutes=minutes))
+        return value
+
+
+@dataclass
+class _RowMaker:
+    """Makes the rows of the visits and problems of planned years, values adapted for the
+    database (and nothing else touched: this runs in a thread too)."""
+
+    ops: object
     reviewer_of: dict
     peizhuang_user: int | None
     peizhuang_id: int | None
+    tz: object
 
-    @transaction.atomic
-    def write(self, plans: list[Plan]) -> None:
-        stored = _stored_uuids(sorted({plan.cadre for plan in plans}))
-        new = [plan for plan in plans if _uuid_hex(plan) not in stored] if stored else plans
-        if not new:
-            return
-        first_new = _max_id(Visit) + 1
-        _write_visits(new, self.reviewer_of, self.peizhuang_user, self.peizhuang_id)
-        created = self.stats.created
-        created[str(Visit._meta.verbose_name)] += len(new)
-        created[str(VisitEvent._meta.verbose_name)] += _write_events(first_new)
-        created[str(Problem._meta.verbose_name)] += _write_problems(
-            new, first_new, self.peizhuang_user, self.peizhuang_id
-        )
-
-
-def _write_visits(new, reviewer_of, peizhuang_user, peizhuang_id) -> None:
-    ops = connection.ops
-    tz = timezone.get_current_timezone()
-    dates: dict = {}
-    rows = []
-    for n, plan in enumerate(new, start=1):
-        day = dates.get(plan.date) or dates.setdefault(
-            plan.date, ops.adapt_datefield_value(plan.date)
-        )
-        created = _created_at(plan, tz)
-        reviewed = reviewer = None
-        if plan.state != Visit.State.SUBMITTED:
-            reviewed = datetime.datetime.combine(
-                plan.date + datetime.timedelta(days=plan.review_days), datetime.time(9), tz
-            ) + datetime.timedelta(minutes=2 * plan.slot % 180)
-            reviewer = reviewer_of.get(plan.township) or reviewer_of.get(plan.township[:6])
-        created = ops.adapt_datetimefield_value(created)
-        reviewed = ops.adapt_datetimefield_value(reviewed)
-        rows.append(
-            (
-                _uuid_hex(plan),
-                plan.cadre,
-                plan.village,
-                day,
-                plan.day_part,
-                json.dumps(list(plan.activities)),
-                plan.meetings,
-                plan.people,
-                plan.households,
-                _notes(plan),
-                False,
-                plan.state,
-                plan.comment,
-                reviewer,
-                reviewed,
-                peizhuang_user if plan.cadre == peizhuang_id else None,
-                created,
-                reviewed or created,
+    def visit_chunks(self, plans: list[Plan]):
+        """Lists of WRITE_CHUNK tuples at most, one per plan, in the order of VISIT_FIELDS."""
+        adapt_date = self.ops.adapt_datefield_value
+        times = _Times(self.ops, self.tz)
+        dates: dict = {}
+        later: dict = {}  # {(date, days): the date so many days later}
+        texts: dict = {}  # {(activities, meetings, households): (activities JSON, notes)}
+        submitted = Visit.State.SUBMITTED
+        reviewer_of, pz_user, pz_id = self.reviewer_of, self.peizhuang_user, self.peizhuang_id
+        rows = []
+        add = rows.append
+        for plan in plans:
+            date = plan.date
+            day = dates.get(date) or dates.setdefault(date, adapt_date(date))
+            key = (plan.activities, plan.meetings, plan.households)
+            text = texts.get(key) or texts.setdefault(
+                key, (json.dumps(list(plan.activities)), _notes(plan))
             )
-        )
-        if len(rows) == WRITE_CHUNK or n == len(new):  # keeps the peak memory down
-            _insert(Visit, VISIT_FIELDS, rows)
-            rows = []
+            created = times[date, CREATED_AT + 2 * plan.slot]
+            reviewed = reviewer = None
+            if plan.state != submitted:
+                key = (date, plan.review_days)
+                on = later.get(key) or later.setdefault(
+                    key, date + datetime.timedelta(days=plan.review_days)
+                )
+                reviewed = times[on, REVIEWED_AT + 2 * plan.slot % 180]
+                reviewer = reviewer_of.get(plan.township) or reviewer_of.get(plan.township[:6])
+            add(
+                (
+                    plan.uuid,
+                    plan.cadre,
+                    plan.village,
+                    day,
+                    plan.day_part,
+                    text[0],
+                    plan.meetings,
+                    plan.people,
+                    plan.households,
+                    text[1],
+                    False,
+                    plan.state,
+                    plan.comment,
+                    reviewer,
+                    reviewed,
+                    pz_user if plan.cadre == pz_id else None,
+                    created,
+                    reviewed or created,
+                )
+            )
+            if len(rows) == WRITE_CHUNK:
+                yield rows
+                rows = []
+                add = rows.append
+        if rows:
+            yield rows
 
 
 def _write_events(first_new: int) -> int:
@@ -711,22 +1098,34 @@ def _write_events(first_new: int) -> int:
 
 def _created_at(plan: Plan, tz) -> datetime.datetime:
     day = datetime.datetime.combine(plan.date, datetime.time(), tz)
-    return day + datetime.timedelta(hours=17, minutes=2 * plan.slot)
+    return day + datetime.timedelta(minutes=CREATED_AT + 2 * plan.slot)
 
 
-def _write_problems(new, first_new: int, peizhuang_user, peizhuang_id) -> int:
-    ops = connection.ops
-    tz = timezone.get_current_timezone()
-    wanted = {_uuid_hex(plan): plan for plan in new if plan.problem}
+def _reviewed_at(plan: Plan, tz) -> datetime.datetime:
+    day = datetime.datetime.combine(plan.date, datetime.time(), tz)
+    minutes = REVIEWED_AT + 2 * plan.slot % 180
+    return day + datetime.timedelta(days=plan.review_days, minutes=minutes)
+
+
+def _ids(uuids: list[str]) -> dict[str, int]:
+    """{client_uuid hex: id} of these visits."""
+    ids = {}
+    for start in range(0, len(uuids), PAGE):
+        found = Visit.objects.filter(client_uuid__in=uuids[start : start + PAGE]).values_list(
+            "client_uuid", "pk"
+        )
+        ids.update((_hex(u), pk) for u, pk in found.order_by())
+    return ids
+
+
+def _write_problems(plans: list[Plan], rows: _RowMaker) -> int:
+    ops, tz = rows.ops, rows.tz
+    wanted = [plan for plan in plans if plan.problem]
     if not wanted:
         return 0
-    ids = {}
-    new_uuids = Visit.objects.filter(pk__gte=first_new).order_by().values_list("pk", "client_uuid")
-    for pk, u in new_uuids.iterator(chunk_size=10_000):
-        if (h := _hex(u)) in wanted:
-            ids[h] = pk
-    rows = []
-    for client_uuid, plan in wanted.items():
+    ids = _ids([plan.uuid for plan in wanted])
+    problem_rows = []
+    for plan in wanted:
         spec = plan.problem
         created = _created_at(plan, tz) + datetime.timedelta(minutes=spec["minutes"])
         later = created + datetime.timedelta(days=spec["days"])
@@ -747,23 +1146,23 @@ def _write_problems(new, first_new: int, peizhuang_user, peizhuang_id) -> int:
             updated = later
         elif status == Problem.Status.IN_PROGRESS:
             explanation = f"已转{spec['handler']}办理，正在协调。"
-        rows.append(
+        problem_rows.append(
             (
                 plan.village,
-                ids[client_uuid],
+                ids[plan.uuid],
                 spec["category"],
                 spec["description"],
                 spec["raised_by"],
                 spec["handler"],
-                ops.adapt_datefield_value(plan.date + datetime.timedelta(days=30)),
+                ops.adapt_datefield_value(plan.date + datetime.timedelta(days=spec["deadline"])),
                 status,
                 explanation,
                 ops.adapt_datefield_value(resolved_on),
                 satisfaction,
-                peizhuang_user if plan.cadre == peizhuang_id else None,
+                rows.peizhuang_user if plan.cadre == rows.peizhuang_id else None,
                 ops.adapt_datetimefield_value(created),
                 ops.adapt_datetimefield_value(updated),
             )
         )
-    _insert(Problem, PROBLEM_FIELDS, rows)
-    return len(rows)
+    _insert(Problem, PROBLEM_FIELDS, problem_rows)
+    return len(problem_rows)

@@ -13,6 +13,7 @@ import uuid
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Sum
@@ -26,6 +27,9 @@ from visits.models import Problem, Visit, VisitEvent
 pytestmark = pytest.mark.django_db
 
 YEAR = 2023
+PRESENT = datetime.datetime(
+    2027, 3, 15, 18, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=8))
+)
 # The 2023 totals at a thousandth: about what three cadres' year can hold.
 TINY = demo.PUBLISHED.scaled(1 / 1000)
 
@@ -150,3 +154,47 @@ def test_a_copy_seeded_later_is_added_without_touching_what_is_stored(world):
     # then copy 3 has its year, the rest is as it was
     assert _rows(Visit.objects.exclude(village__in=world[3])) == before
     assert _of(world[3]).count() > 100
+
+
+@pytest.fixture
+def present_world(world):
+    """The same links carried into 2027, as opening the year does."""
+    for assignment in Assignment.objects.filter(year=YEAR):
+        AssignmentFactory(
+            cadre=assignment.cadre,
+            kind=assignment.kind,
+            village=assignment.village,
+            township=assignment.township,
+            year=PRESENT.year,
+        )
+    return world
+
+
+def test_copies_get_the_present_year_too(present_world):
+    world = present_world
+    with time_machine.travel(PRESENT, tick=False):
+        # given the real roster's present year, seeded at scale 1
+        _seed(1)
+        present = Visit.objects.filter(date__year=PRESENT.year)
+        real = present.filter(village__in=world["real"])
+        assert present.count() == real.count() > 50
+        before = _rows(real)
+
+        # when the roster is seeded at scale 2
+        _seed(2)
+
+    # then the real roster's present year is as it was, and copy 2 has its own up to today
+    assert _rows(present.filter(village__in=world["real"])) == before
+    copy = present.filter(village__in=world[2])
+    assert copy.exists() and not present.filter(village__in=world[3]).exists()
+    assert present.latest("date").date <= PRESENT.date()
+    assert copy.earliest("date").date >= datetime.date(PRESENT.year, 1, 1)
+    # in 2023's proportions, like the real roster's
+    for visits in (real, copy):
+        totals = _totals(visits)
+        assert 0.08 < totals["meetings"] / totals["n"] < 0.17
+        assert 1.0 < totals["people"] / totals["n"] < 1.6
+    copy_cadres = set(
+        Assignment.objects.filter(village__in=world[2]).values_list("cadre_id", flat=True)
+    )
+    assert set(copy.values_list("cadre_id", flat=True)) == copy_cadres
