@@ -231,7 +231,7 @@ class Plan:
     state: str = Visit.State.APPROVED
     comment: str = ""
     problem: dict | None = None
-    uuid: str = ""  # client_uuid (hex), set when the plan is written
+    uuid: str = ""  # client_uuid (hex), set when the plan is checked or written
 
 
 def _cum(weights) -> list:
@@ -346,11 +346,14 @@ def _plan_days(rng_for, cadres: dict, *, year: int, last_month: int = 12, copy: 
         spans = [(start, end) for _, start, end in places]
         full = any(start <= whole_year[0] and end >= whole_year[1] for start, end in spans)
         covered = None if full else (lambda d, s=spans: any(a <= d <= b for a, b in s))
+        only = places[0][0] if len(places) == 1 else None  # the days are all inside it
         for weekdays, weekends in months:
             count = 3 + below(6) if leader else _village_cadre_days(rng, weak)
             for day in _pick_days(rng, weekdays, weekends, count, covered):
-                options = [t for t, start, end in places if start <= day <= end]
-                targets = options[0] if len(options) == 1 else options[below(len(options))]
+                targets = only
+                if targets is None:
+                    options = [t for t, start, end in places if start <= day <= end]
+                    targets = options[0] if len(options) == 1 else options[below(len(options))]
                 two = leader and len(targets) > 1 and uniform() < 0.3
                 chosen = rng.sample(targets, 2) if two else [targets[below(len(targets))]]
                 for part, village in enumerate(chosen, start=1):
@@ -832,7 +835,7 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     jobs += [(year, partial(present_year, k)) for k in sorted(present) if k <= scale]
     with _sqlite_cache(), _Background(jobs, rows) as background:
         for job in background:
-            _write(stats, job, rows)
+            _write(stats, job)
             del job  # one roster's year in memory, and the next one's
     if stats.changed:
         _analyze()
@@ -841,23 +844,32 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
 
 @dataclass
 class _Job:
-    """One roster's planned year, as the background thread hands it over: the plans (with
-    their uuids), and then the rows of the visits not stored yet, a chunk at a time."""
+    """One roster's planned year, as the background thread hands it over: the plans, then
+    the rows of the visits not stored yet, a chunk at a time, then the
+    rows of their problems."""
 
     year: int
     plans: list[Plan]
     background: _Background
-    stored: set = field(default_factory=set)
 
     def new(self, stored: set) -> list[Plan]:
-        """Tell the thread what is stored already; the plans that are not."""
-        self.stored = stored
-        self.background.replies.put(stored)
-        return [plan for plan in self.plans if plan.uuid not in stored] if stored else self.plans
+        """The plans not `stored` yet (client_uuid hex), which the thread makes rows for."""
+        new = self.plans
+        if stored:
+            for plan in new:
+                plan.uuid = _uuid_hex(plan)
+            new = [plan for plan in new if plan.uuid not in stored]
+        self.background.replies.put(new)
+        return new
 
     def chunks(self):
+        """The rows of the new visits, WRITE_CHUNK at a time."""
         while (item := self.background.get()) is not _END:
             yield item
+
+    def problems(self) -> list[tuple]:
+        """Then the rows of their problems."""
+        return self.background.get()
 
 
 _END = object()
@@ -917,16 +929,12 @@ class _Background:
     def _work(self) -> None:
         try:
             for year, plan in self.jobs:
-                plans = plan()
-                for p in plans:
-                    p.uuid = _uuid_hex(p)
-                if not self._put((year, plans)) or (stored := self._reply()) is None:
+                if not self._put((year, plan())) or (new := self._reply()) is None:
                     return
-                new = [p for p in plans if p.uuid not in stored] if stored else plans
                 for chunk in self.rows.visit_chunks(new):
                     if not self._put(chunk):
                         return
-                if not self._put(_END):
+                if not self._put(_END) or not self._put(self.rows.problems(new)):
                     return
         except Exception as exc:  # handed over, raised in the caller's thread
             self._put(exc)
@@ -964,7 +972,7 @@ def _analyze() -> None:
 
 
 @transaction.atomic
-def _write(stats: SyncStats, job: _Job, rows: _RowMaker) -> None:
+def _write(stats: SyncStats, job: _Job) -> None:
     """Write the visits of one roster's planned year that are not stored yet, with their
     review events and problems. The visits already stored are left alone with their
     events and problems (a reviewer may have worked the demo queue)."""
@@ -972,12 +980,13 @@ def _write(stats: SyncStats, job: _Job, rows: _RowMaker) -> None:
     first_new = _max_id(Visit) + 1
     for chunk in job.chunks():
         _insert(Visit, VISIT_FIELDS, chunk)
+    problem_rows = job.problems()
     if not new:
         return
     created = stats.created
     created[str(Visit._meta.verbose_name)] += len(new)
     created[str(VisitEvent._meta.verbose_name)] += _write_events(first_new)
-    created[str(Problem._meta.verbose_name)] += _write_problems(new, rows)
+    created[str(Problem._meta.verbose_name)] += _write_problems(problem_rows)
 
 
 class _Times(dict):
@@ -1018,6 +1027,8 @@ class _RowMaker:
         rows = []
         add = rows.append
         for plan in plans:
+            if not plan.uuid:
+                plan.uuid = _uuid_hex(plan)
             date = plan.date
             day = dates.get(date) or dates.setdefault(date, adapt_date(date))
             key = (plan.activities, plan.meetings, plan.households)
@@ -1061,6 +1072,55 @@ class _RowMaker:
                 add = rows.append
         if rows:
             yield rows
+
+    def problems(self, plans: list[Plan]) -> list[tuple]:
+        """The problems raised on `plans`, in the order of PROBLEM_FIELDS, with the visit's
+        uuid in place of its id (not known yet)."""
+        ops, tz = self.ops, self.tz
+        rows = []
+        for plan in plans:
+            spec = plan.problem
+            if spec is None:
+                continue
+            created = _created_at(plan, tz) + datetime.timedelta(minutes=spec["minutes"])
+            later = created + datetime.timedelta(days=spec["days"])
+            status, explanation, resolved_on, satisfaction, updated = (
+                spec["status"],
+                "",
+                None,
+                "",
+                created,
+            )
+            if status == Problem.Status.RESOLVED:
+                resolved_on = plan.date + datetime.timedelta(days=spec["days"])
+                satisfaction = spec["satisfaction"]
+                explanation = f"已由{spec['handler']}协调办结，回访群众。"
+                updated = later
+            elif status == Problem.Status.EXPLAINED:
+                explanation = "受政策和资金限制暂时无法解决，已向群众解释说明，群众表示理解。"
+                updated = later
+            elif status == Problem.Status.IN_PROGRESS:
+                explanation = f"已转{spec['handler']}办理，正在协调。"
+            deadline = plan.date + datetime.timedelta(days=spec["deadline"])
+            rows.append(
+                (
+                    plan.village,
+                    plan.uuid,
+                    spec["category"],
+                    spec["description"],
+                    spec["raised_by"],
+                    spec["handler"],
+                    ops.adapt_datefield_value(deadline),
+                    status,
+                    explanation,
+                    ops.adapt_datefield_value(resolved_on),
+                    satisfaction,
+                    self.peizhuang_user if plan.cadre == self.peizhuang_id else None,
+                    ops.adapt_datetimefield_value(created),
+                    ops.adapt_datetimefield_value(updated),
+                )
+            )
+        return rows
 
 
 def _write_events(first_new: int) -> int:
@@ -1108,61 +1168,19 @@ def _reviewed_at(plan: Plan, tz) -> datetime.datetime:
 
 
 def _ids(uuids: list[str]) -> dict[str, int]:
-    """{client_uuid hex: id} of these visits."""
+    """{client_uuid hex: id} of these visits (a few thousand: fetching all the new visits'
+    would take a GIL handover per row, slow while the thread plans)."""
     ids = {}
     for start in range(0, len(uuids), PAGE):
-        found = Visit.objects.filter(client_uuid__in=uuids[start : start + PAGE]).values_list(
-            "client_uuid", "pk"
-        )
-        ids.update((_hex(u), pk) for u, pk in found.order_by())
+        found = Visit.objects.filter(client_uuid__in=uuids[start : start + PAGE])
+        ids.update((_hex(u), pk) for u, pk in found.order_by().values_list("client_uuid", "pk"))
     return ids
 
 
-def _write_problems(plans: list[Plan], rows: _RowMaker) -> int:
-    ops, tz = rows.ops, rows.tz
-    wanted = [plan for plan in plans if plan.problem]
-    if not wanted:
+def _write_problems(problem_rows: list[tuple]) -> int:
+    """Insert the problems made by `_RowMaker.problems`, each with its visit's id."""
+    if not problem_rows:
         return 0
-    ids = _ids([plan.uuid for plan in wanted])
-    problem_rows = []
-    for plan in wanted:
-        spec = plan.problem
-        created = _created_at(plan, tz) + datetime.timedelta(minutes=spec["minutes"])
-        later = created + datetime.timedelta(days=spec["days"])
-        status, explanation, resolved_on, satisfaction, updated = (
-            spec["status"],
-            "",
-            None,
-            "",
-            created,
-        )
-        if status == Problem.Status.RESOLVED:
-            resolved_on = plan.date + datetime.timedelta(days=spec["days"])
-            satisfaction = spec["satisfaction"]
-            explanation = f"已由{spec['handler']}协调办结，回访群众。"
-            updated = later
-        elif status == Problem.Status.EXPLAINED:
-            explanation = "受政策和资金限制暂时无法解决，已向群众解释说明，群众表示理解。"
-            updated = later
-        elif status == Problem.Status.IN_PROGRESS:
-            explanation = f"已转{spec['handler']}办理，正在协调。"
-        problem_rows.append(
-            (
-                plan.village,
-                ids[plan.uuid],
-                spec["category"],
-                spec["description"],
-                spec["raised_by"],
-                spec["handler"],
-                ops.adapt_datefield_value(plan.date + datetime.timedelta(days=spec["deadline"])),
-                status,
-                explanation,
-                ops.adapt_datefield_value(resolved_on),
-                satisfaction,
-                rows.peizhuang_user if plan.cadre == rows.peizhuang_id else None,
-                ops.adapt_datetimefield_value(created),
-                ops.adapt_datetimefield_value(updated),
-            )
-        )
-    _insert(Problem, PROBLEM_FIELDS, problem_rows)
+    ids = _ids([row[1] for row in problem_rows])
+    _insert(Problem, PROBLEM_FIELDS, [(v, ids[u], *rest) for v, u, *rest in problem_rows])
     return len(problem_rows)
