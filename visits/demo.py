@@ -17,9 +17,10 @@ by now is left out (a visit is logged from 17:00 on its day), so this month is u
 after its date, so the last days' visits wait for review; in 张桥镇 the last two weeks
 wait for `township_zhangqiao`. `cadre_peizhuang` has not been out today and has at most 9
 days this month, so a visit he logs today counts; three of his visits from before this
-month were returned with a comment, one of them more than a week after its date. Problems
-are handled within 3–45 days or explained, a few are left open however old, and their
-deadlines are 15 or 30 days, so some of the open ones are overdue. The years between 2023
+month (in January, from its first days) were returned with a comment, one of them more
+than a week after its date (from mid-January on). Problems are handled within 3–45 days
+or explained, a few are left open however old, and their deadlines are 15 or 30 days, so
+some of the open ones are overdue. The years between 2023
 and the present get nothing; the cadres whose links 长葛市 has not confirmed yet have no
 visits in the present year (one a county confirms gets them on the next run).
 
@@ -35,9 +36,10 @@ client_uuid is a uuid5 of the cadre's phone, the date and the visit's place in t
 (and the copy number k for a copy), so a re-run finds the rows it wrote. It is idempotent:
 visits already stored (by client_uuid) are left alone together with their events and
 problems (a reviewer may have worked the demo queue; a re-run does not undo that), missing
-ones are written. 2023 is planned whole before it is written, so its totals are exact; the
-present year's plan up to any day does not depend on the day it is seeded on, so a run on a
-later day adds the visits logged since and leaves the stored ones as they are.
+ones are written. 2023 is planned whole before it is written, so its totals are exact; who
+visits where on a day of the present year does not depend on the day the demo is seeded
+on, so a run on a later day adds the visits logged since and leaves the stored ones as
+they are.
 
 Speed and memory: some 360,000 visits and 720,000 review events per roster and year.
 bulk_create() spent over two minutes preparing values field by field on SQLite, so the rows
@@ -46,11 +48,13 @@ temporary table and one INSERT … SELECT, COPY on PostgreSQL), and the events w
 INSERT … SELECT statements over the new visits. No history rows are written for demo data.
 The roster years are written one after the other, each in its own transaction, while a
 thread plans the next one and makes its rows: the database's share of the work runs
-without Python's GIL, so the two overlap on two cores. The peak memory (of this process,
-and of PostgreSQL's queue of deferred foreign-key checks) is about two roster years'
-whatever the scale. On SQLite at scale 1, on 7 December (2023 and 341 days of the present
-year: 697,000 visits, 1.39 M events, 43,000 problems), on this busy two-core machine: about
-44 s and 490 MB at peak (2023 alone took 35 s before the thread and the temporary table).
+without Python's GIL, so the two overlap on two cores. The peak memory of this process is
+about two roster years' (the one written, the next one planned), that of PostgreSQL's queue
+of deferred foreign-key checks one roster year's, whatever the scale. On SQLite at scale 1,
+on 7 December (2023 and 341 days of the present year: 697,000 visits, 1.39 M events,
+43,000 problems), on a shared two-core machine: 40–45 s and 520 MB at peak, where 2023
+alone took 35 s before the thread and the temporary table (at a busier hour: 60 s against
+75 s).
 On PostgreSQL at scale 1, the same day: 102 s of wall time, 35 s of CPU in this process, a
 peak of 400 MB; at scale 10 (measured for 2023 alone, before the present year was added:
 3,507,674 visits, 7.0 M events, 219,416 problems) 113 s of CPU in this process, a peak of
@@ -526,7 +530,7 @@ def _plan_present(
     """The visits of the clock's year that have happened by `now`, planned like 2023's.
 
     Each cadre draws from a random source of their own, and months are planned whole,
-    so the visits up to any day are the same whichever day the demo is seeded on (a
+    so who visits where on any day does not depend on the day the demo is seeded on (a
     re-run on a later day adds the days since, and a link confirmed meanwhile adds that
     cadre's visits without moving anyone else's). 座谈会, 人次 and problems are in 2023's
     proportions: the totals of the real roster's 2023 (`reference` visits) scaled to the
@@ -593,7 +597,7 @@ def _fill_present_states(
     latest = candidates[-1]  # returned a day or two after its date
     latest.review_days = min(latest.review_days, 2)
     returned = [latest]
-    weeks_old = [p for p in candidates[:-1] if p.date <= today - datetime.timedelta(days=21)]
+    weeks_old = [p for p in candidates[:-1] if p.date <= today - datetime.timedelta(days=12)]
     if weeks_old:  # returned more than a week after its date, and still not fixed
         late = weeks_old[rng._randbelow(len(weeks_old))]
         late.review_days = 8 + rng._randbelow(3)
@@ -773,7 +777,7 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
 
     One roster's year is written at a time, each in its own transaction (so PostgreSQL's
     queue of deferred foreign-key checks, too, holds one roster's rows at most), while the
-    next one is planned in a thread (see `_prepared`)."""
+    next one is planned in a thread (see `_Background`)."""
     stats = SyncStats()
     rosters = _load_rosters(YEAR)
     if not rosters.get(0):
@@ -845,8 +849,7 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
 @dataclass
 class _Job:
     """One roster's planned year, as the background thread hands it over: the plans, then
-    the rows of the visits not stored yet, a chunk at a time, then the
-    rows of their problems."""
+    the rows of the visits not stored yet, a chunk at a time, then those of their problems."""
 
     year: int
     plans: list[Plan]
