@@ -185,6 +185,14 @@ def default_dashboard_year(today: datetime.date | None = None) -> int:
     return facts["rosters"][0] if facts["rosters"] else today.year
 
 
+def city_figures(*, year: int) -> dict[str, tuple[int, int]]:
+    """The city's stored (numerator, denominator) of every indicator of `year`."""
+    rows = IndicatorSnapshot.objects.filter(year=year, area_level="city").values_list(
+        "indicator", "numerator", "denominator"
+    )
+    return {code: (num, den) for code, num, den in rows}
+
+
 def year_settled(year: int) -> dict | None:
     """When `year` was closed (已结账), or None while it is open or was never opened.
     Plain values: it is cached with the page body (a close or reopen recomputes the

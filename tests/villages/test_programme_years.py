@@ -4,6 +4,7 @@ reopen with a written reason. The clock is pinned: the `area` world is the year 
 "today" is early 2025, when the city opens 2025."""
 
 import datetime
+import json
 from io import StringIO
 
 import pytest
@@ -194,6 +195,11 @@ def test_close_takes_final_snapshots_and_keeps_them(year_2024, city_admin):
         set(IndicatorSnapshot.objects.filter(year=2024).values_list("computed_at", flat=True))
         == computed
     )
+    # the command shows the figures taken at closing
+    out = StringIO()
+    call_command("compute_targets", "--year", "2024", "--json", stdout=out, stderr=StringIO())
+    shown = json.loads(out.getvalue())
+    assert set(shown) == set(final.values_list("indicator", flat=True))
     # closing again changes nothing
     assert not programme_year_close(actor=city_admin, year=2024).changed
     # a target of a closed year is refused

@@ -3,7 +3,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboards.indicators import SPECS
+from dashboards.selectors import city_figures
 from dashboards.services import compute_snapshots
+from villages.selectors import year_is_closed
 
 
 class Command(BaseCommand):
@@ -17,6 +19,11 @@ class Command(BaseCommand):
         if not 2000 <= year <= 2100:
             raise CommandError("--year 不是有效的年度。")
         result = compute_snapshots(year=year)
+        settled = year_is_closed(year)
+        if settled:
+            # a closed year is never recomputed: its figures are the ones taken at closing
+            result.city = city_figures(year=year)
+            self.stderr.write(f"{year}年度已结账：以下为结账时的最终数据，未重新计算。")
         figures = {}
         for code, (num, den) in result.city.items():
             spec = SPECS[code]
@@ -34,11 +41,12 @@ class Command(BaseCommand):
             unit = "%" if spec.kind == "rate" else spec.unit
             shown = "—" if value is None else f"{value}{unit}"
             self.stdout.write(f"  {spec.label:<16} {shown:>12}  （{num} / {den}）")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"已写入 {result.snapshots} 条地区快照、{result.villages} 条村(社区)快照。"
+        if not settled:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"已写入 {result.snapshots} 条地区快照、{result.villages} 条村(社区)快照。"
+                )
             )
-        )
 
 
 def _dumps(figures: dict) -> str:
