@@ -29,6 +29,7 @@ from villages.selectors import (
     scope_for_user,
     township_list_for_user,
     village_list_for_user,
+    year_holding,
 )
 
 Role = UserRole.Role
@@ -179,7 +180,7 @@ def default_dashboard_year(today: datetime.date | None = None) -> int:
     else the newest roster year; else this year."""
     today = today or timezone.localdate()
     facts = _year_facts()
-    current = max((y for y in facts["open"] if y <= today.year), default=None)
+    current = year_holding(today, facts["open"])
     if current is not None:
         return current
     return facts["rosters"][0] if facts["rosters"] else today.year

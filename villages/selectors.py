@@ -549,16 +549,12 @@ def proposal_targets(*, user, proposal: AssignmentProposal) -> QuerySet:
 def current_programme_year(today=None) -> int | None:
     """The open programme year that holds today; else the newest open year before
     today's (a new year not yet opened in early January); else None."""
-    today = today or timezone.localdate()
-    rows = list(
-        ProgrammeYear.objects.filter(year__lte=today.year)
-        .order_by("-year")
-        .values_list("year", "status")[:5]
-    )
-    for year, status in rows:
-        if status == ProgrammeYear.Status.OPEN:
-            return year
-    return None
+    return year_holding(today or timezone.localdate(), open_programme_years())
+
+
+def year_holding(today, open_years) -> int | None:
+    """Of `open_years`, the one that holds `today`, else the newest before it."""
+    return max((y for y in open_years if y <= today.year), default=None)
 
 
 def roster_years() -> list[int]:
