@@ -1,5 +1,7 @@
 """The area hierarchy, the people who work in it, and who may see what."""
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -692,3 +694,27 @@ class AssignmentProposal(models.Model):
     def __str__(self) -> str:
         target = self.village if self.kind == Assignment.Kind.VILLAGE else self.township
         return f"{self.year} {self.cadre.name} {self.get_kind_display()} {target}"
+
+
+class Installation(models.Model):
+    """This database's identity: one row (pk=1) with an id drawn when the database was
+    made (migration 0009; again if the row is ever missing). Whatever a process keeps about
+    this database in a cache shared with other databases (the login cache, villages.auth)
+    is keyed by it, so a recreated database, or another deployment on the same Redis,
+    never meets those copies. A restored dump brings its own row back with it."""
+
+    install_id = models.UUIDField(_("安装标识"), default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("数据库标识")
+        verbose_name_plural = _("数据库标识")
+
+    def __str__(self) -> str:
+        return str(self.install_id)
+
+    @classmethod
+    def current_id(cls) -> uuid.UUID:
+        """This database's id (made here if the row is missing, e.g. after a flush)."""
+        row, _created = cls.objects.get_or_create(pk=1)
+        return row.install_id
