@@ -7,6 +7,7 @@ import datetime
 import io
 import math
 import os
+import struct
 import uuid as uuid_lib
 from decimal import Decimal, InvalidOperation
 
@@ -15,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from villages.models import UserRole, Village
 from villages.selectors import cadre_village_links, scope_for_user, village_list_for_user
@@ -141,9 +142,13 @@ def _locate(visit: Visit) -> None:
 
 
 def _photo_jpeg(upload) -> ContentFile:
-    """Re-encode an uploaded image as JPEG: only real image pixels are kept. Only the
-    formats phones and screenshots produce are opened (never EPS, PDF and the like,
-    which Pillow would hand to other programs)."""
+    """Re-encode an uploaded image as JPEG, keeping its pixels only: no comment, EXIF
+    (time, GPS, camera), XMP, ICC profile or PNG text travels from the upload into the
+    stored file (the image is rebuilt from its pixels; its EXIF orientation is applied
+    first, so it still stands upright). Only the formats phones and screenshots produce
+    are opened (never EPS, PDF and the like, which Pillow would hand to other programs),
+    and an image claiming more pixels than a photo has (a decompression bomb) is refused
+    before it is decoded."""
     name = os.path.basename(upload.name or "")
     if upload.size > MAX_PHOTO_BYTES:
         size = math.ceil(upload.size / MB * 10) / 10
@@ -158,26 +163,40 @@ def _photo_jpeg(upload) -> ContentFile:
     not_a_photo = _("“%(name)s”不是有效的图片（只接受 JPEG、PNG、WebP、GIF、BMP 格式）。") % {
         "name": name
     }
+    too_many_pixels = ValidationError(
+        {
+            "photos": _("照片“%(name)s”像素过大（超过 %(limit)g 万像素），请缩小后再上传。")
+            % {"name": name, "limit": MAX_PHOTO_PIXELS / 10_000}
+        }
+    )
     try:
         with Image.open(upload, formats=PHOTO_FORMATS) as img:
             img.verify()
         upload.seek(0)
         with Image.open(upload, formats=PHOTO_FORMATS) as img:
             if img.width * img.height > MAX_PHOTO_PIXELS:
-                raise ValidationError(
-                    {
-                        "photos": _("照片“%(name)s”像素过大（超过 %(limit)g 万像素）。")
-                        % {"name": name, "limit": MAX_PHOTO_PIXELS / 10_000}
-                    }
-                )
+                raise too_many_pixels
             img.draft("RGB", (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))  # JPEG: decode at reduced size
-            img = img.convert("RGB")
-            img.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            out = io.BytesIO()
-            img.save(out, format="JPEG", quality=82)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+            rgb = img.convert("RGB")
+        rgb.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+        rgb = _upright(rgb)
+        pixels = Image.new("RGB", rgb.size)
+        pixels.paste(rgb)
+        out = io.BytesIO()
+        pixels.save(out, format="JPEG", quality=82)
+    except Image.DecompressionBombError:
+        raise too_many_pixels from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError({"photos": not_a_photo}) from None
     return ContentFile(out.getvalue(), name="photo.jpg")
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says; as it is if that cannot be read."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except (SyntaxError, ValueError, OSError, KeyError, TypeError, struct.error):
+        return img
 
 
 def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
