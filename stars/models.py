@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -277,7 +278,7 @@ class StarAwardEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_step_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_step_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class WeakReason(models.TextChoices):

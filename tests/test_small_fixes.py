@@ -225,3 +225,14 @@ def test_readme_names_no_path_outside_the_repository():
     assert "../" not in text
     for outside in ("DESIGN.md", "domain.md", "STYLE.md", "TESTING.md", "/work/", "shared/"):
         assert outside not in text, outside
+
+
+def test_review_and_rating_steps_print_their_time_in_beijing_time():
+    import datetime
+
+    from stars.models import StarAwardEvent
+    from visits.models import VisitEvent
+
+    at = datetime.datetime(2026, 12, 7, 23, 30, tzinfo=datetime.UTC)  # 07:30 on the 8th
+    assert str(VisitEvent(action="approve", at=at)) == "审核通过 2026-12-08 07:30"
+    assert str(StarAwardEvent(step="award", at=at)) == "授星 2026-12-08 07:30"

@@ -1145,15 +1145,31 @@ def proposals_confirm(*, actor, proposals) -> int:
 @transaction.atomic
 def proposal_end(*, actor, proposal: AssignmentProposal) -> AssignmentProposal:
     """The link is not carried into the new year."""
-    _check_proposal_area(actor, proposal)
-    closed = closed_year_refusal(proposal.year, what="联系点")
-    if closed:
-        raise ValidationError(closed)
-    if proposal.decision == AssignmentProposal.Decision.PENDING:
-        proposal.decision, proposal.decided_at = AssignmentProposal.Decision.ENDED, timezone.now()
-        proposal._history_user = actor
-        proposal.save()
+    proposals_end(actor=actor, proposals=[proposal])
     return proposal
+
+
+@transaction.atomic
+def proposals_end(*, actor, proposals) -> int:
+    """End pending proposals: their links are not carried into the new year. All or
+    nothing: a proposal outside the actor's area or in a closed year refuses the lot and
+    nothing is written. Returns how many were ended (already decided ones are left alone)."""
+    proposals = list(proposals)
+    for p in proposals:
+        _check_proposal_area(actor, p)
+    for year in sorted({p.year for p in proposals}):
+        closed = closed_year_refusal(year, what="联系点")
+        if closed:
+            raise ValidationError(closed)
+    ended = 0
+    now = timezone.now()
+    for p in proposals:
+        if p.decision == AssignmentProposal.Decision.PENDING:
+            p.decision, p.decided_at = AssignmentProposal.Decision.ENDED, now
+            p._history_user = actor
+            p.save()
+            ended += 1
+    return ended
 
 
 @transaction.atomic

@@ -60,8 +60,8 @@ from villages.services import (
     programme_year_open_preview,
     programme_year_reopen,
     proposal_change,
-    proposal_end,
     proposals_confirm,
+    proposals_end,
 )
 
 
@@ -445,9 +445,8 @@ class ProposalListView(LoginRequiredMixin, View):
             chosen = rows.filter(pk__in=form.cleaned_data["ids"])
         try:
             if action == "end":
-                for proposal in chosen:
-                    proposal_end(actor=request.user, proposal=proposal)
-                messages.success(request, "已结束所选联系点，不再延续到本年度。")
+                n = proposals_end(actor=request.user, proposals=chosen)
+                messages.success(request, f"已结束 {n} 个联系点，不再延续到本年度。")
             else:
                 n = proposals_confirm(actor=request.user, proposals=chosen)
                 messages.success(request, f"已确认 {n} 个联系点，{year}年度的联系点安排已生成。")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -204,7 +205,7 @@ class VisitEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class Problem(models.Model):

@@ -28,6 +28,7 @@ from villages.services import (
     proposal_change,
     proposal_end,
     proposals_confirm,
+    proposals_end,
 )
 from visits.models import Visit
 
@@ -162,6 +163,20 @@ def test_change_then_confirm_and_end(year_2024, city_admin, county_official):
     proposal_end(actor=county_official, proposal=township)
     township.refresh_from_db()
     assert township.decision == "ended" and township.assignment is None
+
+
+def test_bulk_end_is_all_or_nothing(year_2024, city_admin, county_official):
+    programme_year_open(actor=city_admin, year=2025)
+    own = list(AssignmentProposal.objects.filter(year=2025, county=year_2024.county_a))
+    other = AssignmentProposal.objects.filter(year=2025, county=year_2024.county_b).first()
+    # one row of another county refuses the lot: none of the own rows is ended either
+    with pytest.raises(PermissionDenied):
+        proposals_end(actor=county_official, proposals=[*own, other])
+    assert set(AssignmentProposal.objects.filter(year=2025).values_list("decision", flat=True)) == {
+        "pending"
+    }
+    assert proposals_end(actor=county_official, proposals=own) == 2
+    assert proposals_end(actor=county_official, proposals=own) == 0  # idempotent
 
 
 def test_close_is_refused_while_anything_is_open(year_2024, city_admin, cadre_user):
