@@ -18,7 +18,18 @@ already cached expire within LOGIN_CACHE_SECONDS (readers that cannot reach Redi
 the database). A county's or township's renaming reaches the copies within that time
 too. Any cache failure while reading a login falls back to the database. Without a
 shared cache (the embedded default) nothing is cached: a per-process copy could not be
-dropped in the other workers."""
+dropped in the other workers.
+
+What is cached is a plain dict of the fields a request reads (LOGIN_FIELDS): never the
+password hash, the e-mail address or a cadre's phone number. The session check compares
+the copy's session hash (an HMAC of the password hash, the value the session itself
+holds); a field left out is loaded from the database if some code reads it (Django's
+deferred fields), and a save of the rebuilt user writes only the fields it holds.
+
+The keys name this database (`database_identity`, the Installation row drawn by its first
+migration, read once per process) as well as the user id, and the cache has a KEY_PREFIX
+per deployment (CACHE_KEY_PREFIX): a database recreated or restored under a warm Redis, or
+another deployment on the same Redis, never meets another database's login under its id."""
 
 import logging
 import uuid
@@ -27,22 +38,130 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import caches
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from xuchang_portal.cache import PortalRedisCache
 
 logger = logging.getLogger(__name__)
 
 # Part of the key: bump it when what is cached changes shape (fields, related rows).
-LOGIN_CACHE_VERSION = 1
+LOGIN_CACHE_VERSION = 2
+
+# What a request reads of a login, its role, area and cadre record. Nothing else is cached:
+# no password hash, e-mail address or phone number.
+LOGIN_FIELDS = {
+    "user": (
+        "id",
+        "username",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "last_login",
+        "date_joined",
+    ),
+    "role": ("id", "user_id", "role", "county_id", "township_id"),
+    "county": ("id", "code", "name", "kind"),
+    "township": ("id", "code", "name", "kind", "county_id"),
+    "cadre": ("id", "name", "work_unit_id", "position", "level", "user_id"),
+}
+
+_identity: str | None = None
+
+
+def database_identity() -> str:
+    """This database's id (villages.models.Installation), read once per process."""
+    global _identity
+    if _identity is None:
+        from villages.models import Installation
+
+        _identity = Installation.current_id().hex
+    return _identity
+
+
+def forget_database_identity() -> None:
+    """Read the database's id again on next use (a process that recreated its database)."""
+    global _identity
+    _identity = None
 
 
 def login_cache_key(user_id) -> str:
-    return f"portal:login:v{LOGIN_CACHE_VERSION}:{user_id}"
+    return f"portal:login:v{LOGIN_CACHE_VERSION}:{database_identity()}:{user_id}"
 
 
 def login_generation_key(user_id) -> str:
-    return f"portal:login-gen:{user_id}"
+    return f"portal:login-gen:{database_identity()}:{user_id}"
+
+
+def _values(obj, kind: str) -> dict | None:
+    return None if obj is None else {name: getattr(obj, name) for name in LOGIN_FIELDS[kind]}
+
+
+def _related(obj, name: str):
+    """The related row select_related loaded (None when there is none), without a query."""
+    try:
+        return getattr(obj, name)
+    except obj._meta.get_field(name).related_model.DoesNotExist:
+        return None
+
+
+def login_copy(user, generation) -> dict:
+    """The cached form of a login loaded by `PortalModelBackend._load`: plain values."""
+    role, cadre = _related(user, "portal_role"), _related(user, "cadre")
+    township = role.township if role is not None and role.township_id else None
+    return {
+        "generation": generation,
+        "session_hash": user.get_session_auth_hash(),
+        "user": _values(user, "user"),
+        "role": _values(role, "role"),
+        "role_county": _values(role.county if role and role.county_id else None, "county"),
+        "township": _values(township, "township"),
+        "township_county": _values(township.county if township else None, "county"),
+        "cadre": _values(cadre, "cadre"),
+    }
+
+
+def _rebuilt(model, values: dict | None):
+    if values is None:
+        return None
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
+def _cache_related(obj, name: str, value) -> None:
+    obj._meta.get_field(name).set_cached_value(obj, value)
+
+
+def login_from_copy(copy: dict):
+    """The user a request sees, rebuilt from `login_copy`: the fields left out are
+    deferred (read from the database if anything asks for them)."""
+    from villages.models import Cadre, County, Township, UserRole
+
+    user = _rebuilt(get_user_model(), copy["user"])
+    role = _rebuilt(UserRole, copy["role"])
+    if role is not None:
+        township = _rebuilt(Township, copy["township"])
+        if township is not None:
+            _cache_related(township, "county", _rebuilt(County, copy["township_county"]))
+        _cache_related(role, "township", township)
+        _cache_related(role, "county", _rebuilt(County, copy["role_county"]))
+        _cache_related(role, "user", user)
+    cadre = _rebuilt(Cadre, copy["cadre"])
+    if cadre is not None:
+        _cache_related(cadre, "user", user)
+    _cache_related(user, "portal_role", role)
+    _cache_related(user, "cadre", cadre)
+    session_hash = copy["session_hash"]
+
+    def get_session_auth_hash():
+        # the copy's hash, until the password is read or set on this object
+        if "password" in user.__dict__:
+            return type(user).get_session_auth_hash(user)
+        return session_hash
+
+    user.get_session_auth_hash = get_session_auth_hash
+    return user
 
 
 def forget_logins(user_ids) -> None:
@@ -120,12 +239,15 @@ class PortalModelBackend(ModelBackend):
             logger.warning("登录缓存读取失败，改为查询数据库", exc_info=True)
             found = {}
         generation, entry = found.get(generation_key), found.get(key)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
-            return self._checked(entry[1])
+        if isinstance(entry, dict) and entry.get("generation") == generation:
+            try:
+                return self._checked(login_from_copy(entry))
+            except Exception:  # a copy of another shape: read the database
+                logger.warning("登录缓存内容无法使用，改为查询数据库", exc_info=True)
         user = self._load(user_id)
         if user is not None:
             try:
-                cache.set(key, (generation, user), settings.LOGIN_CACHE_SECONDS)
+                cache.set(key, login_copy(user, generation), settings.LOGIN_CACHE_SECONDS)
             except Exception:  # e.g. a read-only replica after a failover
                 logger.warning("登录缓存写入失败", exc_info=True)
         return self._checked(user)

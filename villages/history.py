@@ -20,7 +20,6 @@ in the user's queryset, or it is a 404.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import re
 import sys
@@ -36,6 +35,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
+
+from xuchang_portal.client_ip import client_address
 
 
 class PortalHistoryManager(HistoryManager):
@@ -120,13 +121,6 @@ def request_id(request) -> str:
     return rid
 
 
-def _ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
 def _process() -> str:
     """What runs this process, for changes made outside a request, task or import:
     `manage.py <command>` is named as that command."""
@@ -148,14 +142,17 @@ def request_meta(*, user=None) -> dict:
     }
     request = current_request()
     if request is not None:
+        # the client as the trusted proxies vouch for it, and the proxy (never the raw
+        # X-Forwarded-For, which the client writes)
+        address = client_address(request)
         api = request.path_info.startswith("/api/")
         meta.update(
             history_source=origin or ("api" if api else "web"),
             history_request_id=request_id(request),
             history_request_method=request.method[:10],
             history_request_path=request.path[:300],
-            history_ip=_ip(request.META.get("REMOTE_ADDR", "")),
-            history_forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", "")[:200],
+            history_ip=address.ip,
+            history_forwarded_for=address.via,
         )
     return meta
 

@@ -282,17 +282,20 @@ def test_a_change_through_the_service_keeps_who_when_what_and_the_request(kind, 
     assert row.history_request_id == request._history_request_id
 
 
-def test_the_rows_of_one_request_share_its_id_and_a_proxy_id_is_kept(area, users):
+def test_the_rows_of_one_request_share_its_id_and_a_proxy_id_is_kept(area, users, settings):
+    # the request came through the portal's proxy (IP), which names its client
+    settings.TRUSTED_PROXIES = [IP]
     user = users["township_official"]
     award = applied_award(area, user)
     proxy_id = "edge-7f3a9c01d2"
-    with in_request(user, HTTP_X_REQUEST_ID=proxy_id, HTTP_X_FORWARDED_FOR="198.51.100.4"):
+    forwarded = "192.0.2.1, 198.51.100.4"  # the client wrote the first, the proxy the second
+    with in_request(user, HTTP_X_REQUEST_ID=proxy_id, HTTP_X_FORWARDED_FOR=forwarded):
         award_township_review(actor=user, award=award)
 
     award_row = award.history.latest()
     event_row = StarAwardEvent.history.filter(award_id=award.pk).latest()
     assert award_row.history_request_id == event_row.history_request_id == proxy_id
-    assert award_row.history_forwarded_for == "198.51.100.4"
+    assert (award_row.history_ip, award_row.history_forwarded_for) == ("198.51.100.4", IP)
 
 
 def test_each_step_of_an_award_is_kept_as_a_history_row_of_its_own(area, users):

@@ -1,18 +1,37 @@
 """The signed-in user kept in the shared cache (villages.auth): read without a query, and
-dropped whenever what decides who the login is and what it sees changes."""
+dropped whenever what decides who the login is and what it sees changes. The copy is plain
+values without the password hash, e-mail or phone number, and is keyed by the database's
+identity, so a recreated database never meets it."""
+
+import datetime
+import os
+import pickle
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CadreFactory, UserFactory, UserRoleFactory
-from villages.auth import PortalModelBackend, forget_logins, login_cache_key
+from villages.auth import (
+    PortalModelBackend,
+    forget_database_identity,
+    forget_logins,
+    login_cache_key,
+)
+from villages.models import Installation
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -22,6 +41,7 @@ def login_cache(settings):
     cache.clear()
     yield
     cache.clear()
+    forget_database_identity()
 
 
 def _user_queries(client, url) -> tuple[int, list[str]]:
@@ -45,8 +65,8 @@ def test_the_second_request_reads_the_login_from_the_cache(
     assert status == 200 and len(reads) == 1  # loaded once, with role and cadre
     status, reads = _user_queries(client, url)
     assert status == 200 and reads == []
-    generation, cached = cache.get(login_cache_key(county_official.pk))
-    assert cached.portal_role.county_id == area.county_a.pk
+    copy = cache.get(login_cache_key(county_official.pk))
+    assert copy["role"]["county_id"] == area.county_a.pk
 
 
 def test_without_a_shared_cache_nothing_is_kept(settings, client, area, county_official):
@@ -163,8 +183,8 @@ def test_a_township_moved_to_another_county_moves_its_officials(
         client.get(reverse("villages:village_detail", args=[area.villages["a1v1"].pk])).status_code
         == 200
     )
-    generation, cached = cache.get(login_cache_key(township_official.pk)) or (None, None)
-    assert cached is None or cached.portal_role.township.county_id == area.county_b.pk
+    copy = cache.get(login_cache_key(township_official.pk))
+    assert copy is None or copy["township_county"]["id"] == area.county_b.pk
 
 
 def test_a_cache_that_fails_is_read_around(login_cache, area, county_official, monkeypatch):
@@ -184,7 +204,7 @@ def test_a_renamed_cadre_drops_the_login(login_cache, client, area):
     cadre = CadreFactory(name="旧名字", work_unit=area.units["A"], user=user)
     client.force_login(user)
     client.get(reverse("home"))
-    assert cache.get(login_cache_key(user.pk))[1].cadre.name == "旧名字"
+    assert cache.get(login_cache_key(user.pk))["cadre"]["name"] == "旧名字"
     cadre.name = "新名字"
     cadre.save(update_fields=["name"])
     assert cache.get(login_cache_key(user.pk)) is None
@@ -211,3 +231,109 @@ def test_a_retirement_reaches_redis_in_the_quiet_spell_after_an_error(
         backend._down_until = 0.0
     # other workers, which reach Redis, no longer use the copy
     assert _reads_user(county_official.pk) == 1
+
+
+# ----- what the copy holds, and whose database it is (issue 15) -----
+
+
+def _plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, int, float, datetime.datetime))
+
+
+def test_the_cached_login_is_plain_values_without_password_email_or_phone(
+    login_cache, client, area
+):
+    user = UserFactory(username="plain_cadre", email="plain-cadre@example.org")
+    UserRoleFactory(user=user, role="cadre")
+    CadreFactory(name="张三", phone="13912345678", work_unit=area.units["A"], user=user)
+    client.force_login(user)
+    assert client.get(reverse("home")).status_code == 200
+
+    copy = cache.get(login_cache_key(user.pk))
+    assert isinstance(copy, dict) and _plain(copy)
+    stored = pickle.dumps(copy)
+    for secret in (user.password, "plain-cadre@example.org", "13912345678"):
+        assert secret.encode() not in stored
+    assert b"model_unpickle" not in stored and b"villages.models" not in stored
+
+    # the request's user comes from the copy; what it left out is read only when asked for
+    with CaptureQueriesContext(connection) as captured:
+        loaded = PortalModelBackend().get_user(user.pk)
+        assert loaded.cadre.name == "张三" and loaded.portal_role.role == "cadre"
+    assert len(captured) == 0
+    assert loaded.email == "plain-cadre@example.org"
+    assert loaded.cadre.phone == "13912345678"
+
+
+def test_a_login_read_from_the_copy_saves_only_what_it_holds(login_cache, area, county_official):
+    user_model = get_user_model()
+    county_official.email = "county-a@example.org"
+    county_official.save()
+    assert (_reads_user(county_official.pk), _reads_user(county_official.pk)) == (1, 0)
+    stored = user_model.objects.get(pk=county_official.pk)
+
+    loaded = PortalModelBackend().get_user(county_official.pk)
+    assert loaded.get_session_auth_hash() == stored.get_session_auth_hash()
+    loaded.first_name = "改名"
+    loaded.save()
+    row = user_model.objects.get(pk=county_official.pk)
+    assert row.first_name == "改名"
+    assert (row.password, row.email) == (stored.password, "county-a@example.org")
+
+    loaded = PortalModelBackend().get_user(county_official.pk)
+    loaded.set_password("a-new-password-7310")
+    # a password set on the object decides its session hash, not the copy's
+    assert loaded.get_session_auth_hash() != stored.get_session_auth_hash()
+    loaded.save()
+    assert user_model.objects.get(pk=county_official.pk).check_password("a-new-password-7310")
+
+
+def test_a_recreated_database_never_meets_the_logins_cached_for_the_old_one(
+    login_cache, client, area, county_official
+):
+    url = reverse("home")
+    client.force_login(county_official)
+    assert client.get(url).status_code == 200
+    assert cache.get(login_cache_key(county_official.pk)) is not None  # the cache is warm
+
+    # The database is recreated (or another deployment's is used) under the warm cache: it
+    # has its own identity, and its user with the same id is somebody else. The rows are
+    # written past the signals, as a new database is.
+    Installation.objects.update(install_id=uuid.uuid4())
+    forget_database_identity()  # a process started on the new database reads it anew
+    get_user_model().objects.filter(pk=county_official.pk).update(
+        username="someone_else", first_name="另一人", password=make_password("other-pass-7731")
+    )
+    other = Client()
+    other.force_login(get_user_model().objects.get(pk=county_official.pk))
+    for _ in range(3):  # no 302 storm, and never the old database's user
+        response = other.get(url)
+        assert response.status_code == 200
+        assert "另一人" in response.content.decode()
+    copy = cache.get(login_cache_key(county_official.pk))
+    assert copy["user"]["username"] == "someone_else"
+
+
+def test_the_database_identity_is_one_row_that_stays():
+    drawn = Installation.current_id()  # drawn by migration 0009 (or now, after a flush)
+    assert Installation.current_id() == drawn
+    assert list(Installation.objects.values_list("pk", "install_id")) == [(1, drawn)]
+
+
+def test_each_deployment_keys_the_cache_with_its_own_prefix(settings):
+    assert cache.make_key("k").startswith(f"{settings.CACHE_KEY_PREFIX}:")
+    code = (
+        "import django; django.setup(); from django.core.cache import caches; "
+        "print(caches['default'].make_key('k'))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "xuchang_portal.settings.test",
+        "CACHE_KEY_PREFIX": "deployment-b",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "deployment-b:1:k"

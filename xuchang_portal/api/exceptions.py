@@ -10,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
 from villages.services import CONFLICT
+from xuchang_portal.api.throttling import ChineseThrottled
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ class Conflict(exceptions.APIException):
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
+    if isinstance(exc, exceptions.Throttled) and not isinstance(exc, ChineseThrottled):
+        exc = ChineseThrottled(exc.wait)
     if isinstance(exc, IntegrityError):
         logger.warning("constraint refused an API write: %s", exc)
         exc = Conflict()

@@ -5,6 +5,7 @@ DEBUG, SECRET_KEY, DATABASE_URL, REDIS_URL / CELERY_BROKER_URL, ALLOWED_HOSTS,
 CSRF_TRUSTED_ORIGINS, MEDIA_ROOT, STATIC_ROOT, LOG_LEVEL.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -27,6 +28,11 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The client's address (xuchang_portal.client_ip): X-Forwarded-For is read only from these
+# reverse proxies (addresses or networks), the PROXY_COUNT-th address from its right end.
+# Empty: the header is never read, the address is the one the request came from.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+PROXY_COUNT = env.int("PROXY_COUNT", default=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -234,6 +240,8 @@ CELERY_BEAT_SCHEDULE["export-tidy"] = {
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
+# Every cache key starts with this: give each deployment that shares a Redis its own.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="xuchang")
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -241,6 +249,7 @@ if CACHE_URL:
             # (see xuchang_portal/cache.py).
             "BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache",
             "LOCATION": CACHE_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                 "socket_timeout": REDIS_SOCKET_TIMEOUT,
@@ -248,7 +257,12 @@ if CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 # Per-process memory for what is the same in every process and never changes while it runs
 # (the navigation bar of each role: a dozen `{% url %}`s rendered on every page).
 CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
@@ -265,12 +279,19 @@ SESSION_ENGINE = (
     else "django.contrib.sessions.backends.db"
 )
 
+# API tokens are accepted this long after they were issued; the token login then issues a
+# fresh one (xuchang_portal.api.auth).
+API_TOKEN_TTL = datetime.timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24))
+# Writes (POST, PUT, PATCH, DELETE) per signed-in user through the API, or per client
+# address for the token login (xuchang_portal.api.throttling); reads are not throttled.
+API_WRITE_RATE = env("API_WRITE_RATE", default="120/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "xuchang_portal.api.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["xuchang_portal.api.throttling.UserWriteThrottle"],
     "DEFAULT_SCHEMA_CLASS": "xuchang_portal.api.schema.PortalAutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -305,15 +326,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# django-axes: lock an account (per username) after 5 failed logins.
+# django-axes: lock an account after 5 failed logins from one address: per username AND
+# address, so nobody can lock `admin` (or anyone) out from elsewhere, and a township office
+# behind one NAT address is not shut out by one colleague's typos on another account. The
+# address is the one xuchang_portal.client_ip decides (X-Forwarded-For from TRUSTED_PROXIES
+# only).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "xuchang_portal.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-# Deliberately per account, not per IP: township offices sit behind one NAT address, and an
-# IP lock would shut out every colleague after one person's typos.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # django-csp 4: no inline scripts; inline styles are not allowed either.
 CONTENT_SECURITY_POLICY = {
@@ -330,6 +353,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [csp.NONE],
     }
 }
+
+# A failed CSRF check: a Chinese page without inline style (the CSP above), JSON under /api/.
+CSRF_FAILURE_VIEW = "xuchang_portal.csrf.csrf_failure"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
