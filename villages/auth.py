@@ -38,7 +38,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from xuchang_portal.cache import PortalRedisCache
 
@@ -67,23 +67,26 @@ LOGIN_FIELDS = {
     "cadre": ("id", "name", "work_unit_id", "position", "level", "user_id"),
 }
 
-_identity: str | None = None
+_identities: dict[tuple, str] = {}
 
 
 def database_identity() -> str:
-    """This database's id (villages.models.Installation), read once per process."""
-    global _identity
-    if _identity is None:
+    """This database's id (villages.models.Installation), read once per process and
+    database address (a process that moves to another database, as the benches do, reads
+    that one's)."""
+    db = connections[DEFAULT_DB_ALIAS].settings_dict
+    where = (db.get("HOST"), db.get("PORT"), db.get("NAME"))
+    identity = _identities.get(where)
+    if identity is None:
         from villages.models import Installation
 
-        _identity = Installation.current_id().hex
-    return _identity
+        identity = _identities[where] = Installation.current_id().hex
+    return identity
 
 
 def forget_database_identity() -> None:
     """Read the database's id again on next use (a process that recreated its database)."""
-    global _identity
-    _identity = None
+    _identities.clear()
 
 
 def login_cache_key(user_id) -> str:
