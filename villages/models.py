@@ -501,7 +501,14 @@ class ImportJob(models.Model):
         FAILED = "failed", _("失败")
         CANCELLED = "cancelled", _("已取消")
 
+    class Annotation(models.TextChoices):
+        PENDING = "pending", _("生成中")
+        DONE = "done", _("已生成")
+        FAILED = "failed", _("生成失败")
+
     RUNNING_STATES = (State.VALIDATING, State.COMMITTING)
+    # A stuck job can be ended by its uploader or a city admin (a live commit decides alone).
+    CANCELLABLE_STATES = (State.VALIDATING, State.PREVIEWED, State.COMMITTING)
 
     kind = models.CharField(_("导入类型"), max_length=40)
     user = models.ForeignKey(
@@ -534,16 +541,40 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(_("本步开始时间"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("本步尝试次数"), default=0)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("取消人"),
+    )
+    # The uploaded rows back with their errors marked, built by its own background step
+    # after the preview (import_job_annotate); the download only streams it.
+    annotated = models.FileField(_("错误标注工作簿"), upload_to="imports/%Y/%m/", blank=True)
+    annotated_state = models.CharField(
+        _("错误标注工作簿状态"), max_length=10, choices=Annotation.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("导入记录")
         verbose_name_plural = _("导入记录")
         ordering = ["-created_at"]
+        # One running import per kind and area: a county's import never waits for another
+        # county's. A city-wide import (no county) also conflicts with every county's import
+        # of its kind; that cross check is made under the counties' row locks in the
+        # services (villages.services._import_area_lock), these two are the backstop.
         constraints = [
             models.UniqueConstraint(
+                fields=["kind", "county"],
+                condition=Q(state__in=["validating", "committing"], county__isnull=False),
+                name="import_job_one_running_per_kind_county",
+                violation_error_message=_("已有一个同类导入正在进行，请等它完成后再试。"),
+            ),
+            models.UniqueConstraint(
                 fields=["kind"],
-                condition=Q(state__in=["validating", "committing"]),
-                name="import_job_one_running_per_kind",
+                condition=Q(state__in=["validating", "committing"], county__isnull=True),
+                name="import_job_one_city_wide_running_per_kind",
                 violation_error_message=_("已有一个同类导入正在进行，请等它完成后再试。"),
             ),
         ]

@@ -647,8 +647,14 @@ def import_job_list_for_user(*, user) -> QuerySet[ImportJob]:
     return jobs.none()
 
 
-def import_job_get_for_user(*, user, job_id) -> ImportJob:
-    return get_object_or_404(import_job_list_for_user(user=user), pk=job_id)
+def import_job_get_for_user(*, user, job_id, with_preview: bool = True) -> ImportJob:
+    """One import of the user's area, or 404. `with_preview=False` leaves the stored
+    preview (every issue of the file, megabytes for a large file) in the database, for the
+    requests that never show it: the progress polls and the workbook download."""
+    jobs = import_job_list_for_user(user=user)
+    if not with_preview:
+        jobs = jobs.defer("preview")
+    return get_object_or_404(jobs, pk=job_id)
 
 
 def import_progress_key(job_id: int) -> str:
@@ -660,6 +666,17 @@ def import_progress(job: ImportJob) -> int:
     if job.state in (ImportJob.State.DONE, ImportJob.State.PREVIEWED):
         return 100
     return int(cache.get(import_progress_key(job.pk)) or 0)
+
+
+def import_annotated_progress_key(job_id: int) -> str:
+    return f"import-job:{job_id}:annotated-progress"
+
+
+def import_annotated_progress(job: ImportJob) -> int:
+    """Percent done of the annotated workbook being built (kept in the cache)."""
+    if job.annotated_state != ImportJob.Annotation.PENDING:
+        return 100
+    return int(cache.get(import_annotated_progress_key(job.pk)) or 0)
 
 
 OVERVIEW_KEYS = ("villages", "communities", "cadres", "uncovered")

@@ -31,7 +31,7 @@ from villages.history import recorded_as
 from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
 from villages.importing.bulk import create_with_history, update_with_history
 from villages.importing.engine import Context as ImportContext
-from villages.importing.engine import annotated_workbook, plan_preview
+from villages.importing.engine import annotated_sheet_rows, annotated_workbook, plan_preview
 from villages.importing.engine import build_plan as build_import_plan
 from villages.importing.engine import get_kind as get_import_kind
 from villages.importing.reader import size_refusal, upload_refusal
@@ -53,11 +53,13 @@ from villages.models import (
 from villages.selectors import (
     closed_year_refusal,
     county_id_of,
+    import_annotated_progress_key,
     import_progress_key,
     scope_for_user,
     user_can_write_area,
 )
 from villages.tasks import export_job_run as export_job_run_task
+from villages.tasks import import_job_annotate as import_job_annotate_task
 from villages.tasks import import_job_commit as import_job_commit_task
 from villages.tasks import import_job_validate as import_job_validate_task
 from villages.years import steps as year_steps
@@ -457,12 +459,20 @@ IMPORT_TOO_MANY = (
     "请拆分文件后重新上传，或联系管理员。"
 )
 IMPORT_TIMEOUT = "导入超过时间上限，已停止，未写入任何数据。请拆分文件后重新上传。"
+IMPORT_BUSY = "已有一个同类导入正在进行，请等它完成后再试。"
+IMPORT_BUSY_CITY = "全市范围的同类导入正在进行（它可能修改各县的数据），请等它完成后再试。"
+IMPORT_BUSY_COUNTY = "%(county)s的同类导入正在进行，全市范围的导入请等它完成后再试。"
+IMPORT_WRITING = "该导入正在写入数据库，不能中途取消；请等它完成（全部写入或全部不写）。"
 
 
 def import_progress_set(job_id: int, percent: int) -> None:
     """Progress lives in the cache: a commit runs inside one transaction, so a progress
     column on the job row would stay invisible to the polling page until the end."""
     cache.set(import_progress_key(job_id), int(percent), timeout=3600)
+
+
+def import_annotated_progress_set(job_id: int, percent: int) -> None:
+    cache.set(import_annotated_progress_key(job_id), int(percent), timeout=3600)
 
 
 def import_scope_county(actor) -> County | None:
@@ -488,7 +498,8 @@ def import_jobs_reap(*, kind: str | None = None, job_id: int | None = None) -> i
 
     - a commit whose worker started it and no longer holds its row lock: the worker was
       killed, and its transaction rolled back with it (PostgreSQL; SQLite has no row locks);
-    - any running job that has not moved for IMPORT_STALE_AFTER (its task was lost).
+    - any running job that has not moved for IMPORT_STALE_AFTER (its task was lost);
+    - likewise an annotated workbook still pending after that long (生成失败; not counted).
 
     A job still held by a live worker is skipped, never waited for. Run by beat every
     minute, and for its own job whenever the import page is viewed. Returns how many."""
@@ -511,6 +522,15 @@ def import_jobs_reap(*, kind: str | None = None, job_id: int | None = None) -> i
             if row_locks:
                 stale = stale.select_for_update(skip_locked=True)
             reaped += _fail_jobs(list(stale.values_list("pk", flat=True)), IMPORT_STALE)
+        # An annotated workbook whose task was lost: its page stops waiting for it.
+        lost = ImportJob.objects.filter(
+            annotated_state=ImportJob.Annotation.PENDING, updated_at__lt=now - IMPORT_STALE_AFTER
+        )
+        if kind is not None:
+            lost = lost.filter(kind=kind)
+        if job_id is not None:
+            lost = lost.filter(pk=job_id)
+        lost.update(annotated_state=ImportJob.Annotation.FAILED)
     except OperationalError:
         # SQLite: an inline import holds the database; the next look will do.
         logger.warning("import reaper could not run now", exc_info=True)
@@ -542,7 +562,34 @@ def _save_running(job: ImportJob) -> None:
         with transaction.atomic():
             job.save()
     except IntegrityError:
-        raise ValidationError(_("已有一个同类导入正在进行，请等它完成后再试。")) from None
+        raise ValidationError(_(IMPORT_BUSY)) from None
+
+
+def _import_area_lock(*, kind: str, county_id: int | None, job_id: int | None = None) -> None:
+    """Inside the caller's transaction, before a job of `kind` starts running in its area:
+    refuse when a running import of that kind overlaps the area. A county's import
+    overlaps its own county's and a city-wide one; a city-wide import overlaps all of them;
+    another county's never does. The area's county rows are locked first (all of them for a
+    city-wide import), so two overlapping starts take turns and the second sees the first
+    (PostgreSQL; SQLite runs one write transaction at a time). FOR NO KEY UPDATE: rows that
+    merely point at a county are not held up. `job_id`, the job about to run, is no rival."""
+    counties = County.objects.order_by("pk").select_for_update(no_key=True)
+    if county_id is not None:
+        counties = counties.filter(pk=county_id)
+    list(counties.values_list("pk", flat=True))
+    running = ImportJob.objects.filter(kind=kind, state__in=ImportJob.RUNNING_STATES)
+    if job_id is not None:
+        running = running.exclude(pk=job_id)
+    if county_id is not None:
+        running = running.filter(Q(county_id=county_id) | Q(county__isnull=True))
+    other = running.select_related("county").order_by("pk").first()
+    if other is None:
+        return
+    if other.county_id == county_id:
+        raise ValidationError(_(IMPORT_BUSY))
+    if other.county_id is None:
+        raise ValidationError(_(IMPORT_BUSY_CITY))
+    raise ValidationError(_(IMPORT_BUSY_COUNTY) % {"county": other.county.name})
 
 
 def import_job_create(*, actor, kind: str, upload, valid_only: bool = False) -> ImportJob:
@@ -581,6 +628,7 @@ def _import_job_open(*, actor, county, kind: str, upload, valid_only: bool) -> I
     if problem := size_refusal(upload.size):
         raise ValidationError(f"“{os.path.basename(upload.name)}”：{problem}")
     import_jobs_reap(kind=kind)
+    _import_area_lock(kind=kind, county_id=county.pk if county else None)
     job = ImportJob(
         kind=kind,
         user=actor,
@@ -612,7 +660,9 @@ def _import_plan(job: ImportJob):
 
 
 def import_job_validate(*, job_id: int) -> ImportJob:
-    """Read, check and diff the file; store the preview. Writes no roster data."""
+    """Read, check and diff the file; store the preview. Writes no roster data. Rows with
+    errors get their annotated workbook from a step of its own, queued here, so the preview
+    never waits for it. A job cancelled meanwhile stays cancelled."""
     job = _start_attempt(job_id, ImportJob.State.VALIDATING)
     if job is None:
         return ImportJob.objects.get(pk=job_id)
@@ -636,9 +686,24 @@ def import_job_validate(*, job_id: int) -> ImportJob:
         )
     else:
         changes["state"] = ImportJob.State.PREVIEWED
-    _claim(job, from_state=ImportJob.State.VALIDATING, **changes)
+        if _needs_annotation(changes["preview"]):
+            changes.update(annotated_state=ImportJob.Annotation.PENDING, annotated="")
+    if not _claim(job, from_state=ImportJob.State.VALIDATING, **changes):
+        job.refresh_from_db()  # cancelled while it was being read: that stands
+        return job
+    if changes.get("annotated_state"):
+        _annotation_queue(job)
     import_progress_set(job.pk, 100)
     return job
+
+
+def _needs_annotation(preview: dict) -> bool:
+    return "layout" in preview and any(issue["row"] for issue in preview.get("issues", ()))
+
+
+def _annotation_queue(job: ImportJob) -> None:
+    import_annotated_progress_set(job.pk, 0)
+    task_enqueue(import_job_annotate_task, args=(job.pk,))
 
 
 def _claim(job: ImportJob, *, from_state: str, **changes) -> bool:
@@ -671,14 +736,17 @@ def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> Im
             _("文件中有 %(n)s 处错误。请修正后重新上传，或选择“只导入无误的行”。") % {"n": errors}
         )
     import_jobs_reap(kind=job.kind)
-    if not _claim(
-        job,
-        from_state=ImportJob.State.PREVIEWED,
-        state=ImportJob.State.COMMITTING,
-        valid_only=valid_only,
-        started_at=None,
-        attempts=0,
-    ):
+    with transaction.atomic():
+        _import_area_lock(kind=job.kind, county_id=job.county_id, job_id=job.pk)
+        won = _claim(
+            job,
+            from_state=ImportJob.State.PREVIEWED,
+            state=ImportJob.State.COMMITTING,
+            valid_only=valid_only,
+            started_at=None,
+            attempts=0,
+        )
+    if not won:
         job.refresh_from_db()
         raise ValidationError(
             _("该导入当前为“%(state)s”，不能确认。") % {"state": job.get_state_display()}
@@ -689,14 +757,41 @@ def import_job_confirm(*, actor, job: ImportJob, valid_only: bool = False) -> Im
 
 
 def import_job_cancel(*, actor, job: ImportJob) -> ImportJob:
+    """End, by its uploader or a city admin, an import that has written nothing: a preview
+    nobody will confirm, or a job stuck 校验中 or 导入中 (its worker died, its task was
+    lost). It is ended at once and stops blocking its area; a worker that reaches it later
+    finds it cancelled and writes nothing. A commit whose worker is writing right now holds
+    the job row: it is not interrupted (its transaction writes all or nothing), and the
+    cancel is refused with the reason."""
     _check_owner(actor, job)
-    if not _claim(
-        job,
-        from_state=ImportJob.State.PREVIEWED,
-        state=ImportJob.State.CANCELLED,
-        finished_at=timezone.now(),
-    ):
-        raise ValidationError(_("只有待确认的导入可以取消。"))
+    row_locks = connection.features.has_select_for_update_skip_locked
+    try:
+        with transaction.atomic():
+            rows = ImportJob.objects.filter(pk=job.pk)
+            if row_locks:
+                rows = rows.select_for_update(skip_locked=True)
+            state = rows.values_list("state", flat=True).first()
+            if state is None:  # locked: a live worker is committing it
+                raise ValidationError(_(IMPORT_WRITING))
+            if state not in ImportJob.CANCELLABLE_STATES:
+                raise ValidationError(
+                    _("该导入当前为“%(state)s”，不能取消。")
+                    % {"state": ImportJob.State(state).label}
+                )
+            now = timezone.now()
+            changes = {
+                "state": ImportJob.State.CANCELLED,
+                "finished_at": now,
+                "updated_at": now,
+                "cancelled_by": actor,
+            }
+            ImportJob.objects.filter(pk=job.pk).update(**changes)
+    except OperationalError:  # SQLite: a commit holds the whole database
+        raise ValidationError(_(IMPORT_WRITING)) from None
+    for name, value in changes.items():
+        setattr(job, name, value)
+    if state != ImportJob.State.PREVIEWED:
+        logger.warning("import job %s (%s) cancelled by user %s", job.pk, state, actor.pk)
     return job
 
 
@@ -740,23 +835,26 @@ def import_job_commit(*, job_id: int) -> ImportJob:
                 .get(pk=job_id)
             )
             if job.state != ImportJob.State.COMMITTING:
-                return job
+                return job  # cancelled (or finished) before this worker got the row
             kind, ctx, plan = _import_plan(job)
             counts = plan.counts()
+            fields = ["summary", "preview", "state", "error", "finished_at", "updated_at"]
             if plan.file_error or (plan.issues and not job.valid_only):
                 job.state = ImportJob.State.FAILED
                 job.error = _("校验发现 %(n)s 处错误，未写入任何数据。") % {"n": len(plan.issues)}
                 job.summary = {**job.summary, **counts}
                 job.preview = plan_preview(plan)
+                if _needs_annotation(job.preview):  # the errors found now, marked afresh
+                    job.annotated, job.annotated_state = "", ImportJob.Annotation.PENDING
+                    fields += ["annotated", "annotated_state"]
+                    _annotation_queue(job)
             else:
                 import_progress_set(job.pk, 92)
                 written = kind.commit(plan.valid_items(), ctx)
                 job.summary = {**counts, **written, "skipped_error_rows": counts["error_rows"]}
                 job.state = ImportJob.State.DONE
             job.finished_at = timezone.now()
-            job.save(
-                update_fields=["summary", "preview", "state", "error", "finished_at", "updated_at"]
-            )
+            job.save(update_fields=fields)
     except OperationalError:
         raise  # the database went away: the task retries; nothing was written
     except SoftTimeLimitExceeded:
@@ -810,19 +908,67 @@ def import_job_run_now(
             error=_("存在错误，未写入任何数据。"),
             finished_at=timezone.now(),
         )
-    elif _claim(
-        job, from_state=job.state, state=ImportJob.State.COMMITTING, started_at=None, attempts=0
-    ):
-        job = import_job_commit(job_id=job.pk)
+    else:
+        with transaction.atomic():
+            _import_area_lock(kind=kind, county_id=job.county_id, job_id=job.pk)
+            won = _claim(
+                job,
+                from_state=job.state,
+                state=ImportJob.State.COMMITTING,
+                started_at=None,
+                attempts=0,
+            )
+        if won:
+            job = import_job_commit(job_id=job.pk)
     return job
 
 
-def import_job_annotated(*, job: ImportJob) -> bytes:
-    """The uploaded workbook with its bad cells marked (see engine.annotated_workbook)."""
-    kind = get_import_kind(job.kind)
-    with job.file.open("rb") as fh:
-        data = fh.read()
-    return annotated_workbook(kind, job.preview["layout"], job.preview.get("issues", []), data)
+def import_job_annotate(*, job_id: int) -> ImportJob:
+    """Build and store a validated job's annotated workbook (engine.annotated_workbook): its
+    own background step, after the preview, with its own progress; the download request
+    only streams the stored file. Runs once: a redelivered task finds the workbook built."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.annotated_state != ImportJob.Annotation.PENDING:
+        return job
+    preview, kind = job.preview, get_import_kind(job.kind)
+    try:
+        with job.file.open("rb") as fh:
+            data = fh.read()
+        rows = annotated_sheet_rows(preview["layout"], data, job.original_name)
+        total = max(1, rows[-1][0] if rows else 1)
+        step = max(1, total // 50)
+
+        def on_row(n: int) -> None:
+            if n % step == 0:
+                import_annotated_progress_set(job.pk, min(99, n * 100 // total))
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "annotated.xlsx")
+            annotated_workbook(kind, preview["layout"], preview["issues"], rows, path, on_row)
+            with open(path, "rb") as fh:
+                job.annotated.save(f"{job.kind}-{job.pk}-errors.xlsx", File(fh), save=False)
+    except OperationalError:
+        raise  # the task retries
+    except Exception:
+        logger.exception("import job %s: the annotated workbook failed", job.pk)
+        import_job_annotate_fail(job_id=job.pk)
+        raise
+    done = ImportJob.objects.filter(pk=job.pk, annotated_state=ImportJob.Annotation.PENDING)
+    if not done.update(annotated=job.annotated.name, annotated_state=ImportJob.Annotation.DONE):
+        job.annotated.delete(save=False)  # given up on meanwhile (the reaper)
+        job.refresh_from_db()
+        return job
+    job.annotated_state = ImportJob.Annotation.DONE
+    import_annotated_progress_set(job.pk, 100)
+    return job
+
+
+def import_job_annotate_fail(*, job_id: int) -> None:
+    """The annotated workbook could not be built: its page stops waiting for it (the errors
+    stay listed on the page)."""
+    ImportJob.objects.filter(pk=job_id, annotated_state=ImportJob.Annotation.PENDING).update(
+        annotated_state=ImportJob.Annotation.FAILED
+    )
 
 
 # ----- programme years -----

@@ -40,6 +40,13 @@ class ImportTask(Task):
         import_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=GAVE_UP)
 
 
+class AnnotateTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from villages.services import import_job_annotate_fail
+
+        import_job_annotate_fail(job_id=kwargs.get("job_id", args[0] if args else None))
+
+
 @shared_task(base=ExportTask, **JOB)
 def export_job_run(job_id: int) -> int:
     # Imported here: services import this module at load time.
@@ -60,6 +67,14 @@ def import_job_commit(job_id: int) -> str:
     from villages.services import import_job_commit as commit
 
     return commit(job_id=job_id).state
+
+
+@shared_task(base=AnnotateTask, **JOB)
+def import_job_annotate(job_id: int) -> str:
+    """Build the annotated workbook of a validated import (after its preview)."""
+    from villages.services import import_job_annotate as annotate
+
+    return annotate(job_id=job_id).annotated_state
 
 
 @shared_task(**HOUSEKEEPING)

@@ -30,6 +30,7 @@ from villages.selectors import (
     county_list_for_user,
     current_programme_year,
     export_job_get_for_user,
+    import_annotated_progress,
     import_job_get_for_user,
     import_job_list_for_user,
     import_progress,
@@ -48,7 +49,6 @@ from villages.selectors import (
 )
 from villages.services import (
     export_job_create,
-    import_job_annotated,
     import_job_cancel,
     import_job_confirm,
     import_job_create,
@@ -167,6 +167,8 @@ class ExportDownloadView(LoginRequiredMixin, View):
 
 # ----- imports -----
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 def _import_roles_only(request) -> None:
     if not scope_for_user(request.user).can_import:
@@ -205,19 +207,34 @@ class ImportListView(LoginRequiredMixin, View):
 
 
 class ImportDetailView(LoginRequiredMixin, View):
-    """Progress while validating or committing, the preview, then the result."""
+    """Progress while validating or committing, the preview, then the result; the annotated
+    workbook's own progress while it is built."""
 
     def get(self, request, pk):
-        job = import_job_get_for_user(user=request.user, job_id=pk)
-        if job.state in ImportJob.RUNNING_STATES and import_jobs_reap(job_id=job.pk):
-            job.refresh_from_db()  # its worker died: show 失败 and the reason, not 导入中
+        htmx = request.headers.get("HX-Request")
+        job = import_job_get_for_user(user=request.user, job_id=pk, with_preview=not htmx)
+        annotating = job.annotated_state == ImportJob.Annotation.PENDING
+        if job.state in ImportJob.RUNNING_STATES or annotating:
+            if import_jobs_reap(job_id=job.pk) or annotating:
+                # its worker died: show 失败 and the reason, not 导入中
+                job.refresh_from_db(fields=["state", "error", "finished_at", "annotated_state"])
+                annotating = job.annotated_state == ImportJob.Annotation.PENDING
         context = {
             "job": job,
             "kind": KINDS.get(job.kind),
             "progress": import_progress(job),
+            "annotated_progress": import_annotated_progress(job),
+            "can_cancel": job.user_id == request.user.pk
+            or scope_for_user(request.user).role == UserRole.Role.CITY_ADMIN,
             "confirm_form": ImportConfirmForm(initial={"valid_only": job.valid_only}),
         }
-        if request.headers.get("HX-Request"):
+        if htmx and request.GET.get("poll") == "annotated":
+            if annotating:
+                return render(request, "villages/partials/import_annotated_progress.html", context)
+            response = HttpResponse("")
+            response["HX-Refresh"] = "true"  # built (or given up): reload to show the link
+            return response
+        if htmx:
             running = job.state in ImportJob.RUNNING_STATES
             if not running and request.GET.get("poll"):
                 # The job just finished: reload the whole page to show the preview/result.
@@ -269,13 +286,22 @@ class ImportCancelView(LoginRequiredMixin, View):
 
 
 class ImportAnnotatedView(LoginRequiredMixin, View):
+    """Streams the annotated workbook the job built (import_job_annotate); builds nothing."""
+
     def get(self, request, pk):
-        job = import_job_get_for_user(user=request.user, job_id=pk)
-        if "layout" not in job.preview:
+        job = import_job_get_for_user(user=request.user, job_id=pk, with_preview=False)
+        if job.annotated_state == ImportJob.Annotation.PENDING:
+            messages.info(request, "错误标注的工作簿正在生成，请稍候再下载。")
+            return redirect("villages:import_detail", pk=job.pk)
+        if not job.annotated:
             raise Http404("该导入没有可标注的工作簿。")
-        data = import_job_annotated(job=job)
-        stem = job.original_name.rsplit(".", 1)[0]
-        return _xlsx_response(data, f"{stem}-错误标注.xlsx")
+        stem = job.original_name.rsplit(".", 1)[0] or job.kind_label
+        return FileResponse(
+            job.annotated.open("rb"),
+            as_attachment=True,
+            filename=f"{stem}-错误标注.xlsx",
+            content_type=XLSX,
+        )
 
 
 class ImportTemplateView(LoginRequiredMixin, View):
@@ -288,9 +314,7 @@ class ImportTemplateView(LoginRequiredMixin, View):
 
 
 def _xlsx_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

@@ -29,7 +29,6 @@ from tests.imports.area_sheets import village_row as _row
 from villages.models import ImportJob, Village
 from villages.selectors import import_job_get_for_user, import_job_list_for_user, import_progress
 from villages.services import (
-    import_job_annotated,
     import_job_cancel,
     import_job_commit,
     import_job_confirm,
@@ -89,6 +88,14 @@ def _confirm(capture, actor, job, **kwargs) -> ImportJob:
         import_job_confirm(actor=actor, job=job, **kwargs)
     job.refresh_from_db()
     return job
+
+
+def _annotated(job: ImportJob):
+    """The annotated workbook the job's own background step stored."""
+    job.refresh_from_db()
+    assert job.annotated_state == ImportJob.Annotation.DONE
+    with job.annotated.open("rb") as fh:
+        return load_workbook(io.BytesIO(fh.read()))
 
 
 def _stored_import_files() -> set[str]:
@@ -386,7 +393,7 @@ def test_cancel_ends_a_preview_and_writes_nothing(
     assert job.state == ImportJob.State.CANCELLED
     assert job.finished_at is not None
     assert not Village.objects.filter(code=codes["new_code"]).exists()
-    with pytest.raises(ValidationError, match="只有待确认的导入可以取消"):
+    with pytest.raises(ValidationError, match="该导入当前为“已取消”，不能取消"):
         import_job_cancel(actor=city_admin, job=job)
     with pytest.raises(ValidationError):
         import_job_confirm(actor=city_admin, job=job, valid_only=True)
@@ -643,7 +650,7 @@ def test_annotated_workbook_marks_bad_cells_red_and_adds_an_error_column(
     job = _create(django_capture_on_commit_callbacks, city_admin, data)
 
     # when
-    ws = load_workbook(io.BytesIO(import_job_annotated(job=job)))["村名册"]
+    ws = _annotated(job)["村名册"]
 
     # then: the error column closes the header row (row 2)
     error_col = len(HEADERS) + 1
@@ -672,7 +679,7 @@ def test_annotated_workbook_of_a_gbk_csv_comes_back_as_xlsx(
     assert job.summary["errors"] == 1
 
     # when
-    ws = load_workbook(io.BytesIO(import_job_annotated(job=job))).active
+    ws = _annotated(job).active
 
     # then
     assert ws.cell(row=1, column=1).value == "县(市、区)"

@@ -414,7 +414,7 @@ def test_annotated_workbook_download_marks_the_bad_cell(
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX
     assert quote("村名册-错误标注.xlsx") in response["Content-Disposition"]
-    ws = load_workbook(io.BytesIO(response.content))["村名册"]
+    ws = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["村名册"]
     error_col = len(HEADERS) + 1
     assert ws.cell(row=1, column=error_col).value == "错误说明"
     bad = ws.cell(row=4, column=HEADERS.index("统计用区划代码") + 1)

@@ -14,7 +14,6 @@ from tests.stars.factories import YEAR, StarAwardFactory, hold, star
 from villages.importing.engine import KINDS
 from villages.models import ImportJob
 from villages.services import (
-    import_job_annotated,
     import_job_create,
     import_job_run_now,
     import_preview,
@@ -71,7 +70,7 @@ def test_the_kind_is_registered_with_one_column_per_star():
 
 
 def test_a_wrong_scheme_star_and_an_unknown_code_are_both_reported_and_nothing_is_written(
-    area, city_admin
+    area, city_admin, django_capture_on_commit_callbacks
 ):
     a1v1, a1v2 = area.villages["a1v1"], area.villages["a1v2"]
     data = workbook(
@@ -87,10 +86,13 @@ def test_a_wrong_scheme_star_and_an_unknown_code_are_both_reported_and_nothing_i
     assert "城市社区的星" in issues[(3, "宜业兴业星")] and "a1v2村" in issues[(3, "宜业兴业星")]
     assert "999999999999 不存在" in issues[(4, "统计用区划代码")]
 
-    job = import_job_run_now(actor=city_admin, kind="star_ratings", upload=upload(data))
+    with django_capture_on_commit_callbacks(execute=True):  # the annotated workbook's step
+        job = import_job_run_now(actor=city_admin, kind="star_ratings", upload=upload(data))
+    job.refresh_from_db()
     assert job.state == ImportJob.State.FAILED
     assert not StarAward.objects.exists()
-    annotated = load_workbook(io.BytesIO(import_job_annotated(job=job)))
+    with job.annotated.open("rb") as fh:
+        annotated = load_workbook(io.BytesIO(fh.read()))
     ws = annotated.active
     assert ws.cell(row=3, column=7).comment is not None  # 宜业兴业星, row 3
     assert ws.cell(row=4, column=2).comment is not None  # 统计用区划代码, row 4

@@ -9,14 +9,16 @@ does not depend on the number of rows.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from villages.excel import safe_cell
 from villages.importing.normalise import CellError, header_key
@@ -25,6 +27,7 @@ from villages.importing.reader import MAX_ROWS, FileProblem, RawSheet, read_byte
 HEADER_SCAN_ROWS = 30
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 ERROR_HEADER = "错误说明"
+COMMENT_AUTHOR = "联乡帮村工作平台"
 
 NEW, CHANGED, UNCHANGED, MOVED = "new", "changed", "unchanged", "moved"
 STATUS_LABELS = {NEW: "新增", CHANGED: "修改", UNCHANGED: "无变化", MOVED: "迁移"}
@@ -83,10 +86,24 @@ class Plan:
     header_row: int = 0
     columns: dict[str, int] = field(default_factory=dict)  # column key -> 0-based index
     fmt: str = "xlsx"
+    # The rows with an issue, kept up to date by add_issue: checking a row against it costs
+    # the same whatever the number of issues (was rebuilt from every issue per row).
+    _error_rows: set[int] = field(default_factory=set, init=False, repr=False)
+    _counted: int = field(default=0, init=False, repr=False)
+
+    def add_issue(self, issue: Issue) -> None:
+        self.issues.append(issue)
+        if self._counted == len(self.issues) - 1:
+            self._counted += 1
+            if issue.row:
+                self._error_rows.add(issue.row)
 
     @property
     def error_rows(self) -> set[int]:
-        return {i.row for i in self.issues if i.row}
+        if self._counted != len(self.issues):  # issues appended by hand: count them again
+            self._error_rows = {i.row for i in self.issues if i.row}
+            self._counted = len(self.issues)
+        return self._error_rows
 
     @property
     def file_error(self) -> bool:
@@ -203,7 +220,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
     try:
         sheets = read_bytes(data, filename)
     except FileProblem as exc:
-        plan.issues.append(Issue(0, "", str(exc)))
+        plan.add_issue(Issue(0, "", str(exc)))
         return plan
     report(30)
     candidates = [(sheet, *_find_header(kind, sheet)) for sheet in sheets]
@@ -217,7 +234,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
                 f"没有找到表头：前 {HEADER_SCAN_ROWS} 行中没有“{kind.columns[0].header}”"
                 f"等列。请使用“{kind.label}”模板。"
             )
-        plan.issues.append(Issue(0, "", message))
+        plan.add_issue(Issue(0, "", message))
         return plan
     sheet, header_index, found, _ = complete[0]
     plan.sheet_name, plan.fmt = sheet.name, sheet.fmt
@@ -225,7 +242,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
     plan.columns = found
     data_rows = sheet.rows[header_index + 1 :]
     if len(data_rows) > MAX_ROWS:
-        plan.issues.append(Issue(0, "", f"数据超过 {MAX_ROWS:,} 行上限，请拆分后再上传。"))
+        plan.add_issue(Issue(0, "", f"数据超过 {MAX_ROWS:,} 行上限，请拆分后再上传。"))
         return plan
 
     headers = {c.key: c.header for c in kind.columns}
@@ -234,7 +251,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
         cells = {key: (values[i] if i < len(values) else None) for key, i in found.items()}
 
         def add_error(column_key: str, message: str, _row=number) -> None:
-            plan.issues.append(Issue(_row, headers.get(column_key, column_key), message))
+            plan.add_issue(Issue(_row, headers.get(column_key, column_key), message))
 
         try:
             row = kind.parse(cells, add_error)
@@ -250,15 +267,15 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
 
     _flag_duplicates(kind, parsed, plan)
     ctx.all_rows = [i.data for i in parsed]  # every row of the file, errors included
-    kind.load([i.data for i in parsed if i.row not in plan.error_rows], ctx)
+    bad = set(plan.error_rows)  # the parse errors: those rows are not checked further
+    kind.load([i.data for i in parsed if i.row not in bad], ctx)
     report(70)
-    bad = plan.error_rows
     for item in parsed:
         if item.row in bad:
             continue
 
         def add_error(column_key: str, message: str, _row=item.row) -> None:
-            plan.issues.append(Issue(_row, headers.get(column_key, column_key), message))
+            plan.add_issue(Issue(_row, headers.get(column_key, column_key), message))
 
         kind.check(item, ctx, add_error)
     plan.items = parsed
@@ -278,8 +295,8 @@ def _flag_duplicates(kind: SheetKind, items: list[Item], plan: Plan) -> None:
         if key in first_seen:
             other = first_seen[key]
             shown = " / ".join(str(p) for p in key)
-            plan.issues.append(Issue(other, column, f"{label}（{shown}）与第{item.row}行重复"))
-            plan.issues.append(Issue(item.row, column, f"{label}（{shown}）与第{other}行重复"))
+            plan.add_issue(Issue(other, column, f"{label}（{shown}）与第{item.row}行重复"))
+            plan.add_issue(Issue(item.row, column, f"{label}（{shown}）与第{other}行重复"))
         else:
             first_seen[key] = item.row
 
@@ -287,53 +304,95 @@ def _flag_duplicates(kind: SheetKind, items: list[Item], plan: Plan) -> None:
 # The error workbook -------------------------------------------------------------
 
 
-def annotated_workbook(kind: SheetKind, layout: dict, issues: list[dict], data: bytes) -> bytes:
-    """The admin's own workbook back, every bad cell filled red with a comment, and an
-    error column at the end of the header row. CSV input comes back as .xlsx.
+def annotated_sheet_rows(layout: dict, data: bytes, filename: str) -> list[tuple[int, tuple]]:
+    """The rows of the sheet a preview was built from (`layout` as plan_preview stored it),
+    read again from the uploaded file."""
+    for sheet in read_bytes(data, filename):
+        if sheet.fmt != "xlsx" or sheet.name == layout["sheet"]:
+            return sheet.rows
+    raise FileProblem(f"工作簿中没有名为“{layout['sheet']}”的工作表。")
 
-    `layout` and `issues` are what `plan_preview` stored, so the workbook shows exactly
-    the errors the preview showed."""
-    by_row: dict[int, list[Issue]] = {}
+
+def annotated_workbook(
+    kind: SheetKind,
+    layout: dict,
+    issues: list[dict],
+    rows: list[tuple[int, tuple]],
+    target,
+    on_row: Callable[[int], None] | None = None,
+) -> int:
+    """The uploaded sheet back, rebuilt from its values, with every bad cell filled red and
+    commented, and an error column at the end of the header row; written as .xlsx to
+    `target` (a path or a binary file). Returns the number of rows written.
+
+    `layout` and `issues` are what `plan_preview` stored, so the workbook shows exactly the
+    errors the preview showed; `rows` are the sheet's rows (annotated_sheet_rows). Built from
+    values (never from the uploaded file's own XML), so the uploader's formulas, styles and
+    hidden parts stay behind: text Excel would run as a formula ("=HYPERLINK(…)", "=cmd|…")
+    is kept as text, as in every export (safe_cell). Rows keep their numbers, so "第N行" in
+    the messages is the row in the workbook. `on_row(n)` is called after each row written,
+    so the job can report progress."""
+    columns = layout["columns"]  # column key -> 0-based index
+    header_row = layout["header_row"]
+    keys = {c.header: c.key for c in kind.columns}
+    by_cell: dict[tuple[int, int], list[str]] = {}
+    notes: dict[int, list[str]] = {}
     for raw in issues:
         issue = Issue(**raw)
-        if issue.row:
-            by_row.setdefault(issue.row, []).append(issue)
-    header_to_index = {kind.column(k).header: i for k, i in layout["columns"].items()}
-
-    if layout["fmt"] == "xlsx":
-        wb = load_workbook(io.BytesIO(data))
-        ws = wb[layout["sheet"]]
-    else:
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "导入数据"
-        sheet = read_bytes(data, layout["sheet"])[0]
-        for number, values in sheet.rows:
-            for col, value in enumerate(values, start=1):
-                # CSV text is never a formula: keep "=…" as text in the returned workbook.
-                ws.cell(row=number, column=col, value=safe_cell(value))
-    error_col = (ws.max_column or 1) + 1
-    head = ws.cell(row=layout["header_row"], column=error_col, value=ERROR_HEADER)
-    head.font = Font(bold=True, color="9C0006")
-    head.fill = ERROR_FILL
-    ws.column_dimensions[head.column_letter].width = 60
-    for row, issues in by_row.items():
-        for issue in issues:
-            col_index = header_to_index.get(issue.column)
-            if col_index is None:
-                continue
-            cell = ws.cell(row=row, column=col_index + 1)
-            cell.fill = ERROR_FILL
-            cell.comment = Comment(issue.message, "联乡帮村工作平台")
-        note = ws.cell(
-            row=row,
-            column=error_col,
-            value="；".join(f"{i.column}: {i.message}" if i.column else i.message for i in issues),
+        if not issue.row:
+            continue
+        notes.setdefault(issue.row, []).append(
+            f"{issue.column}: {issue.message}" if issue.column else issue.message
         )
-        note.font = Font(color="9C0006")
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        index = columns.get(keys.get(issue.column, ""))
+        if index is not None:
+            by_cell.setdefault((issue.row, index), []).append(issue.message)
+    width = max((len(values) for _, values in rows), default=0)
+    error_index = max(width, *(i + 1 for i in columns.values()), 1)
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=(layout["sheet"] if layout["fmt"] == "xlsx" else "") or "导入数据")
+    for key, index in columns.items():
+        ws.column_dimensions[get_column_letter(index + 1)].width = kind.column(key).width
+    ws.column_dimensions[get_column_letter(error_index + 1)].width = 60
+    ws.freeze_panes = f"A{header_row + 1}"
+    header_font, note_font = Font(bold=True, color="9C0006"), Font(color="9C0006")
+    written = 0
+    for number, values in rows:
+        while written < number - 1:  # blank rows the reader dropped
+            ws.append([])
+            written += 1
+        cells: list = [_inert(value) for value in values]
+        if number in notes:
+            for index, value in enumerate(cells):
+                if messages := by_cell.get((number, index)):
+                    cell = cells[index] = WriteOnlyCell(ws, value=value)
+                    cell.fill = ERROR_FILL
+                    cell.comment = Comment(_inert("\n".join(messages)), COMMENT_AUTHOR)
+        if number == header_row or number in notes:
+            cells += [None] * (error_index - len(cells))
+            if number == header_row:
+                cell = WriteOnlyCell(ws, value=ERROR_HEADER)
+                cell.font, cell.fill = header_font, ERROR_FILL
+            else:
+                cell = WriteOnlyCell(ws, value=_inert("；".join(notes[number])))
+                cell.font = note_font
+            cells.append(cell)
+        ws.append(cells)
+        written += 1
+        if on_row is not None:
+            on_row(written)
+    wb.save(target)
+    return written
+
+
+def _inert(value):
+    """A value as the annotated workbook may hold it: formulas as text (safe_cell), and no
+    control characters, which the .xlsx format cannot carry."""
+    value = safe_cell(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
 
 
 def plan_preview(plan: Plan, limit: int = 500) -> dict:
