@@ -5,11 +5,17 @@ soon after changes) and read by the pages, the API and the exports; the pages ne
 aggregate the ledgers themselves.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.bounds import Range, year_range
 from villages.history import HistoryRequestMeta, PortalHistoryManager
+
+# A target is a rate (at most 100 %) or a yearly count: the city's 走访群众 are some
+# 460,000 人次 a year, so ten million leaves room for any count the plan may set.
+THRESHOLD = Range("目标值", 0, 10_000_000)
 
 
 class Indicator(models.TextChoices):
@@ -44,10 +50,12 @@ class Target(models.Model):
         EQ = "eq", _("等于")
         ABOUT = "about", _("约(达到 95% 即视为完成)")
 
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     indicator = models.CharField(_("指标"), max_length=40, choices=Indicator.choices)
     comparison = models.CharField(_("比较方式"), max_length=8, choices=Comparison.choices)
-    threshold = models.DecimalField(_("目标值"), max_digits=12, decimal_places=2)
+    threshold = models.DecimalField(
+        _("目标值"), max_digits=12, decimal_places=2, validators=THRESHOLD.validators()
+    )
     area_level = models.CharField(
         _("适用层级"),
         max_length=10,
@@ -75,6 +83,13 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}年 {self.get_indicator_display()} {self.get_comparison_display()} {self.threshold}"
+
+    def clean(self) -> None:
+        from dashboards.indicators import SPECS
+
+        spec = SPECS.get(self.indicator)
+        if spec is not None and spec.kind == "rate" and (self.threshold or 0) > 100:
+            raise ValidationError({"threshold": _("比率类指标的目标值是百分数，不能超过 100。")})
 
 
 class IndicatorSnapshot(models.Model):

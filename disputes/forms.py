@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from disputes.models import (
+    DEATHS,
+    INJURIES,
     Dispute,
     HazardCheck,
     Incident,
@@ -25,6 +27,7 @@ from disputes.models import (
 )
 from disputes.selectors import PERSONAL_FIELDS as selectors_personal_fields
 from disputes.selectors import petitions_overdue_q
+from villages.bounds import bounded_formfield
 from villages.models import Township, Village
 from villages.selectors import township_list_for_user, village_list_for_user
 
@@ -148,7 +151,10 @@ PERSONAL_FIELDS = set(selectors_personal_fields)  # the masked numbers, named on
 
 
 def _model_fields(model, names, **overrides) -> dict:
-    fields = fields_for_model(model, fields=names)
+    fields = {
+        name: bounded_formfield(model._meta.get_field(name), field)
+        for name, field in fields_for_model(model, fields=names).items()
+    }
     for field in fields.values():
         if isinstance(field, forms.ChoiceField) and field.choices and field.choices[0][0] == "":
             field.choices = [
@@ -201,8 +207,6 @@ class PlaceForm(forms.Form):
 def _form(name: str, model, field_names, base=PlaceForm, **overrides) -> type[forms.Form]:
     return type(name, (base,), _model_fields(model, field_names, **overrides))
 
-
-NON_NEGATIVE = {"min_value": _("不能为负数。")}
 
 DisputeForm = _form(
     "DisputeForm",
@@ -301,12 +305,8 @@ IncidentForm = _form(
     "IncidentForm",
     Incident,
     ["kind", "occurred_on", "place", "summary", "source", "handling"],
-    deaths=forms.IntegerField(
-        label=_("死亡人数"), min_value=0, initial=0, error_messages=NON_NEGATIVE
-    ),
-    injuries=forms.IntegerField(
-        label=_("受伤人数"), min_value=0, initial=0, error_messages=NON_NEGATIVE
-    ),
+    deaths=DEATHS.form_field(label=_("死亡人数"), initial=0),
+    injuries=INJURIES.form_field(label=_("受伤人数"), initial=0),
 )
 
 HazardForm = _form(

@@ -17,7 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.bounds import Range, year_range
 from villages.history import HistoryRequestMeta, PortalHistoryManager
+
+# People in one dispute or petition (a whole village's collective claim at most), and the
+# dead and injured of one incident: the 三零 rule's own limits (10,000 and 1,000) match.
+PEOPLE_INVOLVED = Range("涉及人数", 1, 10000)
+DEATHS = Range("死亡人数", 0, 1000)
+INJURIES = Range("受伤人数", 0, 1000)
 
 
 class Satisfaction(models.TextChoices):
@@ -62,9 +69,15 @@ class ThreeZeroUnit(models.Model):
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
     contact_name = models.CharField(_("负责人"), max_length=30, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
-    year_from = models.PositiveSmallIntegerField(_("纳入年度"))
+    year_from = models.PositiveSmallIntegerField(
+        _("纳入年度"), validators=year_range("纳入年度").validators()
+    )
     year_to = models.PositiveSmallIntegerField(
-        _("退出年度"), null=True, blank=True, help_text=_("最后一个参加创建的年度；留空表示仍在。")
+        _("退出年度"),
+        null=True,
+        blank=True,
+        validators=year_range("退出年度").validators(),
+        help_text=_("最后一个参加创建的年度；留空表示仍在。"),
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -218,7 +231,9 @@ class Dispute(LedgerRecord):
     parties = models.CharField(_("当事人"), max_length=200)
     party_id_numbers = models.CharField(_("当事人身份证号"), max_length=200, blank=True)
     party_phones = models.CharField(_("当事人联系电话"), max_length=200, blank=True)
-    people_involved = models.PositiveIntegerField(_("涉及人数"), default=2)
+    people_involved = models.PositiveIntegerField(
+        _("涉及人数"), default=2, validators=PEOPLE_INVOLVED.validators()
+    )
     risk_level = models.CharField(_("风险等级"), max_length=8, choices=Risk.choices)
     responsible = models.CharField(_("化解责任人/单位"), max_length=100)
     deadline = models.DateField(_("化解时限"), null=True, blank=True)
@@ -267,9 +282,9 @@ class Dispute(LedgerRecord):
                 violation_error_message=_("已化解的纠纷必须有化解日期。"),
             ),
             models.CheckConstraint(
-                condition=Q(people_involved__gte=1),
-                name="dispute_people_positive",
-                violation_error_message=_("涉及人数至少为 1。"),
+                condition=PEOPLE_INVOLVED.q("people_involved"),
+                name="dispute_people_range",
+                violation_error_message=_("涉及人数必须在 1–10000 之间。"),
             ),
         ]
 
@@ -332,7 +347,9 @@ class Petition(LedgerRecord):
     is_anonymous = models.BooleanField(_("匿名"), default=False)
     petitioner_id_number = models.CharField(_("信访人身份证号"), max_length=18, blank=True)
     petitioner_phone = models.CharField(_("信访人联系电话"), max_length=20, blank=True)
-    people_involved = models.PositiveIntegerField(_("涉及人数"), default=1)
+    people_involved = models.PositiveIntegerField(
+        _("涉及人数"), default=1, validators=PEOPLE_INVOLVED.validators()
+    )
     subject = models.TextField(_("事由及诉求"), max_length=2000)
     level_reached = models.CharField(_("信访层级"), max_length=10, choices=Level.choices)
     is_skip_level = models.BooleanField(_("越级访"), default=False)
@@ -374,6 +391,11 @@ class Petition(LedgerRecord):
                 | Q(concluded_on__gte=models.F("received_on")),
                 name="petition_concluded_after_received",
                 violation_error_message=_("办结日期不能早于登记日期。"),
+            ),
+            models.CheckConstraint(
+                condition=PEOPLE_INVOLVED.q("people_involved"),
+                name="petition_people_range",
+                violation_error_message=_("涉及人数必须在 1–10000 之间。"),
             ),
         ]
 
@@ -454,8 +476,8 @@ class Incident(LedgerRecord):
     occurred_on = models.DateField(_("发生日期"))
     place = models.CharField(_("发生地点"), max_length=200)
     summary = models.TextField(_("简要情况"), max_length=2000)
-    deaths = models.IntegerField(_("死亡人数"), default=0)
-    injuries = models.IntegerField(_("受伤人数"), default=0)
+    deaths = models.IntegerField(_("死亡人数"), default=0, validators=DEATHS.validators())
+    injuries = models.IntegerField(_("受伤人数"), default=0, validators=INJURIES.validators())
     source = models.CharField(_("信息来源"), max_length=12, choices=Source.choices)
     handling = models.TextField(_("处置情况"), max_length=2000, blank=True)
     history = HistoricalRecords(
@@ -471,9 +493,9 @@ class Incident(LedgerRecord):
         indexes = [models.Index(fields=["township", "occurred_on"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(deaths__gte=0) & Q(injuries__gte=0),
-                name="incident_casualties_not_negative",
-                violation_error_message=_("死亡、受伤人数不能为负数。"),
+                condition=DEATHS.q("deaths") & INJURIES.q("injuries"),
+                name="incident_casualties_range",
+                violation_error_message=_("死亡、受伤人数必须在 0–1000 之间。"),
             ),
         ]
 
@@ -610,7 +632,7 @@ class SanlingStatus(models.Model):
         MET = "met", _("达标")
         NOT_MET = "not_met", _("不达标")
 
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     village = models.ForeignKey(
         "villages.Village",
         on_delete=models.PROTECT,

@@ -2,13 +2,13 @@
 its review chain, the rules an admin may change, the yearly lock, and 软弱涣散 cases."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.bounds import Range, year_range
 from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
@@ -36,7 +36,7 @@ class StarSettings(models.Model):
     publicity_days = models.PositiveSmallIntegerField(
         _("公示期(天)"),
         default=5,
-        validators=[MinValueValidator(0), MaxValueValidator(30)],
+        validators=Range("公示期(天)", 0, 30).validators(),
         help_text=_("县级公示满这么多天后才能授星。"),
     )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
@@ -65,7 +65,9 @@ class RatingYear(models.Model):
     """One year's ratings; once locked (city admin) nothing of that year changes until an
     explicit unlock."""
 
-    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    year = models.PositiveSmallIntegerField(
+        _("年度"), unique=True, validators=year_range().validators()
+    )
     locked = models.BooleanField(_("已锁定"), default=False)
     locked_at = models.DateTimeField(_("锁定时间"), null=True, blank=True)
     locked_by = models.ForeignKey(
@@ -94,7 +96,9 @@ class StarType(models.Model):
     scheme = models.CharField(_("适用"), max_length=8, choices=Scheme.choices)
     code = models.SlugField(_("代码"), max_length=30)
     name = models.CharField(_("名称"), max_length=20)
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    order = models.PositiveSmallIntegerField(
+        _("排序"), default=0, validators=Range("排序", 0, 999).validators()
+    )
     is_foundation = models.BooleanField(
         _("基础星"), default=False, help_text=_("支部过硬星：规则开启时须先获此星。")
     )
@@ -124,7 +128,9 @@ class StarTask(models.Model):
     star_type = models.ForeignKey(
         StarType, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("星")
     )
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    order = models.PositiveSmallIntegerField(
+        _("排序"), default=0, validators=Range("排序", 0, 999).validators()
+    )
     title = models.CharField(_("重点任务"), max_length=120)
     history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
@@ -143,7 +149,7 @@ class StarTaskCheck(models.Model):
     branch = models.ForeignKey(
         "villages.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("党组织")
     )
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     task = models.ForeignKey(
         StarTask, on_delete=models.CASCADE, related_name="checks", verbose_name=_("重点任务")
     )
@@ -198,7 +204,7 @@ class StarAward(models.Model):
         related_name="star_awards",
         verbose_name=_("党组织"),
     )
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     star_type = models.ForeignKey(
         StarType, on_delete=models.PROTECT, related_name="awards", verbose_name=_("星")
     )
@@ -313,7 +319,7 @@ class WeakBranchCase(models.Model):
         related_name="weak_cases",
         verbose_name=_("党组织"),
     )
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     identified_on = models.DateField(_("认定日期"))
     reasons = models.JSONField(_("认定情形"), default=list)
     situation = models.TextField(_("具体情况"), blank=True, max_length=2000)

@@ -30,11 +30,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models.signals import pre_save
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
 
 from xuchang_portal.client_ip import client_address
 
@@ -201,6 +204,143 @@ def task_finished(sender=None, task_id=None, **kwargs) -> None:
             _origin.reset(token)
         except ValueError:  # finished in another context than it started
             _origin.set("")
+
+
+# ----- logins (auth.User) -----
+
+
+class UserHistoryMeta(HistoryRequestMeta):
+    """Abstract base of the logins' history: the password hash is never copied into a
+    history row, only that the change set a new one."""
+
+    password_changed = models.BooleanField(
+        _("修改了密码"), default=False, help_text=_("只记录密码被修改，不保存密码或其哈希。")
+    )
+
+    class Meta:
+        abstract = True
+
+
+PASSWORD_SET = "修改密码"
+PASSWORD_HASH_REPLACED = "更新密码哈希"
+
+
+class UserHistoricalRecords(HistoricalRecords):
+    """History of auth.User (registered in villages.models), declared with
+    `bases=[UserHistoryMeta]` and `excluded_fields=["password", "last_login"]`.
+
+    A row is written for each change of the account (is_active, is_staff, is_superuser,
+    names) and of its groups or permissions (`m2m_fields`); a password set through
+    `set_password()` is a row with `password_changed` and the reason 修改密码 (a hash
+    replaced otherwise, e.g. upgraded at sign-in: 更新密码哈希). A sign-in, which saves
+    last_login alone, writes no row (axes keeps the sign-ins)."""
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        pre_save.connect(self.note_password, sender=sender, weak=False)
+        history_model = getattr(sender, self.manager_name).model
+        pre_create_historical_record.connect(self.mark_password, sender=history_model, weak=False)
+
+    @staticmethod
+    def note_password(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+        """pre_save: whether this save stores a new password hash (one query, only when a
+        stored hash may have been replaced other than by set_password)."""
+        if raw:
+            return
+        if instance._password is not None:  # set_password() since the last save
+            changed = PASSWORD_SET
+        elif instance._state.adding or instance.pk is None:
+            changed = PASSWORD_SET if instance.has_usable_password() else ""
+        elif update_fields is not None and "password" not in update_fields:
+            changed = ""
+        elif "password" in instance.get_deferred_fields():
+            changed = ""
+        else:
+            stored = (
+                sender._base_manager.filter(pk=instance.pk)
+                .values_list("password", flat=True)
+                .first()
+            )
+            changed = PASSWORD_HASH_REPLACED if stored != instance.password else ""
+        instance._history_password_change = changed
+
+    @staticmethod
+    def mark_password(sender, instance, history_instance, **kwargs) -> None:
+        history_instance.password_changed = bool(getattr(instance, "_history_password_change", ""))
+
+    def get_change_reason_for_object(self, instance, history_type, using):
+        reason = super().get_change_reason_for_object(instance, history_type, using)
+        if reason or history_type != "~":
+            return reason
+        return getattr(instance, "_history_password_change", "") or None
+
+    def post_save(self, instance, created, using=None, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        try:
+            if update_fields is not None and set(update_fields) <= {"last_login"}:
+                return  # a sign-in, not a change of the account
+            super().post_save(instance, created, using=using, **kwargs)
+        finally:
+            # a later group change (m2m_changed, no save) must not repeat it
+            instance.__dict__.pop("_history_password_change", None)
+
+
+# ----- keeping the audit trail -----
+
+# The history that may be tidied (simple-history's clean_old_history and
+# clean_duplicate_history): that of the reference tables, the areas, rosters, work units,
+# the star catalogue and the 三零 units. Every other model's history is the audit trail of
+# people and of what they did and were rated (logins, cadres, their links and roles, the
+# visits with their review events and photos, problems, star awards and 软弱涣散 cases,
+# the 三零 ledgers, and the rules, targets and years they were judged by): its rows are
+# never deleted, not by those commands (villages' versions skip or refuse them) nor by any
+# other delete through the ORM (`refuse_history_delete`). A model given history later is
+# thus protected unless it is added here.
+TIDY_HISTORY = frozenset(
+    {
+        "villages.County",
+        "villages.Township",
+        "villages.Village",
+        "villages.Branch",
+        "villages.Roster",
+        "villages.RosterEntry",
+        "villages.WorkUnit",
+        "stars.StarType",
+        "stars.StarTask",
+        "disputes.ThreeZeroUnit",
+    }
+)
+
+
+def history_protected(model) -> bool:
+    """Whether the history of `model` (the tracked model) is kept for good."""
+    return model._meta.label not in TIDY_HISTORY
+
+
+def protected_history_models() -> list:
+    """The history tables whose rows may not be deleted: each protected model's history
+    model and its many-to-many history models (a login's groups and permissions)."""
+    from django.apps import apps
+
+    tables = []
+    for model in apps.get_models():
+        manager_name = getattr(model._meta, "simple_history_manager_attribute", None)
+        if manager_name and history_protected(model):
+            tables.append(getattr(model, manager_name).model)
+    tables += [
+        m2m_history
+        for field, m2m_history in HistoricalRecords.m2m_models.items()
+        if history_protected(field.model)
+    ]
+    return tables
+
+
+def refuse_history_delete(sender, instance, **kwargs) -> None:
+    """pre_delete on the protected history tables: an audit row is never deleted."""
+    model = getattr(sender, "instance_type", sender)
+    raise PermissionDenied(
+        _("“%(model)s”的历史记录是审计记录，不能删除。") % {"model": model._meta.verbose_name}
+    )
 
 
 # ----- reading -----

@@ -2,7 +2,9 @@
 
 import uuid
 
+import simple_history
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -10,12 +12,21 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from villages.history import HistoryRequestMeta, PortalHistoryManager
+from villages.bounds import Range, year_range
+from villages.history import (
+    HistoryRequestMeta,
+    PortalHistoryManager,
+    UserHistoricalRecords,
+    UserHistoryMeta,
+)
 
 COUNTY_CODE = RegexValidator(r"^[0-9]{6}$", _("县级区划代码必须是 6 位数字。"))
 TOWNSHIP_CODE = RegexValidator(r"^[0-9]{9}$", _("乡级区划代码必须是 9 位数字。"))
 VILLAGE_CODE = RegexValidator(r"^[0-9]{12}$", _("统计用区划代码必须是 12 位数字。"))
 MOBILE = RegexValidator(r"^1[0-9]{10}$", _("手机号必须是 11 位数字，以 1 开头。"))
+# A 村(社区): the largest urban communities have some tens of thousands of residents.
+HOUSEHOLDS = Range("户数", 0, 50000)
+POPULATION = Range("人口", 0, 200000)
 
 
 class County(models.Model):
@@ -114,8 +125,12 @@ class Village(models.Model):
         default=True,
         help_text=_("否：由市里增设、尚未列入国家统计局区划代码的村(社区)。"),
     )
-    households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
-    population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
+    households = models.PositiveIntegerField(
+        _("户数"), null=True, blank=True, validators=HOUSEHOLDS.validators()
+    )
+    population = models.PositiveIntegerField(
+        _("人口"), null=True, blank=True, validators=POPULATION.validators()
+    )
     secretary_name = models.CharField(_("党组织书记"), max_length=30, blank=True)
     secretary_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     latitude = models.DecimalField(
@@ -142,6 +157,12 @@ class Village(models.Model):
                 condition=Q(code__regex=r"^[0-9]{12}$"),
                 name="village_code_12_digits",
                 violation_error_message=_("统计用区划代码必须是 12 位数字。"),
+            ),
+            models.CheckConstraint(
+                condition=HOUSEHOLDS.q("households", null=True)
+                & POPULATION.q("population", null=True),
+                name="village_size_range",
+                violation_error_message=_("户数或人口超出合理范围。"),
             ),
         ]
 
@@ -197,7 +218,9 @@ class Roster(models.Model):
     """The villages and branches counted in one year. Once frozen it never changes, so a
     year's percentages keep their denominators after villages merge or split."""
 
-    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    year = models.PositiveSmallIntegerField(
+        _("年度"), unique=True, validators=year_range().validators()
+    )
     is_frozen = models.BooleanField(_("已冻结"), default=False)
     frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
@@ -336,7 +359,7 @@ class Assignment(models.Model):
         related_name="assignments",
         verbose_name=_("联系村(社区)"),
     )
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     start_date = models.DateField(_("开始日期"))
     end_date = models.DateField(_("结束日期"))
 
@@ -623,7 +646,9 @@ class ProgrammeYear(models.Model):
         OPEN = "open", _("进行中")
         CLOSED = "closed", _("已结账")
 
-    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    year = models.PositiveSmallIntegerField(
+        _("年度"), unique=True, validators=year_range().validators()
+    )
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField(_("开启时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结账时间"), null=True, blank=True)
@@ -656,7 +681,7 @@ class AssignmentProposal(models.Model):
         CONFIRMED = "confirmed", _("已确认")
         ENDED = "ended", _("已结束")
 
-    year = models.PositiveSmallIntegerField(_("年度"))
+    year = models.PositiveSmallIntegerField(_("年度"), validators=year_range().validators())
     source = models.ForeignKey(
         Assignment,
         on_delete=models.CASCADE,
@@ -749,3 +774,16 @@ class Installation(models.Model):
         """This database's id (made here if the row is missing, e.g. after a flush)."""
         row, _created = cls.objects.get_or_create(pk=1)
         return row.install_id
+
+
+# Logins keep history too: who set a password (never the hash), activated or deactivated an
+# account, made it staff or superuser, or changed its groups and permissions, and from where.
+simple_history.register(
+    get_user_model(),
+    app="villages",
+    records_class=UserHistoricalRecords,
+    bases=[UserHistoryMeta],
+    history_manager=PortalHistoryManager,
+    excluded_fields=["password", "last_login"],
+    m2m_fields=["groups", "user_permissions"],
+)

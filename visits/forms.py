@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from villages.selectors import village_list_for_user
-from visits.models import Visit
+from visits.models import HOUSEHOLDS_VISITED, MEETINGS, PEOPLE_REACHED, Visit
 
 NUMBER_ATTRS = {
     "class": "form-control form-control-lg",
@@ -47,14 +47,14 @@ class VisitForm(forms.Form):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "btn-check"}),
         error_messages={"required": _("请至少选择一项工作内容。")},
     )
-    meetings = forms.IntegerField(
-        label=_("座谈会(场)"), min_value=0, initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
+    meetings = MEETINGS.form_field(
+        label=_("座谈会(场)"), initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
     )
-    people_reached = forms.IntegerField(
-        label=_("走访群众(人次)"), min_value=0, initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
+    people_reached = PEOPLE_REACHED.form_field(
+        label=_("走访群众(人次)"), initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
     )
-    households_visited = forms.IntegerField(
-        label=_("入户(户)"), min_value=0, initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
+    households_visited = HOUSEHOLDS_VISITED.form_field(
+        label=_("入户(户)"), initial=0, widget=forms.NumberInput(NUMBER_ATTRS)
     )
     notes = forms.CharField(
         label=_("工作记录"),

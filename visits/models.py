@@ -4,14 +4,20 @@ they are judged by, and the problem ledger (问题台账)."""
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from villages.bounds import Range
 from villages.history import HistoryRequestMeta, PortalHistoryManager
+
+# What one visit (a day or half a day at a 联系点) can hold: a few 座谈会, a village meeting
+# of a few thousand people at most, a day of 入户 of some hundreds of households.
+MEETINGS = Range("召开座谈会(场)", 0, 20)
+PEOPLE_REACHED = Range("走访群众(人次)", 0, 5000)
+HOUSEHOLDS_VISITED = Range("入户(户)", 0, 500)
 
 
 class WorkdayRule(models.Model):
@@ -25,7 +31,7 @@ class WorkdayRule(models.Model):
         QUARTER = "quarter", _("每季度")
 
     required_days = models.PositiveSmallIntegerField(
-        _("要求天数"), validators=[MinValueValidator(1), MaxValueValidator(92)]
+        _("要求天数"), validators=Range("要求天数", 1, 92).validators()
     )
     period = models.CharField(_("考核周期"), max_length=10, choices=Period.choices)
     effective_from = models.DateField(_("生效日期"), unique=True)
@@ -77,9 +83,15 @@ class Visit(models.Model):
     date = models.DateField(_("日期"))
     day_part = models.CharField(_("时长"), max_length=4, choices=DayPart.choices, default="full")
     activities = models.JSONField(_("工作内容"), default=list)
-    meetings = models.PositiveIntegerField(_("召开座谈会(场)"), default=0)
-    people_reached = models.PositiveIntegerField(_("走访群众(人次)"), default=0)
-    households_visited = models.PositiveIntegerField(_("入户(户)"), default=0)
+    meetings = models.PositiveIntegerField(
+        _("召开座谈会(场)"), default=0, validators=MEETINGS.validators()
+    )
+    people_reached = models.PositiveIntegerField(
+        _("走访群众(人次)"), default=0, validators=PEOPLE_REACHED.validators()
+    )
+    households_visited = models.PositiveIntegerField(
+        _("入户(户)"), default=0, validators=HOUSEHOLDS_VISITED.validators()
+    )
     notes = models.TextField(_("工作记录"), blank=True, max_length=2000)
     latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(
@@ -140,6 +152,13 @@ class Visit(models.Model):
                 name="visit_longitude_range",
                 violation_error_message=_("经度必须在 -180 到 180 之间。"),
             ),
+            models.CheckConstraint(
+                condition=MEETINGS.q("meetings")
+                & PEOPLE_REACHED.q("people_reached")
+                & HOUSEHOLDS_VISITED.q("households_visited"),
+                name="visit_counts_range",
+                violation_error_message=_("座谈会、走访人次或入户数超出合理范围。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +180,7 @@ class VisitPhoto(models.Model):
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(_("照片"), upload_to=visit_photo_path)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("走访照片")
@@ -198,6 +218,7 @@ class VisitEvent(models.Model):
     )
     comment = models.CharField(_("意见"), max_length=500, blank=True)
     at = models.DateTimeField(_("时间"), auto_now_add=True)
+    history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
     class Meta:
         verbose_name = _("审核记录")

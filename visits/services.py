@@ -199,6 +199,14 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
+def _event(visit: Visit, action: str, actor, comment: str = "") -> VisitEvent:
+    """One step of the review exchange, with its own history row (by `actor`)."""
+    event = VisitEvent(visit=visit, action=action, actor=actor, comment=comment)
+    event._history_user = actor
+    event.save()
+    return event
+
+
 def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
     photos = list(photos or [])
     if not photos:
@@ -209,6 +217,7 @@ def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
     saved = []
     for content in encoded:
         photo = VisitPhoto(visit=visit)
+        photo._history_user = getattr(visit, "_history_user", None)
         photo.image.save(content.name, content, save=False)
         photo.save()
         saved.append(photo)
@@ -239,9 +248,7 @@ def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, boo
         with transaction.atomic():
             visit._history_user = actor
             visit.save()
-            event = VisitEvent.objects.create(
-                visit=visit, action=VisitEvent.Action.SUBMIT, actor=actor
-            )
+            event = _event(visit, VisitEvent.Action.SUBMIT, actor)
             saved = _save_photos(visit, photos)
     except IntegrityError:
         # Already stored: a double tap, a retry, or two copies racing (the other one won).
@@ -291,7 +298,7 @@ def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
         action = VisitEvent.Action.RESUBMIT
     visit._history_user = actor
     visit.save()
-    VisitEvent.objects.create(visit=visit, action=action, actor=actor)
+    _event(visit, action, actor)
     _save_photos(visit, photos)
     return visit
 
@@ -316,7 +323,7 @@ def _review(*, actor, visit: Visit, state: str, action: str, comment: str) -> Vi
     visit.save(
         update_fields=["state", "review_comment", "reviewed_by", "reviewed_at", "updated_at"]
     )
-    VisitEvent.objects.create(visit=visit, action=action, actor=actor, comment=comment)
+    _event(visit, action, actor, comment)
     return visit
 
 

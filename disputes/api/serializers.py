@@ -5,6 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from disputes.models import (
+    DEATHS,
+    INJURIES,
     Dispute,
     HazardCheck,
     Incident,
@@ -21,6 +23,7 @@ from disputes.services import (
     PETITION_FIELDS,
     UNIT_FIELDS,
 )
+from villages.bounds import RangeMessages
 from villages.models import Township, Village
 
 PERSONAL = {
@@ -65,7 +68,9 @@ def _place_fields():
 def _input(model, names, **extra):
     meta = type("Meta", (), {"model": model, "fields": ["village", "unit", *names]})
     attrs = {"Meta": meta, **_place_fields(), **extra}
-    return type(f"{model.__name__}InputSerializer", (serializers.ModelSerializer,), attrs)
+    return type(
+        f"{model.__name__}InputSerializer", (RangeMessages, serializers.ModelSerializer), attrs
+    )
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -140,18 +145,8 @@ IncidentSerializer = _output(Incident, *INCIDENT_FIELDS)
 IncidentInputSerializer = _input(
     Incident,
     INCIDENT_FIELDS,
-    deaths=serializers.IntegerField(
-        min_value=0,
-        default=0,
-        label="死亡人数",
-        error_messages={"min_value": "死亡人数不能为负数。"},
-    ),
-    injuries=serializers.IntegerField(
-        min_value=0,
-        default=0,
-        label="受伤人数",
-        error_messages={"min_value": "受伤人数不能为负数。"},
-    ),
+    deaths=DEATHS.api_field(default=0),
+    injuries=INJURIES.api_field(default=0),
 )
 
 HazardSerializer = _output(
@@ -188,7 +183,7 @@ class UnitSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UnitInputSerializer(serializers.ModelSerializer):
+class UnitInputSerializer(RangeMessages, serializers.ModelSerializer):
     township = serializers.PrimaryKeyRelatedField(
         queryset=Township.objects.all(), required=False, allow_null=True, label="所在乡镇(街道)"
     )

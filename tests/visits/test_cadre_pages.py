@@ -239,7 +239,7 @@ def test_plain_post_shows_chinese_errors_and_stores_nothing(client_as, area):
     html = html_of(response)
     assert response.status_code == 200
     assert "请至少选择一项工作内容。" in html
-    assert "确保该值大于或等于0" in html
+    assert "召开座谈会(场)不能为负数。" in html
     assert Visit.objects.count() == 0
 
 

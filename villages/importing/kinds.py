@@ -18,7 +18,16 @@ from villages.importing.engine import (
     SheetKind,
     register,
 )
-from villages.models import Assignment, Cadre, County, Township, Village, WorkUnit
+from villages.models import (
+    HOUSEHOLDS,
+    POPULATION,
+    Assignment,
+    Cadre,
+    County,
+    Township,
+    Village,
+    WorkUnit,
+)
 from villages.selectors import cadre_list_for_user
 
 
@@ -159,9 +168,12 @@ class VillageSheet(SheetKind):
             add_error("name", "村(社区)名称不能为空")
         elif len(raw_name) > 60:
             add_error("name", "村(社区)名称不能超过 60 个字")
-        for key, label in (("households", "户数"), ("population", "人口")):
+        for key, bounds in (("households", HOUSEHOLDS), ("population", POPULATION)):
             if key in cells:
-                row[key] = _cell(add_error, key, n.optional_int, cells[key], label=label)
+                row[key] = _cell(add_error, key, n.optional_int, cells[key], label=bounds.label)
+                if refusal := bounds.refusal(row[key]):
+                    add_error(key, refusal)
+                    row[key] = None
         if not n.is_blank(cells.get("old_code")):
             row["old_code"] = _cell(
                 add_error,

@@ -9,7 +9,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from villages.selectors import village_list_for_user
-from visits.models import Problem, Visit, VisitEvent
+from visits.models import (
+    HOUSEHOLDS_VISITED,
+    MEETINGS,
+    PEOPLE_REACHED,
+    Problem,
+    Visit,
+    VisitEvent,
+)
 from visits.selectors import visit_can_edit, visit_list_for_user
 
 # ----- visits -----
@@ -132,9 +139,9 @@ class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
         label="工作内容",
         error_messages={"empty": "请至少选择一项工作内容。"},
     )
-    meetings = serializers.IntegerField(min_value=0, default=0, label="召开座谈会(场)")
-    people_reached = serializers.IntegerField(min_value=0, default=0, label="走访群众(人次)")
-    households_visited = serializers.IntegerField(min_value=0, default=0, label="入户(户)")
+    meetings = MEETINGS.api_field(default=0)
+    people_reached = PEOPLE_REACHED.api_field(default=0)
+    households_visited = HOUSEHOLDS_VISITED.api_field(default=0)
     notes = serializers.CharField(
         allow_blank=True, required=False, default="", max_length=2000, label="工作记录"
     )

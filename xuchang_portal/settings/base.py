@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
-    "simple_history",
     # django-axes, with Chinese names in the admin (xuchang_portal/axes_config.py).
     "xuchang_portal.axes_config.AxesConfig",
     "csp",
@@ -58,6 +57,9 @@ INSTALLED_APPS = [
     "stars",
     "disputes",
     "dashboards",
+    # After the portal's apps: villages' clean_old_history and clean_duplicate_history
+    # (which never delete the audit trail) take the place of the library's commands.
+    "simple_history",
 ]
 
 MIDDLEWARE = [
