@@ -5,7 +5,8 @@
 #                      REDIS_URL are set in the environment); PYTEST_ARGS="-k foo" to narrow
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check,
 #                      bandit -ll (security lint; config in pyproject.toml)
-#   make bench         bench/run.py (imports), bench/visits.py (visit logging under load),
+#   make bench         bench/run.py (imports), bench/import_errors.py (all-bad files: validation,
+#                      the error workbook's download), bench/visits.py (visit logging under load),
 #                      bench/dashboards.py (BENCH_DASHBOARDS_ARGS="--scale 10" for ten times the city)
 #                      and bench/load.py (50 clients mixing visits, dashboards and lists for 30 s;
 #                      BENCH_LOAD_ARGS="--quick" for 5 s × 10 clients)
@@ -100,6 +101,9 @@ bench:
 		$(BENCH_PY) bench/run.py || rc=1; \
 	else \
 		echo "No benchmarks yet (bench/run.py does not exist)."; \
+	fi; \
+	if [ -f bench/import_errors.py ]; then \
+		echo; $(BENCH_PY) bench/import_errors.py || rc=1; \
 	fi; \
 	if [ -f bench/visits.py ]; then \
 		echo; $(BENCH_PY) bench/visits.py || rc=1; \

@@ -24,6 +24,7 @@ from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from tests.imports.builders import Formula, SheetBuilder, csv_bytes
 from villages import services
+from villages.importing import engine
 from villages.importing.engine import KINDS, annotated_workbook
 from villages.models import ImportJob
 from villages.services import (
@@ -381,3 +382,28 @@ def test_control_characters_the_format_cannot_carry_are_dropped():
     assert [ws.cell(row=2, column=c).value for c in (1, 2)] == ["村", "'" + DDE]
     assert ws.cell(row=2, column=3).value == "村(社区)名称: 名称“村”有误"
     assert ws.cell(row=2, column=1).fill.fgColor.rgb[-6:] == RED
+
+
+def test_beyond_the_comment_limit_bad_cells_stay_red_and_the_error_column_says_it_all(
+    monkeypatch,
+):
+    # given: three bad cells, notes allowed on two
+    monkeypatch.setattr(engine, "MAX_COMMENTS", 2)
+    kind = KINDS["villages"]
+    layout = {"sheet": "村名册", "header_row": 1, "columns": {"code": 0}, "fmt": "xlsx"}
+    issues = [
+        {"row": row, "column": "统计用区划代码", "message": f"第{row}行的代码有误"}
+        for row in (2, 3, 4)
+    ]
+    rows = [(1, ("统计用区划代码",)), (2, ("1",)), (3, ("2",)), (4, ("3",))]
+    out = io.BytesIO()
+
+    # when
+    annotated_workbook(kind, layout, issues, rows, out)
+
+    # then
+    ws = load_workbook(io.BytesIO(out.getvalue()))["村名册"]
+    cells = [ws.cell(row=row, column=1) for row in (2, 3, 4)]
+    assert [c.fill.fgColor.rgb[-6:] for c in cells] == [RED] * 3
+    assert [c.comment is not None for c in cells] == [True, True, False]
+    assert ws.cell(row=4, column=2).value == "统计用区划代码: 第4行的代码有误"
