@@ -216,8 +216,9 @@ class ImportDetailView(LoginRequiredMixin, View):
         annotating = job.annotated_state == ImportJob.Annotation.PENDING
         if job.state in ImportJob.RUNNING_STATES or annotating:
             if import_jobs_reap(job_id=job.pk) or annotating:
-                # its worker died: show 失败 and the reason, not 导入中
-                job.refresh_from_db(fields=["state", "error", "finished_at", "annotated_state"])
+                # A worker died: 失败 and the reason, not 导入中; or the workbook moved on.
+                fields = ["state", "error", "finished_at", "annotated", "annotated_state"]
+                job.refresh_from_db(fields=fields)
                 annotating = job.annotated_state == ImportJob.Annotation.PENDING
         context = {
             "job": job,
