@@ -42,8 +42,11 @@ def chromium_available() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests (marked `browser`, or using a Playwright page/context/browser) are
-    skipped, with the reason, on a machine without Chromium. CI installs it."""
+    """Tests marked `embedded_pass` run only on the embedded default (SQLite) unless
+    ALL_PASSES=1. Browser tests (marked `browser`, or using a Playwright
+    page/context/browser) are skipped, with the reason, on a machine without Chromium. CI
+    installs it."""
+    _embedded_pass_only(items)
     if chromium_available():
         return
     skip = pytest.mark.skip(
@@ -56,6 +59,25 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("browser") or BROWSER_FIXTURES & set(
             getattr(item, "fixturenames", ())
         ):
+            item.add_marker(skip)
+
+
+def _embedded_pass_only(items) -> None:
+    """CI runs the suite twice, on PostgreSQL + Redis and on the embedded default. A test
+    marked `embedded_pass` is long and asks nothing of the database engine (a crawl of every
+    page for its headers, a demo on another pinned day, the present-year browser walk that
+    is `make run`'s own setting): it runs once, in the embedded pass, and ALL_PASSES=1 runs
+    it on PostgreSQL as well."""
+    from django.conf import settings
+
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"] or os.environ.get("ALL_PASSES") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason="engine-independent and long: runs in CI's embedded-default pass "
+        "(ALL_PASSES=1 to run here)"
+    )
+    for item in items:
+        if item.get_closest_marker("embedded_pass"):
             item.add_marker(skip)
 
 

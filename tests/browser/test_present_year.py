@@ -20,6 +20,7 @@ from villages.models import Cadre, ProgrammeYear
 from visits.models import Visit
 
 pytestmark = [
+    pytest.mark.embedded_pass,
     pytest.mark.browser,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]

@@ -1101,6 +1101,7 @@ CRAWLS: dict[str, dict] = {}
 
 
 @pytest.mark.django_db
+@pytest.mark.embedded_pass
 @pytest.mark.parametrize("who", ROLES)
 def test_every_page_keeps_to_the_csp(who, users, crawl_world, client):
     # when

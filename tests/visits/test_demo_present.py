@@ -25,7 +25,7 @@ from tests.visits.demo_checks import (
 from villages.models import ProgrammeYear
 from visits.models import Problem, Visit, VisitEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded_pass]
 
 NOW = datetime.datetime(2027, 3, 15, 18, 30, tzinfo=BEIJING)
 
