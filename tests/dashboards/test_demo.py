@@ -1,28 +1,37 @@
 """After `seed_demo` (villages, stars, disputes and dashboards; visits are left out to keep
 the test short), `compute_targets --year 2022 --json` reproduces the published 2022
 figures, computed from the seeded records by the apps' selectors; the dashboards' own demo
-step seeds the 2023 targets and computes the snapshots, idempotently. Seeded once for the
-module and rolled back after it."""
+step seeds the 2023 targets and computes the snapshots, idempotently; and a county's
+dashboard for the present year shows targets on track and at risk. Seeded once for the
+module, on a pinned day, and rolled back after it."""
 
+import datetime
 import json
+import re
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from dashboards.models import IndicatorSnapshot, Target
+from dashboards.status import AT_RISK, ON_TRACK
 from stars.models import StarTask, StarType
 from stars.schemes import ensure_star_types
 from tests.helpers import module_data
+from villages.models import County
 
 pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 12, 7, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
-    with module_data(django_db_blocker):
+    with time_machine.travel(NOW, tick=False), module_data(django_db_blocker):
         ensure_star_types(StarType, StarTask)
         out = StringIO()
         call_command(
@@ -30,6 +39,12 @@ def seeded(django_db_setup, django_db_blocker):
         )
         connection.check_constraints()
         yield out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def test_compute_targets_reproduces_the_published_2022_figures(seeded):
@@ -62,3 +77,17 @@ def test_demo_seeds_targets_and_snapshots_idempotently(seeded):
         if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
     ]
     assert writes == []
+
+
+def test_the_county_dashboard_of_the_present_year_shows_on_track_and_at_risk(seeded, client):
+    """Early December 2026: 三零 projects on track, 三星及以上 at risk (stars are won late)."""
+    client.login(username="county_yanling", password="demo12345")
+    county = County.objects.get(code="411024")
+    page = client.get(reverse("dashboards:county", args=[county.pk]), {"year": 2026})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "2026" in text and "已结账" not in text
+    # the cards' own status, not the methods note that names every status
+    statuses = set(re.findall(r'data-status="([a-z_]+)"', text))
+    assert {ON_TRACK, AT_RISK} <= statuses, statuses
+    assert 'text-bg-primary">进度正常' in text and 'text-bg-warning">有风险' in text
