@@ -17,8 +17,8 @@ households that are no number), and measures:
   download: before issue 15 the download request built the workbook itself;
 - the download request of that workbook: the whole Django stack (middleware, session,
   scoping) through the test client, signed in as the city admin, the body read to the
-  end; median and slowest of 20 after one warm-up: budget ≤ 200 ms, and the ratio to the
-  baseline.
+  end; 50 requests after one warm-up: budget ≤ 200 ms for the median and the 95th
+  percentile (the slowest is printed), and the ratio to the baseline.
 
 Figures are printed beside their budgets; the exit code is 1 when a budget is missed.
 Nothing here is a test: the suite never times.
@@ -43,6 +43,7 @@ from bench.run import recreate_database, setup_django  # noqa: E402
 DB = "xuchang_bench_errors"
 SIZES = (5_000, 10_000, 20_000)
 REPEAT = 5
+DOWNLOADS = 50
 BUDGET = {"validate20k_s": 3.0, "growth": 5.0, "download_ms": 200.0}
 HEADERS = ["县(市、区)", "乡镇(街道)", "村(社区)名称", "统计用区划代码", "类型", "户数", "人口"]
 
@@ -92,6 +93,22 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+READING = {"seconds": 0.0}
+
+
+def timed_reading(read):
+    """The reader, timed: how much of a validation is reading the file."""
+
+    def read_bytes(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return read(*args, **kwargs)
+        finally:
+            READING["seconds"] += time.perf_counter() - start
+
+    return read_bytes
+
+
 def validate_once(admin, data: bytes) -> tuple[float, float, object]:
     from django.core.files.base import ContentFile
 
@@ -118,6 +135,7 @@ def main() -> int:
     from django.test import Client
 
     from villages import services
+    from villages.importing import engine
     from villages.models import ImportJob
 
     call_command("migrate", verbosity=0)
@@ -125,20 +143,29 @@ def main() -> int:
     # Each step is timed on its own: the tasks the services queue are held back.
     services.import_job_validate_task = NotNow(services.import_job_validate_task)
     services.import_job_annotate_task = NotNow(services.import_job_annotate_task)
+    engine.read_bytes = timed_reading(engine.read_bytes)
 
-    results: dict = {"validate_s": {}, "validate_cpu_s": {}, "load": os.getloadavg()[0]}
+    results: dict = {
+        "validate_s": {},
+        "validate_cpu_s": {},
+        "validate_read_s": {},
+        "load": os.getloadavg()[0],
+    }
     job = None
     for rows in SIZES:
         data = all_bad_roster(rows)
-        runs, cpus = [], []
+        runs, cpus, reads = [], [], []
         for _ in range(REPEAT):
+            READING["seconds"] = 0.0
             seconds, cpu, job = validate_once(admin, data)
             runs.append(seconds)
             cpus.append(cpu)
+            reads.append(READING["seconds"])
         counts = job.summary
         assert counts["error_rows"] == rows and counts["errors"] == 3 * rows, counts
         results["validate_s"][rows] = statistics.median(runs)
         results["validate_cpu_s"][rows] = statistics.median(cpus)
+        results["validate_read_s"][rows] = statistics.median(reads)
         print(
             f"  validated {rows:,} all-bad rows: {', '.join(f'{s:.2f}' for s in runs)} s "
             f"(CPU {', '.join(f'{s:.2f}' for s in cpus)} s)"
@@ -163,9 +190,10 @@ def main() -> int:
         return elapsed
 
     download()  # warm-up: first request imports and compiles templates
-    times = [download() for _ in range(20)]
+    times = sorted(download() for _ in range(DOWNLOADS))
     results["download_ms"] = statistics.median(times) * 1000
-    results["download_max_ms"] = max(times) * 1000
+    results["download_p95_ms"] = times[int(len(times) * 0.95) - 1] * 1000
+    results["download_max_ms"] = times[-1] * 1000
     return report(results)
 
 
@@ -186,6 +214,12 @@ def report(r: dict) -> int:
         ),
         ("  … its CPU time (this process and the reader's)", f"{cpu[SIZES[2]]:.2f} s", "—", True),
         (
+            "  … of which reading the file (reader, child process)",
+            f"{r['validate_read_s'][SIZES[2]]:.2f} s",
+            "—",
+            True,
+        ),
+        (
             f"  … growth, {SIZES[2] // 1000}k ÷ {SIZES[0] // 1000}k",
             f"{growth:.1f}×",
             f"≤ {BUDGET['growth']:.0f}×",
@@ -205,11 +239,12 @@ def report(r: dict) -> int:
             r["download_ms"] <= BUDGET["download_ms"],
         ),
         (
-            "  … slowest of 20",
-            f"{r['download_max_ms']:.1f} ms",
+            f"  … 95th percentile of {DOWNLOADS}",
+            f"{r['download_p95_ms']:.1f} ms",
             f"≤ {BUDGET['download_ms']:.0f} ms",
-            r["download_max_ms"] <= BUDGET["download_ms"],
+            r["download_p95_ms"] <= BUDGET["download_ms"],
         ),
+        (f"  … slowest of {DOWNLOADS}", f"{r['download_max_ms']:.1f} ms", "—", True),
         ("  … vs building it in the request (baseline)", f"{speedup:.0f}× faster", "—", True),
     ]
     width = max(len(c[0]) for c in checks)
