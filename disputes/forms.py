@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.forms.models import fields_for_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from disputes.models import (
     DEATHS,
@@ -28,6 +29,7 @@ from disputes.models import (
 from disputes.selectors import PERSONAL_FIELDS as selectors_personal_fields
 from disputes.selectors import petitions_overdue_q
 from villages.bounds import bounded_formfield
+from villages.filters import BooleanFilter, IntegerFilter
 from villages.models import Township, Village
 from villages.selectors import township_list_for_user, village_list_for_user
 
@@ -62,11 +64,9 @@ class LedgerFilter(django_filters.FilterSet):
 
     township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
     village = django_filters.ModelChoiceFilter(queryset=_villages, label=_("村(社区)"))
-    year = django_filters.NumberFilter(
-        method="in_year", label=_("年度"), validators=YEAR_VALIDATORS
-    )
-    month = django_filters.CharFilter(
-        method="in_month", label=_("月份"), validators=[MONTH_VALIDATOR]
+    year = IntegerFilter(method="in_year", label=_("年度"), validators=YEAR_VALIDATORS)
+    month = extend_schema_field({"type": "string", "pattern": MONTH_VALIDATOR.regex.pattern})(
+        django_filters.CharFilter(method="in_month", label=_("月份"), validators=[MONTH_VALIDATOR])
     )
 
     def in_year(self, queryset, name, value):
@@ -96,7 +96,7 @@ class PetitionFilter(LedgerFilter):
     channel = django_filters.ChoiceFilter(choices=Petition.Channel.choices, label=_("信访渠道"))
     status = django_filters.ChoiceFilter(choices=Petition.Status.choices, label=_("办理状态"))
     level_reached = django_filters.ChoiceFilter(choices=Petition.Level.choices, label=_("信访层级"))
-    overdue = django_filters.BooleanFilter(method="only_overdue", label=_("仅看超期"))
+    overdue = BooleanFilter(method="only_overdue", label=_("仅看超期"))
 
     class Meta:
         model = Petition
@@ -130,9 +130,7 @@ class HazardFilter(LedgerFilter):
 class UnitFilter(django_filters.FilterSet):
     township = django_filters.ModelChoiceFilter(queryset=_townships, label=_("乡镇(街道)"))
     unit_type = django_filters.ChoiceFilter(choices=ThreeZeroUnit.Type.choices, label=_("单位类型"))
-    year = django_filters.NumberFilter(
-        method="active_in", label=_("年度"), validators=YEAR_VALIDATORS
-    )
+    year = IntegerFilter(method="active_in", label=_("年度"), validators=YEAR_VALIDATORS)
     name = django_filters.CharFilter(lookup_expr="icontains", label=_("名称"))
 
     class Meta:

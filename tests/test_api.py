@@ -500,17 +500,18 @@ def test_each_hierarchy_detail_documents_its_object():
     [
         ("get", "/api/villages/{id}/", {"200", "403", "404"}),
         ("get", "/api/assignments/", {"200", "400", "403", "404"}),
-        ("get", "/api/counties/", {"200", "403", "404"}),
+        ("get", "/api/counties/", {"200", "400", "403", "404"}),
         ("get", "/api/star-types/", {"200", "403"}),
-        ("delete", "/api/disputes/{id}/", {"204", "403", "404"}),
-        ("put", "/api/three-zero-units/{id}/", {"200", "400", "403", "404", "415"}),
-        ("post", "/api/exports/", {"201", "400", "403", "415"}),
-        ("post", "/api/auth/token/", {"200", "400", "403", "415"}),
+        ("delete", "/api/disputes/{id}/", {"204", "403", "404", "429"}),
+        ("put", "/api/three-zero-units/{id}/", {"200", "400", "403", "404", "415", "429"}),
+        ("post", "/api/exports/", {"201", "400", "403", "415", "429"}),
+        ("post", "/api/auth/token/", {"200", "400", "403", "415", "429"}),
     ],
 )
 def test_error_answers_are_documented(method, path, codes):
-    # 400: a body or a filter; 403: signed out, CSRF or not allowed; 404: an id or a page;
-    # 415: a body without a known Content-Type
+    # 400: a body, a filter or a page size; 403: signed out, CSRF or not allowed; 404: an id
+    # or a page; 415: a body without a known Content-Type; 429: a write over the throttle
+    # (and a locked account at the token login)
     responses = api_schema()["paths"][path][method]["responses"]
 
     assert set(responses) == codes
@@ -524,7 +525,7 @@ def test_every_documented_error_has_its_json_body():
         for method, operation in operations.items():
             responses = operation["responses"]
             assert "403" in responses or path == "/api/auth/token/", (method, path)
-            for code in ("403", "404", "415"):
+            for code in ("401", "403", "404", "415", "429"):
                 if code in responses:
                     assert _json_body(responses[code]) == detail, (method, path, code)
             if "400" in responses:

@@ -1,9 +1,17 @@
 """Filter sets shared by the village pages and the API. Choices come from the scoping
-selectors, so a county or township outside the user's area is an invalid choice."""
+selectors, so a county or township outside the user's area is an invalid choice.
+
+Every filter checks its value: a year of 0.5 or an "overdue" of "maybe" is an error naming
+the parameter (400 in the API; the pages ignore a filter they cannot read), never a filter
+silently left out or an empty page."""
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from villages.models import Assignment, Cadre, County, Township, Village, WorkUnit
 from villages.selectors import (
@@ -12,6 +20,64 @@ from villages.selectors import (
     township_list_for_user,
     work_unit_list_for_user,
 )
+
+INTEGER_INVALID = _("请输入整数。")
+BOOLEAN_INVALID = _("请输入 true 或 false。")
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (django-filter's NumberFilter takes any decimal: year=0.5). The API
+    schema says "integer", with the bounds of its Min/MaxValueValidators."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("error_messages", {"invalid": INTEGER_INVALID})
+        super().__init__(*args, **kwargs)
+        schema = {"type": "integer"}
+        for validator in kwargs.get("validators", ()):
+            if isinstance(validator, MinValueValidator):
+                schema["minimum"] = validator.limit_value
+            if isinstance(validator, MaxValueValidator):
+                schema["maximum"] = validator.limit_value
+        extend_schema_field(schema)(self)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (also 1 or 0; "unknown", the select's empty choice, is no filter).
+    Anything else is an error, where Django's NullBooleanField reads it as no filter."""
+
+    TRUE = frozenset({"true", "1"})
+    FALSE = frozenset({"false", "0"})
+    EMPTY = frozenset({"", "unknown"})
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in self.EMPTY:
+            return None
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError(BOOLEAN_INVALID, code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanWidget(forms.NullBooleanSelect):
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", StrictBooleanWidget)
+        super().__init__(*args, **kwargs)
 
 
 def _counties(request):
@@ -74,11 +140,11 @@ class CadreFilter(django_filters.FilterSet):
 
 class AssignmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Assignment.Kind.choices, label=_("联系类型"))
-    year = django_filters.NumberFilter(label=_("年度"))
+    year = IntegerFilter(label=_("年度"))
     township = django_filters.ModelChoiceFilter(
         method="in_township", queryset=_townships, label=_("乡镇(街道)")
     )
-    village = django_filters.NumberFilter(field_name="village_id", label=_("村(社区) ID"))
+    village = IntegerFilter(field_name="village_id", label=_("村(社区) ID"))
     cadre = django_filters.ModelChoiceFilter(queryset=_cadres, label=_("干部"))
 
     class Meta:

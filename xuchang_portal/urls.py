@@ -12,7 +12,11 @@ admin.site.site_header = "许昌市“联乡帮村”工作平台 · 管理后�
 admin.site.site_title = "联乡帮村管理后台"
 admin.site.index_title = "数据管理"
 
+# Each answers JSON in Chinese under /api/ and a Chinese page elsewhere.
 handler400 = "xuchang_portal.views.bad_request"
+handler403 = "xuchang_portal.views.permission_denied"
+handler404 = "xuchang_portal.views.page_not_found"
+handler500 = "xuchang_portal.views.server_error"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),

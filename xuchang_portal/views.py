@@ -1,11 +1,13 @@
 """Project-level pages: sign-in, the per-role home page, the health check and the answers
-to requests too large or malformed (400, 413)."""
+to requests too large, malformed, forbidden, missing or failed (400, 403, 404, 413, 500):
+a page in Chinese, or under /api/ the API's JSON `{"detail": 中文说明}`."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views import defaults
 from django.views.generic import TemplateView
 
 from villages.importing.reader import MAX_BYTES as IMPORT_MAX_BYTES
@@ -18,10 +20,21 @@ from villages.selectors import (
 )
 from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS, MB
 from visits.views import cadre_home_context
+from xuchang_portal.api.exceptions import NOT_FOUND
+
+API_FORBIDDEN = "您没有执行该操作的权限。"
+API_SERVER_ERROR = "系统暂时出现问题，未保存任何内容。请稍后重试；如问题持续，请联系市级管理员。"
 
 
 def _wants_json(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def api_error(detail: str, status: int) -> JsonResponse:
+    """The API's answer for an error no DRF view handled: `{"detail": 中文说明}`."""
+    return JsonResponse(
+        {"detail": detail}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
 
 
 def request_too_large(request, *, size: int, limit: int):
@@ -33,7 +46,7 @@ def request_too_large(request, *, size: int, limit: int):
         "请压缩或拆分后重新提交。"
     )
     if _wants_json(request):
-        return JsonResponse({"detail": message}, status=413)
+        return api_error(message, 413)
     return render(request, "413.html", {"message": message}, status=413)
 
 
@@ -42,8 +55,29 @@ def bad_request(request, exception):
     limit that arrived without a length, a forged host) gets a Chinese answer, not a 500."""
     message = "请求无法处理：提交的内容格式不正确、字段过多或内容过大，未保存任何内容。"
     if _wants_json(request):
-        return JsonResponse({"detail": message}, status=400)
+        return api_error(message, 400)
     return render(request, "400.html", {"message": message}, status=400)
+
+
+def permission_denied(request, exception):
+    """handler403: a PermissionDenied raised outside DRF (DRF answers its own)."""
+    if _wants_json(request):
+        return api_error(API_FORBIDDEN, 403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    """handler404: an unknown address, or a missing object outside DRF."""
+    if _wants_json(request):
+        return api_error(NOT_FOUND, 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: the traceback is logged (django.request); the user gets Chinese."""
+    if _wants_json(request):
+        return api_error(API_SERVER_ERROR, 500)
+    return defaults.server_error(request)
 
 
 class PortalLoginView(auth_views.LoginView):

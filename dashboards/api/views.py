@@ -3,8 +3,9 @@ its sub-areas' figures. Scoped: an area outside the user's is a 404."""
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -62,14 +63,18 @@ class IndicatorResponseSerializer(serializers.Serializer):
     children = serializers.ListField(child=serializers.DictField())
 
 
+YEAR_MIN, YEAR_MAX = 2000, 2100
+AREA_PATTERN = r"^(city|(county|township|village):[0-9]+)$"
+
+
 def parse_area(raw: str) -> tuple[str, int | None] | None:
-    raw = (raw or "").strip()
+    """`city` or `<level>:<id>`, exactly as the schema's pattern says (ASCII digits)."""
+    if not re.fullmatch(AREA_PATTERN, raw or ""):
+        return None
     if raw == "city":
         return "city", None
     level, _, pk = raw.partition(":")
-    if level in ("county", "township", "village") and pk.isdigit():
-        return level, int(pk)
-    return None
+    return level, int(pk)
 
 
 class IndicatorViewSet(viewsets.ViewSet):
@@ -77,10 +82,14 @@ class IndicatorViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("year", OpenApiTypes.INT, description="年度，默认最新有数据的年度"),
+            OpenApiParameter(
+                "year",
+                {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX},
+                description="年度，默认最新有数据的年度",
+            ),
             OpenApiParameter(
                 "area",
-                OpenApiTypes.STR,
+                {"type": "string", "pattern": AREA_PATTERN},
                 description="city、county:<id>、township:<id> 或 village:<id>；默认本人辖区",
             ),
         ],
@@ -91,8 +100,10 @@ class IndicatorViewSet(viewsets.ViewSet):
     )
     def list(self, request):
         raw_year = request.query_params.get("year", "")
-        if raw_year and not (raw_year.isdigit() and 2000 <= int(raw_year) <= 2100):
-            raise ValidationError({"year": "年度无效。"})
+        if raw_year and not (
+            raw_year.isascii() and raw_year.isdigit() and YEAR_MIN <= int(raw_year) <= YEAR_MAX
+        ):
+            raise ValidationError({"year": [f"年度应为 {YEAR_MIN} 到 {YEAR_MAX} 之间的整数。"]})
         year = int(raw_year) if raw_year else selectors.default_dashboard_year()
         raw_area = request.query_params.get("area", "")
         if raw_area:

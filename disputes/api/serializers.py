@@ -1,7 +1,6 @@
 """Shapes only: what the 三零 API reads and writes. The rules (scope, dates, status flow,
 the 三零 recomputation) live in disputes.services."""
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from disputes.models import (
@@ -35,20 +34,10 @@ PERSONAL = {
 
 
 def _status_field(choices, **kwargs):
-    """A status choice field documented by its description, not as an enum component:
-    several apps have a `status` with its own choice set, and as enum components their
-    names would collide in the schema (drf-spectacular W001 fails `check --deploy`)."""
-
-    @extend_schema_field(
-        {
-            "type": "string",
-            "description": "取值：" + "；".join(f"{value}={label}" for value, label in choices),
-        }
-    )
-    class StatusField(serializers.ChoiceField):
-        pass
-
-    return StatusField(choices=choices, label="状态", **kwargs)
+    """A status choice field. Several apps have a `status` with its own choice set; the
+    schema names each set's enum (ENUM_NAME_OVERRIDES), so their names do not collide
+    (drf-spectacular W001 fails `check --deploy`)."""
+    return serializers.ChoiceField(choices=choices, label="状态", **kwargs)
 
 
 def _place_fields():
@@ -132,7 +121,7 @@ PetitionSerializer = _output(
     Petition,
     *PETITION_FIELDS,
     status=_status_field(Petition.Status.choices, read_only=True),
-    due_on=serializers.DateField(read_only=True, label="当前期限"),
+    due_on=serializers.DateField(read_only=True, allow_null=True, label="当前期限（已结束的为空）"),
     clock=serializers.CharField(read_only=True, label="期限状态"),
     clock_label=serializers.CharField(read_only=True, label="期限状态（中文）"),
 )

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from disputes import selectors, services
 from disputes.api import serializers as s
+from disputes.api.filters import StatusFilter
 from disputes.forms import DisputeFilter, HazardFilter, IncidentFilter, PetitionFilter, UnitFilter
 from villages.selectors import village_get_for_user
 
@@ -208,7 +209,7 @@ class StatusViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     with no row is 达标). `override` sets or lifts the manual 认定 (reason required)."""
 
     serializer_class = s.StatusSerializer
-    filterset_fields = ["year", "village", "unit", "derived_met", "override"]
+    filterset_class = StatusFilter
     ordering = ["-year", "id"]
 
     def get_queryset(self):

@@ -5,6 +5,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from stars.models import StarAward, StarType, WeakBranchCase
+from villages.filters import BooleanFilter, IntegerFilter
 from villages.models import Branch
 from villages.selectors import branch_list_for_user
 
@@ -14,7 +15,7 @@ def _branches(request):
 
 
 class StarAwardFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(label=_("年度"))
+    year = IntegerFilter(label=_("年度"))
     state = django_filters.ChoiceFilter(choices=StarAward.State.choices, label=_("状态"))
     branch = django_filters.ModelChoiceFilter(queryset=_branches, label=_("党组织"))
     star_type = django_filters.ModelChoiceFilter(queryset=StarType.objects.all(), label=_("星"))
@@ -25,9 +26,9 @@ class StarAwardFilter(django_filters.FilterSet):
 
 
 class WeakCaseFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter(label=_("年度"))
+    year = IntegerFilter(label=_("年度"))
     status = django_filters.ChoiceFilter(choices=WeakBranchCase.Status.choices, label=_("状态"))
-    open = django_filters.BooleanFilter(method="filter_open", label=_("未销号"))
+    open = BooleanFilter(method="filter_open", label=_("未销号"))
     branch = django_filters.ModelChoiceFilter(queryset=_branches, label=_("党组织"))
 
     class Meta:

@@ -132,9 +132,18 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField takes a number and turns it into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ExportJobCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[])
-    params = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    params = serializers.DictField(child=StrictCharField(allow_blank=True), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ selectors, so an id outside the user's area is an invalid choice (400), never a 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from villages.filters import BooleanFilter
 from villages.models import Cadre, Village
 from villages.selectors import cadre_list_for_user, village_list_for_user
 from visits.models import Problem, Visit
@@ -34,7 +35,7 @@ class ProblemFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Problem.Status.choices, label=_("状态"))
     category = django_filters.ChoiceFilter(choices=Problem.Category.choices, label=_("类别"))
     village = django_filters.ModelChoiceFilter(queryset=_villages, label=_("村(社区)"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("是否逾期"))
+    overdue = BooleanFilter(method="filter_overdue", label=_("是否逾期"))
 
     class Meta:
         model = Problem

@@ -167,6 +167,22 @@ class VisitUpdateSerializer(VisitInputSerializer):
         super().__init__(*args, **kwargs)
 
 
+# What a JSON body may carry (the schema's application/json): all but the photos, which only
+# a multipart form can carry.
+
+
+class VisitJsonInputSerializer(VisitInputSerializer):
+    """填报下沉记录（JSON）：照片只能以 multipart/form-data 上传。"""
+
+    photos = None
+
+
+class VisitJsonUpdateSerializer(VisitUpdateSerializer):
+    """修改下沉记录（JSON）：只传要改的字段；照片只能以 multipart/form-data 上传。"""
+
+    photos = None
+
+
 # The output serializers declare their fields instead of deriving them from the models:
 # ModelSerializer rebuilds its fields from the model on every request, which was a tenth of
 # the time of a visit creation (see bench/visits.py).

@@ -16,6 +16,8 @@ from visits.api.serializers import (
     ProblemUpdateSerializer,
     ReviewSerializer,
     VisitInputSerializer,
+    VisitJsonInputSerializer,
+    VisitJsonUpdateSerializer,
     VisitSerializer,
     VisitUpdateSerializer,
 )
@@ -58,7 +60,7 @@ class CadresCreateVisits(permissions.BasePermission):
             "新建返回 201；该 client_uuid 已保存过则返回 200 和同一条记录。"
         ),
         request={
-            "application/json": VisitInputSerializer,
+            "application/json": VisitJsonInputSerializer,
             "multipart/form-data": VisitInputSerializer,
         },
         responses={
@@ -74,7 +76,7 @@ class CadresCreateVisits(permissions.BasePermission):
             "修改即重新提交；已通过的不能改）"
         ),
         request={
-            "application/json": VisitUpdateSerializer,
+            "application/json": VisitJsonUpdateSerializer,
             "multipart/form-data": VisitUpdateSerializer,
         },
         responses={200: VisitSerializer, **BAD_INPUT, **FORBIDDEN, **NOT_FOUND},

@@ -2,23 +2,32 @@
 
 - the error answers an operation can give are documented with their bodies: 403 (not
   signed in, CSRF check failed, or not allowed) everywhere but the open safe operations,
+  401 as well where the first authentication class names a scheme (a token first),
   404 (missing or outside the user's area; a page past the end) on operations with a path
-  id or a page number, 400 (bad fields or filters) on operations that take a body or a
-  filter, and 415 (no or an unknown Content-Type) on those that take a body;
+  id or a page number, 400 (bad fields, filters or page size) on operations that take a
+  body or a query parameter, 415 (no or an unknown Content-Type) on those that take a body,
+  and 429 (too many requests) on the writes of a throttled view; an operation's own annotations
+  may name more of these codes (the token endpoint's 429 for a locked account);
 - a read-only choice field whose model field may be blank is documented with "" among
-  its values, because that is what an unset one answers.
+  its values, because that is what an unset one answers;
+- a list that may not be empty says minItems 1, and a decimal's pattern needs a digit;
+- a query parameter sent empty means "not given" (allowEmptyValue), as the pages' filter
+  forms send them (an empty page number is the first page).
 """
 
 import copy
 
 from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-# Query parameters that never answer 400: DRF ignores a bad ordering or page size, and a
-# bad page number is a 404.
-LENIENT_QUERY = {"ordering", "page", "page_size"}
+# Query parameters that never answer 400: DRF ignores an unknown ordering, and a bad page
+# number is a 404 (a bad page size is a 400: xuchang_portal.api.pagination).
+LENIENT_QUERY = {"ordering", "page"}
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -34,9 +43,11 @@ ERRORS = {
         },
         "字段或筛选条件有误",
     ),
+    "401": (ErrorDetailSerializer, "未提供身份凭证，或令牌无效、已过期"),
     "403": (ErrorDetailSerializer, "未登录、CSRF 校验未通过，或无权进行此操作"),
     "404": (ErrorDetailSerializer, "不存在，或不在您的管辖范围内（列表：页码超出范围）"),
     "415": (ErrorDetailSerializer, "请求体的媒体类型（Content-Type）缺失或不受支持"),
+    "429": (ErrorDetailSerializer, "请求过于频繁，请稍后再试"),
 }
 
 
@@ -53,6 +64,9 @@ class PortalAutoSchema(AutoSchema):
             documented["description"] = responses.get(code, {}).get("description") or description
             responses[code] = documented
         operation["responses"] = dict(sorted(responses.items()))
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                parameter["allowEmptyValue"] = True
         return operation
 
     def _error_codes(self, operation) -> list[str]:
@@ -68,7 +82,18 @@ class PortalAutoSchema(AutoSchema):
             codes.append("404")
         if "requestBody" in operation:
             codes.append("415")
+        if "403" in codes and self._names_a_scheme():
+            codes.append("401")
+        # The portal throttles writes only (xuchang_portal.api.throttling).
+        if self.view.throttle_classes and self.method not in SAFE_METHODS:
+            codes.append("429")
         return codes
+
+    def _names_a_scheme(self) -> bool:
+        """DRF answers 401 instead of 403 to a request that fails authentication when the
+        view's first authentication class names a scheme for WWW-Authenticate."""
+        authenticators = self.view.get_authenticators()
+        return bool(authenticators and authenticators[0].authenticate_header(None))
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         if (
@@ -79,7 +104,32 @@ class PortalAutoSchema(AutoSchema):
         ):
             field = copy.copy(field)
             field.allow_blank = True
-        return super()._map_serializer_field(field, direction, bypass_extensions)
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            schema["pattern"] = _decimal_pattern(field)
+        # DRF refuses an empty list where allow_empty=False; say so
+        if (
+            isinstance(field, (serializers.ListField, serializers.ListSerializer))
+            and not field.allow_empty
+            and schema.get("type") == "array"
+        ):
+            schema.setdefault("minItems", 1)
+        return schema
+
+
+def _decimal_pattern(field) -> str:
+    """The decimals DRF reads: drf-spectacular's pattern also admits "-" and "." (every
+    digit optional), which DRF refuses. An empty one is null where the field may be."""
+    whole, places = field.max_whole_digits, field.decimal_places
+    if type(field).validate_precision is not serializers.DecimalField.validate_precision:
+        number = r"(?:\d+(?:\.\d*)?|\.\d+)"  # the field checks its digits itself
+    elif not whole:
+        number = rf"0?\.\d{{1,{places}}}"
+    elif places:
+        number = rf"(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})"
+    else:
+        number = rf"\d{{1,{whole}}}\.?"
+    return rf"^(?:-?{number}){'?' if field.allow_null else ''}$"
 
 
 def _model_field_may_be_blank(field) -> bool:
@@ -91,3 +141,28 @@ def _model_field_may_be_blank(field) -> bool:
     except FieldDoesNotExist:  # a property or an annotation
         return False
     return bool(getattr(model_field, "blank", False) and getattr(model_field, "choices", None))
+
+
+class PortalObtainAuthTokenView(OpenApiViewExtension):
+    """The token login as the schema tells it. drf-spectacular's own extension for DRF's
+    ObtainAuthToken would document DRF's view in place of the portal's; this one documents
+    the portal's: open to anyone (DRF's empty permission list), answering 400 for wrong
+    credentials and 429 for a locked account or too many attempts (xuchang_portal.api.auth)."""
+
+    target_class = "xuchang_portal.api.auth.PortalObtainAuthToken"
+    priority = 1
+
+    def view_replacement(self):
+        @extend_schema(
+            responses={
+                200: AuthTokenSerializer,
+                400: OpenApiResponse(description="用户名或密码错误，或字段缺失"),
+                429: OpenApiResponse(
+                    description="登录失败次数过多，账号已被临时锁定；或请求过于频繁"
+                ),
+            }
+        )
+        class Documented(self.target):
+            permission_classes = [AllowAny]
+
+        return Documented

@@ -1,12 +1,15 @@
 """The API's answer for a URL under /api/ that names no endpoint (an unknown path, or an id
-that is not a number): the same JSON 404 as any other missing object, not the HTML page."""
+that is not a number): the same JSON 404 as any other missing object, not the HTML page.
 
-from django.http import JsonResponse
+It is exempt from the CSRF check: it changes nothing, and a DELETE of a malformed address
+answers 404 whatever its token (not the CSRF failure page)."""
+
+from django.views.decorators.csrf import csrf_exempt
 
 from xuchang_portal.api.exceptions import NOT_FOUND
+from xuchang_portal.views import api_error
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    return JsonResponse(
-        {"detail": NOT_FOUND}, status=404, json_dumps_params={"ensure_ascii": False}
-    )
+    return api_error(NOT_FOUND, 404)

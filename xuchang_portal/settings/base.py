@@ -299,6 +299,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # The API speaks JSON: a form cannot say null or an empty list, so a form-encoded body
+    # could not keep the schema's promises. (The token login and the visit form, which
+    # carries photos, take forms as well.)
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "xuchang_portal.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "xuchang_portal.api.exceptions.api_exception_handler",
