@@ -184,13 +184,14 @@ def _png() -> bytes:
 
 
 def _village_workbook(villages) -> SimpleUploadedFile:
-    """The villages roster layout, one row per village, as an upload."""
+    """The villages roster layout, one row per village, as an upload, and the first village
+    once more: an error, so the job has an annotated workbook to download."""
     from villages.exports import VILLAGE_HEADERS, village_row
 
     book = Workbook()
     sheet = book.active
     sheet.append(list(VILLAGE_HEADERS))
-    for village in villages:
+    for village in [*villages, villages[0]]:
         sheet.append(["" if v is None else v for v in village_row(village)])
     data = io.BytesIO()
     book.save(data)
@@ -228,7 +229,12 @@ def build_world() -> World:
     from tests.visits.helpers import ProblemFactory, VisitFactory, WorkdayRuleFactory
     from villages.demo import role_groups
     from villages.models import AssignmentProposal, ExportJob, ProgrammeYear, UserRole
-    from villages.services import export_job_run, import_job_create, import_job_validate
+    from villages.services import (
+        export_job_run,
+        import_job_annotate,
+        import_job_create,
+        import_job_validate,
+    )
     from visits.models import VisitEvent, VisitPhoto
 
     ensure_star_types(StarType, StarTask)
@@ -422,7 +428,10 @@ def build_world() -> World:
     for role, place in (("county_official", "A"), ("other_county_official", "B")):
         own = [v for p, v in villages.items() if relation(p, role) == "own"]
         job = import_job_create(actor=users[role], kind="villages", upload=_village_workbook(own))
-        world.add(import_job_validate(job_id=job.pk), place)
+        import_job_validate(job_id=job.pk)
+        # the annotated workbook is the job's next step (queued on commit, which a world
+        # built inside one transaction never reaches): run it, so its download is walked too
+        world.add(import_job_annotate(job_id=job.pk), place)
     for user in users.values():
         job = ExportJob.objects.create(kind="villages", user=user, error=export_marker(user))
         export_job_run(job_id=job.pk)
