@@ -6,7 +6,8 @@
 #   make lint          ruff check, ruff format --check, lint-imports, makemigrations --check,
 #                      bandit -ll (security lint; config in pyproject.toml)
 #   make bench         bench/run.py (imports), bench/import_errors.py (all-bad files: validation,
-#                      the error workbook's download), bench/visits.py (visit logging under load),
+#                      the error workbook's download), bench/hostile.py (the worst uploads under
+#                      10 MB: time and peak memory), bench/visits.py (visit logging under load),
 #                      bench/dashboards.py (BENCH_DASHBOARDS_ARGS="--scale 10" for ten times the city)
 #                      and bench/load.py (50 clients mixing visits, dashboards and lists for 30 s;
 #                      BENCH_LOAD_ARGS="--quick" for 5 s × 10 clients)
@@ -40,7 +41,7 @@ DEPLOY_ENV := DJANGO_SETTINGS_MODULE=xuchang_portal.settings.production \
 .PHONY: help venv run test lint bench check-deploy
 
 help:
-	@sed -n '2,12p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '/^#   make/,/make check-deploy/p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 # ----- virtualenv -----
 
@@ -104,6 +105,9 @@ bench:
 	fi; \
 	if [ -f bench/import_errors.py ]; then \
 		echo; $(BENCH_PY) bench/import_errors.py || rc=1; \
+	fi; \
+	if [ -f bench/hostile.py ]; then \
+		echo; $(BENCH_PY) bench/hostile.py || rc=1; \
 	fi; \
 	if [ -f bench/visits.py ]; then \
 		echo; $(BENCH_PY) bench/visits.py || rc=1; \

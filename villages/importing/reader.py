@@ -1,36 +1,59 @@
-"""Turn an uploaded file into rows: .xlsx (calamine; cached formula values) or
-CSV in UTF-8 (with or without BOM) or GBK/GB18030. File-level problems raise FileProblem
-with a Chinese message; nothing here knows about any sheet kind."""
+"""Turn an uploaded file into rows: .xlsx (calamine; cached formula values) or CSV in UTF-8
+(with or without BOM) or GBK/GB18030. File-level problems raise FileProblem with a Chinese
+message; nothing here knows about any sheet kind.
+
+The reading itself (villages.importing.parse) runs in a child process with hard limits on
+memory (RLIMIT_AS), CPU time and wall-clock time. The child measures the file before any
+dense read and refuses what exceeds the limits below; should a file slip past those checks
+anyway, the child dies instead of the web process or the Celery worker, and only that file
+fails, with "文件过大或已损坏"."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import io
+import json
+import logging
 import os
+import pickle
 import re
-import zipfile
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from python_calamine import CalamineWorkbook
+from villages.importing import parse
+from villages.importing.parse import (  # noqa: F401  (the documented limits live here too)
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_SHEET_ROWS,
+    MAX_UNZIPPED,
+    TOO_LARGE,
+    FileProblem,
+)
 
-from villages.importing.normalise import is_blank
+logger = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_SUFFIXES = (".xlsx", ".csv")
-MAX_ROWS = 100_000
-# calamine builds a dense grid from A1 to the farthest cell with a value, so a tiny file
-# with one value in XFD1048576 would need gigabytes. Refuse such sheets before reading.
-MAX_CELLS = 3_000_000
-MAX_UNZIPPED = 300 * 1024 * 1024
-_CELL_WITH_CONTENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
+# The child process that parses one upload.
+CHILD_MEMORY_BYTES = 512 * 1024 * 1024  # address space, so its RSS stays below it too
+CHILD_CPU_SECONDS = 30
+CHILD_WALL_SECONDS = 60
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD = (
+    f"import sys; sys.path.insert(0, {_ROOT!r}); "
+    "from villages.importing.parse import child_main; child_main()"
+)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP = b"PK\x03\x04"
+_ZIP = parse.ZIP_MAGIC
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
-
-
-class FileProblem(ValueError):
-    """The file as a whole cannot be read."""
+# Web pages saved as "Excel" by many government systems, and other markup.
+_MARKUP = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|head|body|table|meta|\?xml)\b", re.I
+)
 
 
 @dataclass
@@ -38,6 +61,17 @@ class RawSheet:
     fmt: str  # "xlsx" or "csv"
     name: str
     rows: list[tuple[int, tuple]]  # (Excel row number, cell values); blank rows dropped
+
+
+@dataclass
+class ChildParse:
+    """What the child process did with one file (the bench and the tests read the figures)."""
+
+    sheets: list[RawSheet] | None
+    problem: str | None
+    peak_rss_mb: float | None  # None when it did not finish
+    seconds: float
+    returncode: int | None
 
 
 def size_refusal(size: int) -> str | None:
@@ -49,7 +83,8 @@ def size_refusal(size: int) -> str | None:
 
 def refusal(data: bytes) -> str | None:
     """The file-level refusals found without parsing: size, emptiness, an encrypted or old
-    .xls workbook, binary data that is no CSV text. None when the file may be read."""
+    .xls workbook, a web page or XML saved as a spreadsheet, binary data that is no CSV text.
+    None when the file may be read."""
     if problem := size_refusal(len(data)):
         return problem
     if not data.strip():
@@ -58,6 +93,11 @@ def refusal(data: bytes) -> str | None:
         if _ENCRYPTED in data:
             return "工作簿设置了打开密码（已加密），请在 Excel 中取消密码后另存，再上传。"
         return "不支持旧版 .xls 格式，请在 Excel 中“另存为”.xlsx 后再上传。"
+    if _MARKUP.match(data[:1024]):
+        return (
+            "文件是网页或 XML 格式（有些系统导出的“Excel”其实是网页），不是 .xlsx 或 CSV 表格。"
+            "请在 Excel 中打开后“另存为”.xlsx 再上传。"
+        )
     if not data.startswith(_ZIP) and b"\x00" in data[:4096]:
         return "文件不是表格（既不是 .xlsx，也不是 CSV 文本）。"
     return None
@@ -79,87 +119,81 @@ def upload_refusal(data: bytes, filename: str) -> str | None:
 
 
 def read_bytes(data: bytes, filename: str) -> list[RawSheet]:
+    """Every sheet's non-blank rows, read in a child process with hard limits. Raises
+    FileProblem, and nothing else, for a file that cannot be read."""
     if problem := refusal(data):
         raise FileProblem(problem)
-    if data.startswith(_ZIP):
-        return _read_xlsx(data)
-    return [_read_csv(data, filename)]
+    result = parse_in_child(data, filename)
+    if result.problem:
+        raise FileProblem(result.problem)
+    return result.sheets
 
 
-def _read_xlsx(data: bytes) -> list[RawSheet]:
-    """Cell values (cached values for formulas; dates as dates) of every sheet, read with
-    calamine: about 25 times faster than openpyxl's read-only mode on large rosters."""
+def limits() -> parse.Limits:
+    """The limits of this module as they are now (tests lower MAX_ROWS here)."""
+    return parse.Limits(
+        max_rows=MAX_ROWS,
+        max_cells=MAX_CELLS,
+        max_sheet_rows=MAX_SHEET_ROWS,
+        max_columns=MAX_COLUMNS,
+        max_unzipped=MAX_UNZIPPED,
+    )
+
+
+def parse_in_child(data: bytes, filename: str) -> ChildParse:
+    """Run villages.importing.parse on `data` in a fresh interpreter with hard limits.
+    Whatever happens to the child (killed by its memory or CPU limit, over the wall-clock
+    limit, a crash), the caller gets a ChildParse: sheets, or a Chinese problem."""
+    header = json.dumps({"filename": filename, "limits": dataclasses.asdict(limits())})
+    payload = header.encode() + b"\n" + data
+    command = [
+        sys.executable,
+        "-I",  # no PYTHON* variables, no user site, no current directory on the path
+        "-c",
+        _CHILD,
+        str(CHILD_MEMORY_BYTES),
+        str(CHILD_CPU_SECONDS),
+    ]
+    start = time.perf_counter()
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            if "xl/workbook.xml" not in zf.namelist():
-                raise FileProblem("文件不是 Excel 工作簿（.xlsx）。请上传 .xlsx 或 CSV 表格。")
-            _check_extent(zf)
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
-        for name in workbook.sheet_names:
-            # skip_empty_area=False: row 0 is Excel row 1, so row numbers stay true.
-            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            cells = (tuple(None if v == "" else v for v in r) for r in rows)  # "" = empty
-            sheets.append(RawSheet("xlsx", name, _non_blank(cells)))
-    except FileProblem:
-        raise
-    except Exception as exc:  # damaged archives, broken XML
-        raise FileProblem(
-            f"无法读取该 Excel 文件（{type(exc).__name__}），文件可能已损坏。"
-        ) from exc
-    return sheets
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + (ch - 64)
-    return number
-
-
-def _check_extent(zf: zipfile.ZipFile) -> None:
-    """Refuse zip bombs and sheets whose used range is absurdly large."""
-    if sum(info.file_size for info in zf.infolist()) > MAX_UNZIPPED:
-        raise FileProblem("工作簿解压后过大，请删除多余的内容后再上传。")
-    for name in zf.namelist():
-        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-            continue
-        max_row = max_col = 0
-        for letters, digits in _CELL_WITH_CONTENT.findall(zf.read(name)):
-            max_col = max(max_col, _column_number(letters))
-            max_row = max(max_row, int(digits))
-        if max_row * max_col > MAX_CELLS:
-            raise FileProblem(
-                f"工作表的数据范围过大（最远的单元格在第 {max_row} 行、第 {max_col} 列），"
-                "请删除表格右侧和下方多余的内容后再上传。"
-            )
-
-
-def _read_csv(data: bytes, filename: str) -> RawSheet:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileProblem("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码。")
-    sample = text[:8192]
+        done = subprocess.run(
+            command, input=payload, capture_output=True, timeout=CHILD_WALL_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:  # run() has killed and reaped the child
+        logger.warning("upload parser over %ss on %r: killed", CHILD_WALL_SECONDS, filename)
+        return ChildParse(None, TOO_LARGE, None, time.perf_counter() - start, None)
+    except OSError:
+        logger.exception("upload parser could not start for %r", filename)
+        problem = "服务器暂时无法读取文件，请稍后重新上传。"
+        return ChildParse(None, problem, None, time.perf_counter() - start, None)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0 or not done.stdout:
+        logger.warning(
+            "upload parser died on %r (exit %s): %s",
+            filename,
+            done.returncode,
+            done.stderr[-2000:].decode("utf-8", "replace"),
+        )
+        return ChildParse(None, TOO_LARGE, None, seconds, done.returncode)
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;，")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return RawSheet("csv", filename, _non_blank(tuple(r) for r in reader))
+        status, value, peak_kb = _PlainValues(io.BytesIO(done.stdout)).load()
+    except Exception:
+        logger.exception("upload parser answered nonsense for %r", filename)
+        return ChildParse(None, TOO_LARGE, None, seconds, done.returncode)
+    peak_mb = peak_kb / 1024
+    if status != "ok":
+        return ChildParse(None, str(value), peak_mb, seconds, done.returncode)
+    sheets = [RawSheet(fmt, name, rows) for fmt, name, rows in value]
+    return ChildParse(sheets, None, peak_mb, seconds, done.returncode)
 
 
-def _non_blank(rows: Iterator[tuple]) -> list[tuple[int, tuple]]:
-    kept = []
-    for number, values in enumerate(rows, start=1):
-        if all(is_blank(v) for v in values):
-            continue  # blank and formatted-but-empty rows, however many
-        kept.append((number, values))
-        if len(kept) > MAX_ROWS + 50:  # header and title rows are a handful
-            raise FileProblem(f"数据超过 {MAX_ROWS:,} 行上限，请拆分后再上传。")
-    return kept
+class _PlainValues(pickle.Unpickler):
+    """The child read a hostile file: accept back only plain values (str, numbers, None,
+    tuples, lists and the datetime types calamine returns), never a callable."""
+
+    ALLOWED = {("datetime", name) for name in ("date", "datetime", "time", "timedelta")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not a plain value")
