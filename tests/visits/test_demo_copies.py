@@ -189,10 +189,13 @@ def test_copies_get_the_present_year_too(present_world):
     assert copy.exists() and not present.filter(village__in=world[3]).exists()
     assert present.latest("date").date <= PRESENT.date()
     assert copy.earliest("date").date >= datetime.date(PRESENT.year, 1, 1)
-    # in 2023's proportions, like the real roster's
+    # in 2023's proportions, like the real roster's: about one meeting in eight visits. The
+    # tiny world's present year holds some 60 visits a roster, so three standard deviations
+    # span 0 to 24 %: the bound asks for some meetings and not too many, no more (0.08 failed
+    # at 4 of 64 on a factory world whose names differ from run to run).
     for visits in (real, copy):
         totals = _totals(visits)
-        assert 0.08 < totals["meetings"] / totals["n"] < 0.17
+        assert 0 < totals["meetings"] / totals["n"] < 0.25
         assert 1.0 < totals["people"] / totals["n"] < 1.6
     copy_cadres = set(
         Assignment.objects.filter(village__in=world[2]).values_list("cadre_id", flat=True)
