@@ -35,12 +35,18 @@ logger = logging.getLogger(__name__)
 OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
 DOWN_SECONDS = 5.0
 DEFAULT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+# INCRBY on a key that exists, in one round trip; nil (ValueError in Django) when it doesn't.
+INCR_EXISTING = (
+    "if redis.call('exists', KEYS[1]) == 1 then "
+    "return redis.call('incrby', KEYS[1], ARGV[1]) end return false"
+)
 
 
 class PooledClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -48,6 +54,18 @@ class PooledClientRedisCacheClient(RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
+
+    def incr(self, key, delta):
+        # Django asks EXISTS, then INCRBY: two round trips, and a key that expires between
+        # them comes back as a new key without its timeout. One script does both at once.
+        client = self.get_client(key, write=True)
+        script = self._scripts.get(id(client))
+        if script is None:
+            script = self._scripts[id(client)] = client.register_script(INCR_EXISTING)
+        value = script(keys=[key], args=[delta])
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
 
 
 class PortalRedisCache(RedisCache):

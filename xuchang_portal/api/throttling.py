@@ -8,7 +8,7 @@ Above the rate the answer is 429 with a Chinese message naming the wait
 The count is a fixed window: one integer per user and window, raised with the cache's
 atomic `incr`. DRF's own SimpleRateThrottle keeps a list of every request's time per user
 and writes the whole list back on each request, so its cost grows with the rate; this one
-costs two small cache commands whatever the rate. A user may reach twice the rate across a
+costs one small cache command whatever the rate. A user may reach twice the rate across a
 window boundary, which is what a fixed window trades for that. While the cache is down
 nothing is counted (xuchang_portal.cache answers like an empty cache) and writes go on."""
 
@@ -51,13 +51,18 @@ class UserWriteThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{ident}:{period}:{window}"
-        if cache.add(key, 1, timeout=period + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # the window's key just expired, or the cache is down
-                return True
+        # One command in the common case (the window's key exists); a window's first write
+        # makes the key. Whatever cannot be counted (the cache is down) is let through.
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            if cache.add(key, 1, timeout=period + 1):
+                count = 1
+            else:
+                try:
+                    count = cache.incr(key)  # another worker made it first
+                except ValueError:
+                    return True
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now
