@@ -1,5 +1,5 @@
 """Hostile-upload bench (issue 15): the worst files we could build under the 10 MB upload
-limit, each read as an import job reads it (villages.importing.reader.parse_in_child: a
+limit, each read as an import job reads it (core.importing.reader.parse_in_child: a
 child process with RLIMIT_AS 512 MB, RLIMIT_CPU and a wall-clock limit), and the cost of
 that child for ordinary files.
 
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xuchang_portal.settings.test")
 
+from core.importing import parse, reader  # noqa: E402
 from tests.imports import hostile  # noqa: E402
-from villages.importing import parse, reader  # noqa: E402
 
 BUDGET = {"rss_mb": 512.0, "seconds": 10.0, "child_overhead_s": 0.3}
 MB = 1024 * 1024

@@ -112,8 +112,8 @@ def timed_reading(read):
 def validate_once(admin, data: bytes) -> tuple[float, float, object]:
     from django.core.files.base import ContentFile
 
+    from core.models import ImportJob
     from villages import services
-    from villages.models import ImportJob
 
     job = services.import_job_create(
         actor=admin, kind="villages", upload=ContentFile(data, name="全是错误.xlsx")
@@ -134,9 +134,9 @@ def main() -> int:
     from django.core.management import call_command
     from django.test import Client
 
+    from core.importing import engine
+    from core.models import ImportJob
     from villages import services
-    from villages.importing import engine
-    from villages.models import ImportJob
 
     call_command("migrate", verbosity=0)
     admin = world()

@@ -113,7 +113,7 @@ def prepare(db: str, scale: int) -> dict:
 
 
 def our_validate(path: str):
-    from villages.importing.engine import Context, build_plan, get_kind
+    from core.importing.engine import Context, build_plan, get_kind
 
     data = Path(path).read_bytes()
     return build_plan(get_kind("villages"), data, Path(path).name, Context(actor=None))
@@ -121,7 +121,7 @@ def our_validate(path: str):
 
 def our_commit(path: str):
     """What import_job_commit does: re-check the file, then write the valid rows."""
-    from villages.importing.engine import Context
+    from core.importing.engine import Context
 
     ctx = Context(actor=None)
     plan = _plan_with(ctx, path)
@@ -130,7 +130,7 @@ def our_commit(path: str):
 
 
 def _plan_with(ctx, path: str):
-    from villages.importing.engine import build_plan, get_kind
+    from core.importing.engine import build_plan, get_kind
 
     return build_plan(get_kind("villages"), Path(path).read_bytes(), Path(path).name, ctx)
 

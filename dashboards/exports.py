@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from core.excel import safe_cell
 from dashboards.indicators import SPECS, TARGET_CODES, VOLUME_CODES
 from dashboards.selectors import LEVEL_NAMES
-from villages.excel import safe_cell
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="B71C1C")

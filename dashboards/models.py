@@ -10,8 +10,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoryRequestMeta, PortalHistoryManager
 from villages.bounds import Range, year_range
-from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 # A target is a rate (at most 100 %) or a yearly count: the city's 走访群众 are some
 # 460,000 人次 a year, so ten million leaves room for any count the plan may set.

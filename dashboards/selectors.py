@@ -14,11 +14,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.history import scoped_history
 from dashboards.indicators import RANK_CODES, SPECS, TARGET_CODES, VOLUME_CODES, share_of, year_end
 from dashboards.models import IndicatorSnapshot, SnapshotHistory, Target, VillageSnapshot
 from dashboards.status import Figure, evaluate
 from disputes.models import Dispute
-from villages.history import scoped_history
 from villages.models import UserRole
 from villages.selectors import (
     county_list_for_user,
@@ -84,7 +84,7 @@ def target_get_for_user(*, user, target_id) -> Target:
 
 
 def target_history(*, user, target: Target) -> list[dict]:
-    """The target's history (villages.history), newest first."""
+    """The target's history (core.history), newest first."""
     return scoped_history(target_list_for_user(user=user), [target.pk])
 
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 
+from core.exports import ExportKind, register
 from disputes.forms import (
     DisputeFilter,
     HazardFilter,
@@ -28,7 +29,6 @@ from disputes.selectors import (
     unit_statuses_for_user,
     village_statuses_for_user,
 )
-from villages.exports import ExportKind, register
 
 
 class Masked:

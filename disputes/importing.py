@@ -4,11 +4,11 @@ DisputesConfig.ready(). A unit is matched on its township and name."""
 
 from __future__ import annotations
 
+from core.importing import normalise as n
+from core.importing.bulk import create_with_history, update_with_history
+from core.importing.engine import CHANGED, NEW, UNCHANGED, Column, Context, Item, SheetKind
+from core.importing.engine import register as register_sheet
 from disputes.models import ThreeZeroUnit
-from villages.importing import normalise as n
-from villages.importing.bulk import create_with_history, update_with_history
-from villages.importing.engine import CHANGED, NEW, UNCHANGED, Column, Context, Item, SheetKind
-from villages.importing.engine import register as register_sheet
 from villages.models import Township, Village
 
 TYPE_OPTIONS = {str(label): value for value, label in ThreeZeroUnit.Type.choices}

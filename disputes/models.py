@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoryRequestMeta, PortalHistoryManager
 from villages.bounds import Range, year_range
-from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 # People in one dispute or petition (a whole village's collective claim at most), and the
 # dead and injured of one incident: the 三零 rule's own limits (10,000 and 1,000) match.

@@ -19,6 +19,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.history import choice_labels, scoped_history
 from disputes.models import (
     Dispute,
     HazardCheck,
@@ -39,7 +40,6 @@ from disputes.sanling import (
     rule_on,
     with_rule_values,
 )
-from villages.history import choice_labels, scoped_history
 from villages.models import Assignment, RosterEntry, UserRole, Village
 from villages.selectors import (
     AreaKey,
@@ -610,7 +610,7 @@ def _visible(*, user, model) -> QuerySet:
 
 def record_history(*, user, obj) -> list[dict]:
     """The history of a record, unit or 三零 status `user` may see (else 404), newest
-    first, in Chinese (villages.history). ID and phone numbers stay masked for those who
+    first, in Chinese (core.history). ID and phone numbers stay masked for those who
     may not see them."""
     reveal = can_see_personal(user=user)
     return scoped_history(

@@ -23,6 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.importing.bulk import create_with_history, update_with_history
 from disputes import sanling
 from disputes.models import (
     Dispute,
@@ -51,7 +52,6 @@ from disputes.selectors import (
     zero_report_exists,
 )
 from disputes.tasks import sanling_recompute as sanling_recompute_task
-from villages.importing.bulk import create_with_history, update_with_history
 from villages.models import RosterEntry, UserRole
 from villages.selectors import (
     closed_year_refusal,

@@ -10,8 +10,8 @@ class StarsConfig(AppConfig):
         from stars.years import register_steps
 
         register_steps()
+        from core.importing.engine import register
         from stars import exports  # noqa: F401  (registers the export kinds)
         from stars.importing import StarRatingSheet
-        from villages.importing.engine import register
 
         register(StarRatingSheet())

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.history import request_meta
 from stars.models import (
     RatingYear,
     Scheme,
@@ -51,7 +52,6 @@ from stars.models import (
 )
 from stars.schemes import ensure_star_types
 from villages.demo import PLAN_YEAR, SyncStats
-from villages.history import request_meta
 from villages.models import RosterEntry
 
 # The published 2022 result per scheme, level -> branches. Levels 3..0 are our spread;

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 
+from core.exports import ExportKind, register
 from stars.importing import star_names
 from stars.models import Scheme, StarAward, WeakBranchCase, scheme_of_kind
 from stars.selectors import (
@@ -22,7 +23,6 @@ from stars.selectors import (
     weak_case_days_open,
     weak_case_list_for_user,
 )
-from villages.exports import ExportKind, register
 
 
 class RowList:

@@ -14,6 +14,9 @@ import unicodedata
 from django.db import transaction
 from django.utils import timezone
 
+from core.importing import normalise as n
+from core.importing.bulk import create_with_history, update_with_history
+from core.importing.engine import CHANGED, NEW, UNCHANGED, Column, Context, Item, SheetKind
 from stars.models import (
     RatingYear,
     Scheme,
@@ -24,9 +27,6 @@ from stars.models import (
     scheme_of_kind,
 )
 from stars.schemes import SCHEMES
-from villages.importing import normalise as n
-from villages.importing.bulk import create_with_history, update_with_history
-from villages.importing.engine import CHANGED, NEW, UNCHANGED, Column, Context, Item, SheetKind
 from villages.models import Roster, RosterEntry, Village
 
 YES = {"是", "√", "✓", "✔", "1", "Y", "YES", "TRUE", "有", "★"}

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoryRequestMeta, PortalHistoryManager
 from villages.bounds import Range, year_range
-from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 
 class Scheme(models.TextChoices):

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.history import choice_labels, newest_first, scoped_history
 from stars.models import (
     RatingYear,
     Scheme,
@@ -33,7 +34,6 @@ from stars.models import (
     WeakReason,
     scheme_of_kind,
 )
-from villages.history import choice_labels, newest_first, scoped_history
 from villages.models import Branch, Roster, RosterEntry, UserRole
 from villages.selectors import (
     branch_list_for_user,
@@ -696,7 +696,7 @@ def weak_cases_open_q() -> Q:
 
 
 def weak_case_history(*, user, case: WeakBranchCase) -> list[dict]:
-    """The case's history (villages.history), newest first; 404 outside the user's scope."""
+    """The case's history (core.history), newest first; 404 outside the user's scope."""
     return scoped_history(
         weak_case_list_for_user(user=user),
         [case.pk],

@@ -24,9 +24,10 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ExportJob
 from tests.factories import UserFactory, UserRoleFactory, VillageFactory
 from tests.helpers import api_schema
-from villages.models import ExportJob, Village
+from villages.models import Village
 
 pytestmark = [
     pytest.mark.django_db,

@@ -16,9 +16,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.models import ExportJob
 from tests.factories import VillageFactory
 from villages.exports import VILLAGE_HEADERS
-from villages.models import ExportJob
 
 pytestmark = [
     pytest.mark.django_db,

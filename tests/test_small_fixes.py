@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from openpyxl import load_workbook
 
-from villages.excel import safe_cell, write_workbook
+from core.excel import safe_cell, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 

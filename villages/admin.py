@@ -13,13 +13,13 @@ from import_export.forms import ImportForm
 from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.models import ExportJob
 from villages import selectors
 from villages.models import (
     Assignment,
     Branch,
     Cadre,
     County,
-    ExportJob,
     Roster,
     RosterEntry,
     Township,

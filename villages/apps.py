@@ -7,24 +7,14 @@ class VillagesConfig(AppConfig):
     verbose_name = "村庄与干部"
 
     def ready(self):
-        from celery.signals import task_postrun, task_prerun
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
-        from simple_history.signals import pre_create_historical_record
+        from django.db.models.signals import post_delete, post_save, pre_save
 
-        from villages import auth, history
-        from villages.importing import kinds  # noqa: F401  (registers the roster sheets)
+        import villages.exports  # noqa: F401  (registers the village and link exports)
+        import villages.import_kinds  # noqa: F401  (registers the roster sheets)
+        from villages import auth
         from villages.models import Cadre, Township, UserRole
 
-        # Every history row records the request, task, import or command behind it.
-        pre_create_historical_record.connect(history.fill_request_meta, dispatch_uid="history")
-        task_prerun.connect(history.task_started, dispatch_uid="history", weak=False)
-        task_postrun.connect(history.task_finished, dispatch_uid="history", weak=False)
-        # The audit trail's rows are never deleted (villages.history.TIDY_HISTORY).
-        for table in history.protected_history_models():
-            pre_delete.connect(
-                history.refuse_history_delete, sender=table, dispatch_uid="history-protected"
-            )
         # A cached login (villages.auth) is dropped when its user, role or cadre changes.
         for model in (get_user_model(), UserRole, Cadre):
             post_save.connect(auth.forget_login, sender=model, dispatch_uid="login-cache")

@@ -19,8 +19,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from core.importing.normalise import village_name
 from villages.auth import forget_logins
-from villages.importing.normalise import village_name
 from villages.models import (
     Assignment,
     AssignmentProposal,

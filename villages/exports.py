@@ -1,39 +1,16 @@
-"""Export kinds. Each kind turns (user, params) into a sheet, reading through the scoping
-selectors, so an export never holds a row the user could not open on a page.
+"""villages' export kinds (the village list and the 联乡/帮村 links), registered with
+core.exports. Each kind turns (user, params) into a sheet, reading through the scoping
+selectors, so an export never holds a row the user could not open on a page."""
 
-Other apps add kinds with `register(...)` from their AppConfig.ready().
-"""
-
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from core.exports import ExportKind, register
 from villages.filters import VillageFilter
 from villages.selectors import assignment_list_for_user, village_list_for_user
-
-
-@dataclass(frozen=True)
-class ExportKind:
-    key: str
-    label: str
-    headers: Sequence[str]
-    widths: Sequence[int]
-    queryset: Callable[..., QuerySet]
-    row: Callable[[object], Sequence]
-
-    def rows(self, qs: QuerySet) -> Iterable[Sequence]:
-        for obj in qs.iterator(chunk_size=2000):
-            yield self.row(obj)
-
-
-EXPORT_KINDS: dict[str, ExportKind] = {}
-
-
-def register(kind: ExportKind) -> None:
-    EXPORT_KINDS[kind.key] = kind
 
 
 def _villages(*, user, params: dict) -> QuerySet:

@@ -1,6 +1,6 @@
 from django import forms
 
-from villages.importing.engine import KINDS
+from core.importing.engine import KINDS
 
 
 class ImportUploadForm(forms.Form):

@@ -15,7 +15,7 @@ from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 from tablib import Dataset
 
-from villages.importing.engine import CHANGED, MOVED, NEW, get_kind
+from core.importing.engine import CHANGED, MOVED, NEW, get_kind
 from villages.services import import_job_run_now, import_preview
 
 IMPORT_TYPE = {

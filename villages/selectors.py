@@ -26,15 +26,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villages.history import newest_first, scoped_history
+from core.history import newest_first, scoped_history
+from core.models import ExportJob, ImportJob
 from villages.models import (
     Assignment,
     AssignmentProposal,
     Branch,
     Cadre,
     County,
-    ExportJob,
-    ImportJob,
     ProgrammeYear,
     Roster,
     RosterEntry,

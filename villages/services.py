@@ -25,24 +25,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from villages.excel import write_workbook
-from villages.exports import EXPORT_KINDS
-from villages.history import recorded_as
-from villages.importing import kinds as _import_kinds  # noqa: F401  (registers the sheets)
-from villages.importing.bulk import create_with_history, update_with_history
-from villages.importing.engine import Context as ImportContext
-from villages.importing.engine import annotated_sheet_rows, annotated_workbook, plan_preview
-from villages.importing.engine import build_plan as build_import_plan
-from villages.importing.engine import get_kind as get_import_kind
-from villages.importing.reader import size_refusal, upload_refusal
+import villages.import_kinds as _import_kinds  # noqa: F401  (registers the sheets)
+from core.excel import write_workbook
+from core.exports import EXPORT_KINDS
+from core.history import recorded_as
+from core.importing.bulk import create_with_history, update_with_history
+from core.importing.engine import Context as ImportContext
+from core.importing.engine import annotated_sheet_rows, annotated_workbook, plan_preview
+from core.importing.engine import build_plan as build_import_plan
+from core.importing.engine import get_kind as get_import_kind
+from core.importing.reader import size_refusal, upload_refusal
+from core.models import ExportJob, ImportJob, PendingTask
 from villages.models import (
     Assignment,
     AssignmentProposal,
     Cadre,
     County,
-    ExportJob,
-    ImportJob,
-    PendingTask,
     ProgrammeYear,
     Roster,
     RosterEntry,

@@ -12,6 +12,9 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from core.importing.engine import KINDS
+from core.importing.workbook import template_workbook
+from core.models import ImportJob
 from villages.filters import VillageFilter
 from villages.forms import (
     ImportConfirmForm,
@@ -21,9 +24,7 @@ from villages.forms import (
     ReopenForm,
     YearForm,
 )
-from villages.importing.engine import KINDS
-from villages.importing.workbook import template_workbook
-from villages.models import Assignment, AssignmentProposal, ImportJob, UserRole
+from villages.models import Assignment, AssignmentProposal, UserRole
 from villages.selectors import (
     assignment_get_for_user,
     assignment_history,

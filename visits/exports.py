@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from villages.exports import ExportKind, register
+from core.exports import ExportKind, register
 from visits.problem_forms import ProblemFilter
 from visits.selectors import compliance_for_user, problem_list_for_user
 

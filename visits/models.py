@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoryRequestMeta, PortalHistoryManager
 from villages.bounds import Range
-from villages.history import HistoryRequestMeta, PortalHistoryManager
 
 # What one visit (a day or half a day at a 联系点) can hold: a few 座谈会, a village meeting
 # of a few thousand people at most, a day of 入户 of some hundreds of households.

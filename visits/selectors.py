@@ -16,7 +16,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villages.history import choice_labels, scoped_history
+from core.history import choice_labels, scoped_history
 from villages.models import Assignment, Cadre, Township, UserRole, Village
 from villages.selectors import (
     area_keys_of,
@@ -109,7 +109,7 @@ def problem_can_write(*, user) -> bool:
 
 
 def visit_history(*, user, visit: Visit) -> list[dict]:
-    """The visit's history (villages.history), newest first; 404 outside the user's scope."""
+    """The visit's history (core.history), newest first; 404 outside the user's scope."""
     return scoped_history(
         visit_list_for_user(user=user),
         [visit.pk],

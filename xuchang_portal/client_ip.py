@@ -1,5 +1,5 @@
 """The client's address, decided in one place for everything that records or counts it:
-the history rows (villages.history), the login lockout (django-axes,
+the history rows (core.history), the login lockout (django-axes,
 AXES_CLIENT_IP_CALLABLE) and the API's throttles (xuchang_portal.api.throttling).
 
 `X-Forwarded-For` is read only when the request came straight from a configured proxy

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views import defaults
 from django.views.generic import TemplateView
 
-from villages.importing.reader import MAX_BYTES as IMPORT_MAX_BYTES
+from core.importing.reader import MAX_BYTES as IMPORT_MAX_BYTES
 from villages.selectors import (
     area_overview_for_user,
     cadre_contact_points,

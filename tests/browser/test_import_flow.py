@@ -16,6 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from playwright.sync_api import expect
 
+from core.models import ImportJob
 from tests.factories import (
     CountyFactory,
     TownshipFactory,
@@ -23,7 +24,7 @@ from tests.factories import (
     UserRoleFactory,
     VillageFactory,
 )
-from villages.models import County, ImportJob, Village
+from villages.models import County, Village
 from villages.services import import_job_commit, import_progress_set
 
 pytestmark = [

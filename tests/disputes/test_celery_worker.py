@@ -105,7 +105,7 @@ def test_skip_level_petition_flips_the_status_through_a_real_worker(tmp_path, se
         status = _wait_for(village, met=False, worker=worker)
         assert status.met is False
         assert status.derived_reasons[0]["id"] == petition.pk
-        # the worker's history row names the task that wrote it (villages.history)
+        # the worker's history row names the task that wrote it (core.history)
         written = status.history.order_by("history_id").last()
         assert written.history_source == "task:disputes.tasks.sanling_recompute"
         assert time.monotonic() - started < FLIP_TIMEOUT

@@ -7,6 +7,7 @@ import io
 import openpyxl
 import pytest
 
+from core.models import ExportJob
 from disputes.exports import (
     DISPUTE_HEADERS,
     HAZARD_HEADERS,
@@ -23,7 +24,6 @@ from tests.disputes.factories import (
     PetitionFactory,
     UnitFactory,
 )
-from villages.models import ExportJob
 
 pytestmark = [
     pytest.mark.django_db,

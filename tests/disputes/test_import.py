@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
+from core.importing.engine import KINDS
+from core.models import ImportJob
 from disputes.models import ThreeZeroUnit
 from tests.disputes.factories import UnitFactory
-from villages.importing.engine import KINDS
-from villages.models import ImportJob
 from villages.services import import_job_run_now
 
 pytestmark = [

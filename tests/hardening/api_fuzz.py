@@ -69,6 +69,7 @@ def build_world(roles):
     at each step of their workflow, weak cases, visits, problems, the four 三零 ledgers with
     a record in each of their statuses (a closed petition has no deadline), units, 零报告,
     yearly 三零 statuses and an export job of each signed-in role."""
+    from core.models import ExportJob
     from disputes.models import Dispute, HazardCheck, Petition, ZeroReport
     from disputes.services import sanling_recompute
     from stars.models import StarAward, StarTask, StarType
@@ -82,7 +83,6 @@ def build_world(roles):
     )
     from tests.stars.factories import StarAwardFactory, WeakCaseFactory, star
     from tests.visits.helpers import ProblemFactory, VisitFactory
-    from villages.models import ExportJob
     from visits.models import Problem, Visit
 
     area = build_area()

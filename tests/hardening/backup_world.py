@@ -73,7 +73,7 @@ def _export_and_import() -> None:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from villages.models import ExportJob, ImportJob
+    from core.models import ExportJob, ImportJob
     from villages.services import export_job_create, import_job_create
 
     admin = get_user_model().objects.get(username="admin")

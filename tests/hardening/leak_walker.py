@@ -74,20 +74,12 @@ OBJECT_KWARGS = {"pk", "id", "object_id", "_0"}
 def _nouns() -> dict:
     """URL collection names → model, for the portal's own pages (the admin and the API know
     their models). A new page under an existing collection needs nothing here."""
+    from core.models import ExportJob, ImportJob
     from dashboards.models import Target
     from disputes.models import ThreeZeroUnit
     from disputes.views import LEDGERS
     from stars.models import StarAward, WeakBranchCase
-    from villages.models import (
-        Assignment,
-        AssignmentProposal,
-        Branch,
-        County,
-        ExportJob,
-        ImportJob,
-        Township,
-        Village,
-    )
+    from villages.models import Assignment, AssignmentProposal, Branch, County, Township, Village
     from visits.models import Problem, Visit
 
     return {
@@ -113,12 +105,12 @@ def _nouns() -> dict:
 
 def _choices() -> dict:
     """Parameters that pick one of a fixed set: (url name or "*", parameter) → values."""
+    from core.exports import EXPORT_KINDS
+    from core.importing.engine import KINDS
     from dashboards.selectors import LEVEL_NAMES
     from disputes.views import LEDGERS
     from stars.models import StarAwardEvent
     from stars.views import WEAK_ACTIONS
-    from villages.exports import EXPORT_KINDS
-    from villages.importing.engine import KINDS
 
     return {
         ("*", "ledger"): list(LEDGERS),
@@ -665,7 +657,7 @@ class WriteWatcher:
 
 
 def _last_export() -> int:
-    from villages.models import ExportJob
+    from core.models import ExportJob
 
     return ExportJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -765,7 +757,7 @@ class Prober:
         return outcome
 
     def _read_exports(self, outcome: Outcome, after: int | None) -> None:
-        from villages.models import ExportJob
+        from core.models import ExportJob
 
         for job in ExportJob.objects.filter(pk__gt=after or 0, user=self.user):
             if job.file:

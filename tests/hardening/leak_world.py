@@ -203,6 +203,7 @@ def build_world() -> World:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from rest_framework.authtoken.models import Token
 
+    from core.models import ExportJob
     from dashboards.models import Target
     from dashboards.services import compute_snapshots
     from disputes.models import SanlingRule, SanlingStatus, ZeroReport
@@ -228,7 +229,7 @@ def build_world() -> World:
     from tests.stars.factories import WeakCaseFactory
     from tests.visits.helpers import ProblemFactory, VisitFactory, WorkdayRuleFactory
     from villages.demo import role_groups
-    from villages.models import AssignmentProposal, ExportJob, ProgrammeYear, UserRole
+    from villages.models import AssignmentProposal, ProgrammeYear, UserRole
     from villages.services import (
         export_job_run,
         import_job_annotate,

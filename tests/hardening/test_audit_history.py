@@ -29,6 +29,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 from simple_history.models import HistoricalRecords
 
+from core.history import HistoryRequestMeta, history_origin
 from dashboards import selectors as dashboards_selectors
 from dashboards.models import Target
 from dashboards.services import target_delete, target_save
@@ -58,7 +59,6 @@ from tests.imports.builders import as_upload, assignment_values, cadres_xlsx
 from villages import selectors as villages_selectors
 from villages.admin import ReadOnlyHistoryAdmin
 from villages.demo import role_groups
-from villages.history import HistoryRequestMeta, history_origin
 from villages.models import Assignment, UserRole
 from villages.services import import_job_confirm, import_job_create, record_delete, record_save
 from visits import selectors as visits_selectors

@@ -10,8 +10,8 @@ import pytest
 from django.test import RequestFactory
 from simple_history.models import HistoricalRecords
 
+from core.history import request_meta
 from tests.factories import UserFactory
-from villages.history import request_meta
 from xuchang_portal.client_ip import client_address, client_ip
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -44,12 +44,13 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ImportJob, PendingTask
 from dashboards.models import IndicatorSnapshot
 from dashboards.services import changed_years, compute_snapshots
 from disputes.models import Petition, SanlingStatus, ZeroReport
 from tests.imports.area_sheets import free_code, roster_xlsx, village_row
 from villages import services as village_services
-from villages.models import ImportJob, PendingTask, Village
+from villages.models import Village
 from visits.models import Visit
 from xuchang_portal.celery import app as celery_app
 

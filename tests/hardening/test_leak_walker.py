@@ -114,7 +114,7 @@ def test_objects_of_the_own_area_open(walked):
 
 
 def test_every_export_is_built_and_read(walked):
-    from villages.exports import EXPORT_KINDS
+    from core.exports import EXPORT_KINDS
 
     unread = sorted(set(EXPORT_KINDS) - set(walked.results.exports_read))
     assert not unread, f"exports never built and read by the walk: {unread}"

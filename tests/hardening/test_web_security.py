@@ -19,10 +19,10 @@ import openpyxl
 import pytest
 from rest_framework.test import APIClient
 
+from core.models import ExportJob
 from disputes.services import dispute_update, petition_update
 from tests.disputes.factories import DisputeFactory, PetitionFactory
 from villages.demo import role_groups
-from villages.models import ExportJob
 
 pytestmark = pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
 
@@ -286,7 +286,7 @@ def test_import_page_refuses_bad_files_by_name_and_stores_nothing(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from villages.models import ImportJob
+    from core.models import ImportJob
 
     # given
     name, data, reason = BAD_WORKBOOKS[case]
@@ -314,8 +314,9 @@ def test_admin_import_refuses_bad_files_by_name_before_storing_them(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from core.models import ImportJob
     from villages.admin import PipelineImportMixin
-    from villages.models import ImportJob, UserRole
+    from villages.models import UserRole
 
     # given: django-import-export would keep the upload in its temporary storage
     stored = []
@@ -434,7 +435,7 @@ def test_visit_photos_refused_by_name_and_nothing_stored(
 
 
 def test_limits_are_set_deliberately(settings):
-    from villages.importing.reader import MAX_BYTES as IMPORT_MAX
+    from core.importing.reader import MAX_BYTES as IMPORT_MAX
     from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS
 
     # the largest legitimate body fits: 3 photos of 8 MB with the form, one workbook
@@ -460,7 +461,7 @@ def test_limits_are_set_deliberately(settings):
 def test_multipart_body_over_the_limit_is_413_in_chinese(client, users, settings, url, who, api):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from villages.models import ImportJob
+    from core.models import ImportJob
 
     # given: the limit lowered so the test stays small
     settings.UPLOAD_MAX_REQUEST_SIZE = 256 * 1024
@@ -1087,7 +1088,7 @@ def _crawl_as(who, users, client):
         user.groups.add(role_groups()[ADMIN_ROLE[who]])
     seeds = []
     if who != "anonymous":
-        from villages.models import ExportJob
+        from core.models import ExportJob
 
         client.force_login(users[who])
         # an export's page is reached from the form that makes it (a POST): open the user's own

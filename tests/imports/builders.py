@@ -375,8 +375,8 @@ def counts() -> dict:
 
 def plan_of(kind_key: str, data: bytes, *, actor=None, county=None, filename="roster.xlsx"):
     """(plan, ctx) for `data`, exactly as the services build it."""
-    import villages.importing.kinds  # noqa: F401  (registers the two sheets)
-    from villages.importing.engine import Context, build_plan, get_kind
+    import villages.import_kinds  # noqa: F401  (registers the two sheets)
+    from core.importing.engine import Context, build_plan, get_kind
 
     ctx = Context(actor=actor, county=county)
     return build_plan(get_kind(kind_key), data, filename, ctx), ctx

@@ -14,6 +14,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from core.models import ExportJob, ImportJob
 from tests.imports.builders import (
     Formula,
     SheetBuilder,
@@ -28,7 +29,7 @@ from tests.imports.builders import (
     plan_of,
     shown,
 )
-from villages.models import Assignment, Cadre, ExportJob, ImportJob, Township, Village, WorkUnit
+from villages.models import Assignment, Cadre, Township, Village, WorkUnit
 from villages.services import export_job_create, import_job_run_now
 
 pytestmark = pytest.mark.django_db

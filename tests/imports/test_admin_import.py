@@ -12,12 +12,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.models import ImportJob
 from tests.imports.area_sheets import HEADERS
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from villages.demo import role_groups
-from villages.models import ImportJob, Township, UserRole, Village
+from villages.models import Township, UserRole, Village
 from villages.services import import_job_create
 
 pytestmark = [

@@ -18,15 +18,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.importing import engine
+from core.importing.engine import KINDS, annotated_workbook
+from core.models import ImportJob
 from tests.imports.area_sheets import HEADERS
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from tests.imports.builders import Formula, SheetBuilder, csv_bytes
 from villages import services
-from villages.importing import engine
-from villages.importing.engine import KINDS, annotated_workbook
-from villages.models import ImportJob
 from villages.services import (
     import_annotated_progress_set,
     import_job_annotate,

@@ -21,11 +21,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 
+from core.models import ImportJob
 from tests.factories import UserFactory, UserRoleFactory
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from villages import services
-from villages.models import ImportJob, Village
+from villages.models import Village
 from villages.services import (
     IMPORT_BUSY,
     IMPORT_WRITING,

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.models import ImportJob
 from tests.factories import UserFactory
 from tests.imports.builders import (
     VILLAGE_HEADERS,
@@ -22,7 +23,7 @@ from tests.imports.builders import (
     village_values,
     villages_xlsx,
 )
-from villages.models import ImportJob, Village
+from villages.models import Village
 
 pytestmark = pytest.mark.django_db
 

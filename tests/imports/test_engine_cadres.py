@@ -11,6 +11,7 @@ import datetime
 
 import pytest
 
+from core.importing.engine import CHANGED, NEW, UNCHANGED
 from tests.imports.builders import (
     assignment_values,
     build_world,
@@ -24,7 +25,6 @@ from tests.imports.builders import (
     issue_strings,
     plan_of,
 )
-from villages.importing.engine import CHANGED, NEW, UNCHANGED
 from villages.models import Assignment, Cadre, WorkUnit
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ and 乙二镇 likewise. Data rows start at Excel row 2 (the header is row 1).
 
 import pytest
 
+from core.importing.engine import CHANGED, MOVED, NEW, UNCHANGED
 from tests.factories import TownshipFactory, VillageFactory
 from tests.imports.builders import (
     VILLAGE_HEADERS,
@@ -25,7 +26,6 @@ from tests.imports.builders import (
     village_values,
     villages_xlsx,
 )
-from villages.importing.engine import CHANGED, MOVED, NEW, UNCHANGED
 from villages.models import County, Township, Village
 
 pytestmark = pytest.mark.django_db

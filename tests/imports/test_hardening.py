@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError
 from openpyxl import Workbook, load_workbook
 
+from core.importing.reader import FileProblem, read_bytes
+from core.models import ExportJob, ImportJob
 from tests.imports.area_sheets import free_code, roster_xlsx, village_row
 from tests.imports.builders import (
     assignment_values,
@@ -19,8 +21,7 @@ from tests.imports.builders import (
     csv_bytes,
     plan_of,
 )
-from villages.importing.reader import FileProblem, read_bytes
-from villages.models import Cadre, ExportJob, ImportJob, Village
+from villages.models import Cadre, Village
 from villages.services import (
     export_job_create,
     export_job_run,

@@ -22,12 +22,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.importing import parse, reader
+from core.importing.reader import FileProblem, read_bytes
+from core.models import ImportJob
 from tests.imports import hostile
 from tests.imports.area_sheets import roster_xlsx, village_row
 from tests.visits.helpers import visit_fields
-from villages.importing import parse, reader
-from villages.importing.reader import FileProblem, read_bytes
-from villages.models import ImportJob
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 BUDGET_MB = reader.CHILD_MEMORY_BYTES / 1024 / 1024
@@ -160,7 +160,7 @@ def test_the_child_imports_no_django():
     import sys
 
     code = (
-        f"import sys; sys.path.insert(0, {reader._ROOT!r}); import villages.importing.parse; "
+        f"import sys; sys.path.insert(0, {reader._ROOT!r}); import core.importing.parse; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'openpyxl')))"
     )
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, check=True)

@@ -97,7 +97,7 @@ def _upload(port: int, jar: dict, name: str, data: bytes) -> tuple[int, dict]:
 
 
 def _finished(user, worker: subprocess.Popen):
-    from villages.models import ImportJob
+    from core.models import ImportJob
 
     deadline = time.monotonic() + JOB_TIMEOUT
     while True:
@@ -115,7 +115,7 @@ def test_hostile_uploads_fail_their_own_jobs_under_gunicorn_and_a_celery_worker(
 ):
     from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 
-    from villages.models import ImportJob
+    from core.models import ImportJob
 
     for user in (county_official, other_county_official):
         # hashed as gunicorn's production settings check it (the tests use MD5)

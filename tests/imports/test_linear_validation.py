@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.importing import engine
+from core.models import ImportJob
 from tests.imports.builders import VILLAGE_HEADERS, city_admin_user, plan_of, xlsx_bytes
-from villages.importing import engine
-from villages.models import ImportJob
 from villages.services import import_job_create
 
 pytestmark = [

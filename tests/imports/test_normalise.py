@@ -1,11 +1,11 @@
-"""Cell parsers (villages.importing.normalise): what messy government workbooks put in a
+"""Cell parsers (core.importing.normalise): what messy government workbooks put in a
 cell, and the Chinese message for what cannot be read."""
 
 import datetime
 
 import pytest
 
-from villages.importing import normalise as n
+from core.importing import normalise as n
 
 CODE = "统计用区划代码"
 

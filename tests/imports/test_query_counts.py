@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import ImportJob
 from tests.factories import CountyFactory, TownshipFactory
 from tests.imports.builders import (
     as_upload,
@@ -33,7 +34,6 @@ from tests.imports.builders import (
     plan_of,
     villages_xlsx,
 )
-from villages.models import ImportJob
 from villages.services import import_job_run_now
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Reading uploads (villages.importing.reader) and finding the table in them (the engine's
+"""Reading uploads (core.importing.reader) and finding the table in them (the engine's
 file-level checks): .xlsx and CSV in the encodings people send, and a clear Chinese
 refusal for everything else."""
 
@@ -12,6 +12,9 @@ import zlib
 
 import pytest
 
+from core.importing import engine, reader
+from core.importing.engine import Context, build_plan, get_kind
+from core.importing.reader import FileProblem, read_bytes
 from tests.imports.builders import (
     VILLAGE_HEADERS,
     Formula,
@@ -20,9 +23,6 @@ from tests.imports.builders import (
     villages_xlsx,
     xlsx_bytes,
 )
-from villages.importing import engine, reader
-from villages.importing.engine import Context, build_plan, get_kind
-from villages.importing.reader import FileProblem, read_bytes
 
 NOT_A_SHEET = "文件不是表格（既不是 .xlsx，也不是 CSV 文本）。"
 ENCRYPTED = "工作簿设置了打开密码（已加密），请在 Excel 中取消密码后另存，再上传。"

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
+from core.importing import parse
+from core.importing.reader import FileProblem, read_bytes
 from tests.imports import hostile
-from villages.importing import parse
-from villages.importing.reader import FileProblem, read_bytes
 
 SMALL = parse.Limits(
     max_rows=40, max_cells=12_000, max_sheet_rows=1_000, max_columns=60, max_xml_cells=20_000
@@ -246,7 +246,7 @@ def test_read_bytes_in_its_child_returns_rows_or_raises_file_problem(data):
 
 
 def test_the_blank_test_matches_the_normaliser():
-    from villages.importing.normalise import is_blank
+    from core.importing.normalise import is_blank
 
     for value in ["", " ", "\u3000", "\u00a0", "\u200b", "\ufeff", "\t\r\n", "a", " a ", None, 0]:
         assert parse.is_blank(value) == is_blank(value), repr(value)

@@ -1,4 +1,4 @@
-"""Blank import templates (villages.importing.workbook.template_workbook) and the export
+"""Blank import templates (core.importing.workbook.template_workbook) and the export
 files that re-import: declared headers in row 1, a note on each header, drop-down lists on
 the enumerated columns, text format on code and phone columns, and no formula injection in
 exported cells."""
@@ -9,6 +9,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from core.importing.engine import get_kind
+from core.importing.workbook import MAX_TEMPLATE_ROWS, template_workbook
+from core.models import ExportJob
 from tests.factories import AssignmentFactory, CadreFactory, VillageFactory
 from tests.imports.builders import (
     CADRE_HEADERS,
@@ -17,9 +20,6 @@ from tests.imports.builders import (
     column_letter,
     plan_of,
 )
-from villages.importing.engine import get_kind
-from villages.importing.workbook import MAX_TEMPLATE_ROWS, template_workbook
-from villages.models import ExportJob
 from villages.services import export_job_create
 
 ENUMERATED = {

@@ -15,11 +15,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
+from core.models import ImportJob
 from tests.imports.area_sheets import HEADERS
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
-from villages.models import ImportJob, Village
+from villages.models import Village
 from villages.services import import_job_create, import_progress_set
 
 pytestmark = [

@@ -9,10 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
+from core.importing.engine import KINDS
+from core.models import ImportJob
 from stars.models import StarAward, StarAwardEvent
 from tests.stars.factories import YEAR, StarAwardFactory, hold, star
-from villages.importing.engine import KINDS
-from villages.models import ImportJob
 from villages.services import (
     import_job_create,
     import_job_run_now,

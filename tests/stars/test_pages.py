@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.models import ExportJob
 from stars.models import RatingYear, StarAward, StarSettings, WeakBranchCase
 from tests.factories import RosterEntryFactory, VillageFactory
 from tests.stars.factories import (
@@ -21,7 +22,6 @@ from tests.stars.factories import (
     hold,
     star,
 )
-from villages.models import ExportJob
 
 pytestmark = [
     pytest.mark.django_db,

@@ -19,10 +19,10 @@ from django.urls import reverse
 from openpyxl import Workbook
 from rest_framework.test import APIClient
 
+from core.models import ImportJob
 from stars import services
 from stars.models import StarAward, StarAwardEvent
 from tests.stars.factories import YEAR, star
-from villages.models import ImportJob
 from villages.services import import_job_run_now
 
 pytestmark = [

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from villages.models import ExportJob
+from core.models import ExportJob
 from villages.services import EXPORT_LOST, export_job_create, export_jobs_tidy
 from villages.tasks import export_jobs_tidy as export_jobs_tidy_task
 
@@ -85,7 +85,7 @@ def test_the_tidy_task_runs_hourly_by_beat(area, county_official):
 
 
 def test_an_export_whose_task_waits_for_the_broker_is_not_failed(area, county_official):
-    from villages.models import PendingTask
+    from core.models import PendingTask
 
     waiting = ExportJob.objects.create(kind="villages", user=county_official)
     _age(waiting, hours=3)

@@ -1,9 +1,9 @@
 """simple-history's tidy-up commands never delete the audit trail (issue 15, point 5).
 
-`clean_old_history` and `clean_duplicate_history` are villages' versions of the library's
+`clean_old_history` and `clean_duplicate_history` are core's versions of the library's
 commands: naming a protected model is refused in Chinese before anything is deleted, and
 --auto skips the protected models (naming each) and tidies only the reference tables'
-history (villages.history.TIDY_HISTORY). Any other delete of a protected history row
+history (settings.HISTORY_TIDY_MODELS). Any other delete of a protected history row
 through the ORM is refused as well.
 """
 
@@ -13,13 +13,14 @@ import io
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command, get_commands
 from django.db import transaction
 
+from core.history import history_protected, protected_history_models
 from tests.visits.helpers import visit_fields
-from villages.history import TIDY_HISTORY, history_protected, protected_history_models
 from villages.models import Assignment, Cadre, County, UserRole, Village
 from visits.models import Visit, VisitEvent, VisitPhoto
 from visits.services import visit_create
@@ -41,8 +42,8 @@ def visit(area, cadre_user):
 
 def test_the_portal_s_commands_replace_the_library_s():
     commands = get_commands()
-    assert commands["clean_old_history"] == "villages"
-    assert commands["clean_duplicate_history"] == "villages"
+    assert commands["clean_old_history"] == "core"
+    assert commands["clean_duplicate_history"] == "core"
 
 
 def test_the_audited_models_are_protected_and_the_reference_tables_are_not():
@@ -58,7 +59,7 @@ def test_the_audited_models_are_protected_and_the_reference_tables_are_not():
         assert history_protected(model), model
     assert not history_protected(County) and not history_protected(Village)
     # every name of the list is a model with history (no typo silently protects nothing)
-    for label in TIDY_HISTORY:
+    for label in settings.HISTORY_TIDY_MODELS:
         assert hasattr(apps.get_model(label), "history"), label
     tables = set(protected_history_models())
     assert User.history.model in tables and County.history.model not in tables

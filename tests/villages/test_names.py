@@ -15,11 +15,12 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
+from core.importing.normalise import village_name
+from core.models import ImportJob
 from tests.helpers import module_data
 from tests.imports.builders import KIND_LABELS, as_upload, counts, issue_strings, plan_of
 from villages.demo import DATA_DIR
-from villages.importing.normalise import village_name
-from villages.models import ImportJob, Village
+from villages.models import Village
 from villages.services import import_job_run_now
 
 pytestmark = pytest.mark.django_db

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 
+from core.models import ExportJob
 from tests.conftest import build_area, build_users
 from tests.factories import (
     AssignmentFactory,
@@ -21,7 +22,7 @@ from tests.factories import (
 from tests.helpers import module_data
 from villages import selectors
 from villages.auth import PortalModelBackend
-from villages.models import ExportJob, UserRole, Village
+from villages.models import UserRole, Village
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from openpyxl import load_workbook
 
+from core.excel import safe_cell
+from core.models import ExportJob
 from tests.factories import UserFactory, VillageFactory
 from villages import selectors
-from villages.excel import safe_cell
 from villages.exports import VILLAGE_HEADERS
-from villages.models import ExportJob, RosterEntry, UserRole, Village
+from villages.models import RosterEntry, UserRole, Village
 from villages.services import (
     export_job_create,
     record_delete,

@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import RequestFactory
 from simple_history.models import HistoricalRecords
 
+from core.history import UserHistoryMeta
 from tests.factories import UserFactory
-from villages.history import UserHistoryMeta
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
+from core.models import ExportJob
 from tests.factories import UserFactory, UserRoleFactory
-from villages.models import ExportJob
 from visits.exports import COMPLIANCE_HEADERS, PROBLEM_HEADERS
 from visits.services import problem_create, problem_update, visit_create
 

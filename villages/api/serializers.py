@@ -2,8 +2,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from villages.exports import EXPORT_KINDS
-from villages.models import Assignment, Branch, Cadre, County, ExportJob, Township, Village
+from core.exports import EXPORT_KINDS
+from core.models import ExportJob
+from villages.models import Assignment, Branch, Cadre, County, Township, Village
 
 
 class CountySerializer(serializers.ModelSerializer):

@@ -52,15 +52,38 @@ INSTALLED_APPS = [
     # django-axes, with Chinese names in the admin (xuchang_portal/axes_config.py).
     "xuchang_portal.axes_config.AxesConfig",
     "csp",
+    "core",
     "villages",
     "visits",
     "stars",
     "disputes",
     "dashboards",
-    # After the portal's apps: villages' clean_old_history and clean_duplicate_history
+    # After the portal's apps: core's clean_old_history and clean_duplicate_history
     # (which never delete the audit trail) take the place of the library's commands.
     "simple_history",
 ]
+
+# The history that may be tidied (simple-history's clean_old_history and
+# clean_duplicate_history, core/management/commands): that of the reference tables, the
+# areas, rosters, work units, the star catalogue and the 三零 units. Every other model's
+# history is the audit trail of people and of what they did and were rated (logins, cadres,
+# their links and roles, the visits with their review events and photos, problems, star
+# awards and 软弱涣散 cases, the 三零 ledgers, and the rules, targets and years they were
+# judged by): its rows are never deleted (core.history).
+HISTORY_TIDY_MODELS = frozenset(
+    {
+        "villages.County",
+        "villages.Township",
+        "villages.Village",
+        "villages.Branch",
+        "villages.Roster",
+        "villages.RosterEntry",
+        "villages.WorkUnit",
+        "stars.StarType",
+        "stars.StarTask",
+        "disputes.ThreeZeroUnit",
+    }
+)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -81,6 +104,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "xuchang_portal.urls"
+# The area an import job may be limited to (core.models.ImportJob.county): a county.
+JOBS_AREA_MODEL = "villages.County"
 WSGI_APPLICATION = "xuchang_portal.wsgi.application"
 
 TEMPLATES = [

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from villages.importing.engine import Issue
-from villages.models import ImportJob
+from core.importing.engine import Issue
+from core.models import ImportJob
 from villages.services import import_job_run_now
 
 STATUS = (("new", "新增"), ("changed", "修改"), ("moved", "迁移"), ("unchanged", "无变化"))

@@ -8,7 +8,7 @@ expression building alone takes seconds. On PostgreSQL we send one
 from django.db import connection, transaction
 from simple_history.utils import bulk_create_with_history, get_history_manager_for_model
 
-from villages.history import request_meta
+from core.history import request_meta
 
 BATCH = 2000
 

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from villages.excel import FORMULA_PREFIXES
+from core.excel import FORMULA_PREFIXES
 
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
@@ -31,7 +31,7 @@ def text(value) -> str:
     """Trim full-width and ordinary spaces around a name; inner runs collapse to one.
 
     The apostrophe our exports put before text that Excel would run as a formula
-    (villages.excel.safe_cell) is taken off again, so an export re-imports unchanged."""
+    (core.excel.safe_cell) is taken off again, so an export re-imports unchanged."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

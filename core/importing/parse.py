@@ -47,7 +47,7 @@ EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 # C0 control characters other than tab, line feed and carriage return. PostgreSQL refuses
 # NUL in text; none of them belongs in a roster.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# The same characters as villages.importing.normalise._SPACES (a test keeps them equal).
+# The same characters as core.importing.normalise._SPACES (a test keeps them equal).
 BLANK = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 _CHUNK = 64 * 1024
 # No cell holds more than 32,767 characters: a longer run of text between two tags is junk.

@@ -8,7 +8,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from villages.importing.engine import SheetKind
+from core.importing.engine import SheetKind
 
 MAX_TEMPLATE_ROWS = 100_001
 

@@ -2,7 +2,7 @@
 
 from simple_history.management.commands import clean_old_history
 
-from villages.management.commands._history_tidy import AuditSafeTidy
+from core.management.commands._history_tidy import AuditSafeTidy
 
 
 class Command(AuditSafeTidy, clean_old_history.Command):

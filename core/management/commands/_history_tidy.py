@@ -1,9 +1,10 @@
-"""What villages' clean_old_history and clean_duplicate_history share: simple-history's
-commands, which never delete the audit trail (villages.history.TIDY_HISTORY)."""
+"""What clean_old_history and clean_duplicate_history share: simple-history's
+commands, which never delete the audit trail (settings.HISTORY_TIDY_MODELS)."""
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
-from villages.history import TIDY_HISTORY, history_protected
+from core.history import history_protected
 
 
 class AuditSafeTidy:
@@ -22,7 +23,7 @@ class AuditSafeTidy:
             if refused:
                 raise CommandError(
                     f"拒绝执行：{'、'.join(refused)} 的历史记录是审计记录，不能删除。"
-                    f"可清理的只有：{'、'.join(sorted(TIDY_HISTORY))}。"
+                    f"可清理的只有：{'、'.join(sorted(settings.HISTORY_TIDY_MODELS))}。"
                 )
         return super().handle(*args, **options)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from villages.auth import forget_logins
-from villages.importing import normalise as n
-from villages.importing.bulk import create_with_history, update_with_history
-from villages.importing.engine import (
+from core.importing import normalise as n
+from core.importing.bulk import create_with_history, update_with_history
+from core.importing.engine import (
     CHANGED,
     MOVED,
     NEW,
@@ -18,6 +17,7 @@ from villages.importing.engine import (
     SheetKind,
     register,
 )
+from villages.auth import forget_logins
 from villages.models import (
     HOUSEHOLDS,
     POPULATION,

@@ -20,9 +20,9 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from villages.excel import safe_cell
-from villages.importing.normalise import CellError, header_key
-from villages.importing.reader import MAX_ROWS, FileProblem, RawSheet, read_bytes
+from core.excel import safe_cell
+from core.importing.normalise import CellError, header_key
+from core.importing.reader import MAX_ROWS, FileProblem, RawSheet, read_bytes
 
 HEADER_SCAN_ROWS = 30
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")

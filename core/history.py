@@ -9,7 +9,7 @@ request, what did: a Celery task (named automatically, see `task_started`), an i
 (`history_origin("import:{job_id}")` on the service), or a management command (from the
 command line). `fill_request_meta` fills the fields on every single save or delete
 (simple-history's `pre_create_historical_record` signal); the bulk writes pass
-`request_meta()` themselves (villages.importing.bulk).
+`request_meta()` themselves (core.importing.bulk).
 
 Reading. `history_entries()` turns the rows of some objects into the entries a history
 panel shows: who, when, where from, and each changed field with its Chinese name and
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -287,34 +288,14 @@ class UserHistoricalRecords(HistoricalRecords):
 
 # ----- keeping the audit trail -----
 
-# The history that may be tidied (simple-history's clean_old_history and
-# clean_duplicate_history): that of the reference tables, the areas, rosters, work units,
-# the star catalogue and the 三零 units. Every other model's history is the audit trail of
-# people and of what they did and were rated (logins, cadres, their links and roles, the
-# visits with their review events and photos, problems, star awards and 软弱涣散 cases,
-# the 三零 ledgers, and the rules, targets and years they were judged by): its rows are
-# never deleted, not by those commands (villages' versions skip or refuse them) nor by any
-# other delete through the ORM (`refuse_history_delete`). A model given history later is
-# thus protected unless it is added here.
-TIDY_HISTORY = frozenset(
-    {
-        "villages.County",
-        "villages.Township",
-        "villages.Village",
-        "villages.Branch",
-        "villages.Roster",
-        "villages.RosterEntry",
-        "villages.WorkUnit",
-        "stars.StarType",
-        "stars.StarTask",
-        "disputes.ThreeZeroUnit",
-    }
-)
 
-
+# The audit trail: the history of every model is kept for good (never deleted, not by the
+# tidy commands nor by any other delete through the ORM, `refuse_history_delete`), but for
+# the few models settings.HISTORY_TIDY_MODELS names. A model given history later is thus
+# protected unless it is added there.
 def history_protected(model) -> bool:
     """Whether the history of `model` (the tracked model) is kept for good."""
-    return model._meta.label not in TIDY_HISTORY
+    return model._meta.label not in settings.HISTORY_TIDY_MODELS
 
 
 def protected_history_models() -> list:

@@ -2,7 +2,7 @@
 (with or without BOM) or GBK/GB18030. File-level problems raise FileProblem with a Chinese
 message; nothing here knows about any sheet kind.
 
-The reading itself (villages.importing.parse) runs in a child process with hard limits on
+The reading itself (core.importing.parse) runs in a child process with hard limits on
 memory (RLIMIT_AS), CPU time and wall-clock time. The child measures the file before any
 dense read and refuses what exceeds the limits below; should a file slip past those checks
 anyway, the child dies instead of the web process or the Celery worker, and only that file
@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from villages.importing import parse
-from villages.importing.parse import (  # noqa: F401  (the documented limits live here too)
+from core.importing import parse
+from core.importing.parse import (  # noqa: F401  (the documented limits live here too)
     MAX_CELLS,
     MAX_COLUMNS,
     MAX_ROWS,
@@ -45,7 +45,7 @@ CHILD_WALL_SECONDS = 60
 _ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD = (
     f"import sys; sys.path.insert(0, {_ROOT!r}); "
-    "from villages.importing.parse import child_main; child_main()"
+    "from core.importing.parse import child_main; child_main()"
 )
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = parse.ZIP_MAGIC
@@ -141,7 +141,7 @@ def limits() -> parse.Limits:
 
 
 def parse_in_child(data: bytes, filename: str) -> ChildParse:
-    """Run villages.importing.parse on `data` in a fresh interpreter with hard limits.
+    """Run core.importing.parse on `data` in a fresh interpreter with hard limits.
     Whatever happens to the child (killed by its memory or CPU limit, over the wall-clock
     limit, a crash), the caller gets a ChildParse: sheets, or a Chinese problem."""
     header = json.dumps({"filename": filename, "limits": dataclasses.asdict(limits())})
