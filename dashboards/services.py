@@ -19,6 +19,7 @@ from django.db import connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from core.services import save_or_refuse
 from dashboards.indicators import SPECS, as_of_for, gather, value_of
 from dashboards.models import (
     AreaLevel,
@@ -41,7 +42,6 @@ from dashboards.selectors import (
 )
 from villages.models import County, Roster, RosterEntry, Township, Village
 from villages.selectors import closed_year_refusal, closed_years, year_is_closed
-from villages.services import save_or_refuse
 
 logger = logging.getLogger(__name__)
 

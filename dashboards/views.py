@@ -13,14 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.jobs import task_send
 from dashboards import selectors
 from dashboards.exports import dashboard_workbook
 from dashboards.forms import TargetForm
 from dashboards.indicators import PROJECTION_TEXT, RANK_CODES, SPECS
 from dashboards.models import Target
 from dashboards.services import refresh_if_due, target_save
-from dashboards.tasks import compute_snapshots as compute_snapshots_task
-from villages.services import task_send
 
 
 def _year(request) -> int:
@@ -197,7 +196,7 @@ def refresh(request):
         messages.error(request, "请选择有效的年度。")
         return redirect("dashboards:home")
     year = int(raw)
-    if task_send(compute_snapshots_task, args=(year,)):
+    if task_send("dashboards.tasks.compute_snapshots", args=(year,)):
         messages.success(
             request, f"已提交 {year} 年度看板数据的重新计算，完成后刷新页面即可看到最新数据。"
         )

@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.importing.bulk import create_with_history, update_with_history
+from core.jobs import task_send
+from core.services import save_or_refuse
 from disputes import sanling
 from disputes.models import (
     Dispute,
@@ -51,7 +53,6 @@ from disputes.selectors import (
     units_of_year,
     zero_report_exists,
 )
-from disputes.tasks import sanling_recompute as sanling_recompute_task
 from villages.models import RosterEntry, UserRole
 from villages.selectors import (
     closed_year_refusal,
@@ -59,7 +60,6 @@ from villages.selectors import (
     scope_for_user,
     village_list_for_user,
 )
-from villages.services import save_or_refuse, task_send
 
 logger = logging.getLogger(__name__)
 NOT_IN_SCOPE = "不存在，或不在您的管辖范围内。"
@@ -81,7 +81,7 @@ def enqueue_sanling_recompute(*, year: int, village_ids=None, unit_ids=None) -> 
         kwargs["unit_ids"] = sorted(unit_ids or ())
     where = (year, kwargs.get("village_ids", "全部"), kwargs.get("unit_ids", "全部"))
     try:
-        sent = task_send(sanling_recompute_task, kwargs=kwargs, queue=_queue_name())
+        sent = task_send("disputes.tasks.sanling_recompute", kwargs=kwargs, queue=_queue_name())
     except Exception:  # eager mode: the task itself failed
         logger.exception("三零状态重新计算未能排队：year=%s villages=%s units=%s", *where)
         return False

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.services import save_or_refuse
 from stars.models import (
     RatingYear,
     StarAward,
@@ -44,7 +45,6 @@ from stars.selectors import (
     year_locked,
 )
 from villages.models import Branch, Roster
-from villages.services import save_or_refuse
 
 S = StarAward.State
 Step = StarAwardEvent.Step

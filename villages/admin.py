@@ -13,6 +13,7 @@ from import_export.forms import ImportForm
 from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.jobs import import_upload_check
 from core.models import ExportJob
 from villages import selectors
 from villages.models import (
@@ -28,13 +29,7 @@ from villages.models import (
     WorkUnit,
 )
 from villages.resources import IMPORT_FORMATS, CadreRosterResource, VillageRosterResource
-from villages.services import (
-    import_upload_check,
-    record_delete,
-    record_save,
-    roster_freeze,
-    user_role_set,
-)
+from villages.services import record_delete, record_save, roster_freeze, user_role_set
 
 # Which selector supplies the choices for a foreign key to each model.
 CHOICES = {

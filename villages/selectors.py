@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -654,28 +653,6 @@ def import_job_get_for_user(*, user, job_id, with_preview: bool = True) -> Impor
     if not with_preview:
         jobs = jobs.defer("preview")
     return get_object_or_404(jobs, pk=job_id)
-
-
-def import_progress_key(job_id: int) -> str:
-    return f"import-job:{job_id}:progress"
-
-
-def import_progress(job: ImportJob) -> int:
-    """Percent done of a running import (kept in the cache by the services)."""
-    if job.state in (ImportJob.State.DONE, ImportJob.State.PREVIEWED):
-        return 100
-    return int(cache.get(import_progress_key(job.pk)) or 0)
-
-
-def import_annotated_progress_key(job_id: int) -> str:
-    return f"import-job:{job_id}:annotated-progress"
-
-
-def import_annotated_progress(job: ImportJob) -> int:
-    """Percent done of the annotated workbook being built (kept in the cache)."""
-    if job.annotated_state != ImportJob.Annotation.PENDING:
-        return 100
-    return int(cache.get(import_annotated_progress_key(job.pk)) or 0)
 
 
 OVERVIEW_KEYS = ("villages", "communities", "cadres", "uncovered")

@@ -14,7 +14,9 @@ from django.views.generic import DetailView, ListView
 
 from core.importing.engine import KINDS
 from core.importing.workbook import template_workbook
+from core.jobs import import_jobs_reap
 from core.models import ImportJob
+from core.selectors import import_annotated_progress, import_progress
 from villages.filters import VillageFilter
 from villages.forms import (
     ImportConfirmForm,
@@ -31,10 +33,8 @@ from villages.selectors import (
     county_list_for_user,
     current_programme_year,
     export_job_get_for_user,
-    import_annotated_progress,
     import_job_get_for_user,
     import_job_list_for_user,
-    import_progress,
     programme_year_history,
     programme_year_overview,
     proposal_counts,
@@ -54,7 +54,6 @@ from villages.services import (
     import_job_confirm,
     import_job_create,
     import_job_retry,
-    import_jobs_reap,
     programme_year_close,
     programme_year_close_preview,
     programme_year_open,

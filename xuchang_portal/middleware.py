@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.shortcuts import render
 
-from villages.services import CONFLICT
+from core.services import CONFLICT
 from xuchang_portal.views import request_too_large
 
 logger = logging.getLogger(__name__)

@@ -203,6 +203,7 @@ def build_world() -> World:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from rest_framework.authtoken.models import Token
 
+    from core.jobs import export_job_run, import_job_annotate, import_job_validate
     from core.models import ExportJob
     from dashboards.models import Target
     from dashboards.services import compute_snapshots
@@ -230,12 +231,7 @@ def build_world() -> World:
     from tests.visits.helpers import ProblemFactory, VisitFactory, WorkdayRuleFactory
     from villages.demo import role_groups
     from villages.models import AssignmentProposal, ProgrammeYear, UserRole
-    from villages.services import (
-        export_job_run,
-        import_job_annotate,
-        import_job_create,
-        import_job_validate,
-    )
+    from villages.services import import_job_create
     from visits.models import VisitEvent, VisitPhoto
 
     ensure_star_types(StarType, StarTask)

@@ -44,12 +44,12 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core import jobs as village_services
 from core.models import ImportJob, PendingTask
 from dashboards.models import IndicatorSnapshot
 from dashboards.services import changed_years, compute_snapshots
 from disputes.models import Petition, SanlingStatus, ZeroReport
 from tests.imports.area_sheets import free_code, roster_xlsx, village_row
-from villages import services as village_services
 from villages.models import Village
 from visits.models import Visit
 from xuchang_portal.celery import app as celery_app
@@ -102,9 +102,9 @@ def test_every_project_task_acks_late_retries_with_backoff_and_has_time_limits()
     where it sets none): a task without retries, or with limits that contradict, fails."""
     tasks = project_tasks()
     assert {
-        "villages.tasks.import_job_commit",
-        "villages.tasks.pending_tasks_send",
-        "villages.tasks.import_jobs_reap",
+        "core.tasks.import_job_commit",
+        "core.tasks.pending_tasks_send",
+        "core.tasks.import_jobs_reap",
         "disputes.tasks.sanling_recompute",
         "dashboards.tasks.compute_snapshots",
         "dashboards.tasks.refresh_changed",
@@ -144,8 +144,8 @@ def test_a_dead_redis_costs_seconds_and_beat_runs_the_catch_up_jobs():
     schedule = {
         entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
-    assert schedule["villages.tasks.pending_tasks_send"] <= 60
-    assert schedule["villages.tasks.import_jobs_reap"] <= 60
+    assert schedule["core.tasks.pending_tasks_send"] <= 60
+    assert schedule["core.tasks.import_jobs_reap"] <= 60
     assert schedule["dashboards.tasks.refresh_changed"] <= 60
 
 
@@ -311,7 +311,7 @@ def test_with_redis_down_records_are_saved_and_their_task_is_kept_then_sent(
 
     # when: Redis is back and beat's job queues what was kept
     redis_down.back()
-    from villages.tasks import pending_tasks_send
+    from core.tasks import pending_tasks_send
 
     assert pending_tasks_send.delay().get() == 1
 
@@ -336,7 +336,7 @@ def test_with_redis_down_an_uploaded_import_waits_and_then_continues(
     page = client.get(f"/imports/{job.pk}/")
     assert page.status_code == 200 and "校验中" in page.content.decode()
     assert job.state == ImportJob.State.VALIDATING
-    assert PendingTask.objects.get().task == "villages.tasks.import_job_validate"
+    assert PendingTask.objects.get().task == "core.tasks.import_job_validate"
 
     redis_down.back()
     village_services.pending_tasks_send()
@@ -373,7 +373,7 @@ def test_a_burst_of_writes_during_an_outage_tries_the_broker_once(area, redis_do
 
     monkeypatch.setattr(celery_app, "connection_for_write", counting)
     for _ in range(3):
-        assert village_services.task_send(sanling_recompute, kwargs={"year": YEAR}) is False
+        assert village_services.task_send(sanling_recompute.name, kwargs={"year": YEAR}) is False
     assert len(attempts) == 1  # the next calls went straight to PendingTask
     kept = PendingTask.objects.get()  # one row for the same call, counted
     assert kept.attempts == 3
@@ -657,7 +657,7 @@ def test_a_commit_that_keeps_killing_its_worker_ends_failed_not_in_a_loop(
     assert "未写入任何数据" in result.error
     assert Village.history.count() == history
     # the task's own retries (database gone) never reach the cap
-    from villages.tasks import import_job_commit as commit_task
+    from core.tasks import import_job_commit as commit_task
 
     assert commit_task.max_retries + 1 <= village_services.IMPORT_MAX_ATTEMPTS
 
@@ -883,8 +883,8 @@ def visits_card(html: str) -> str:
 def test_redis_stopped_under_a_running_worker_then_restarted_loses_nothing(
     area, cadre_user, county_official, own_redis, workers, caplog
 ):
+    from core.tasks import pending_tasks_send
     from dashboards.tasks import refresh_changed
-    from villages.tasks import pending_tasks_send
 
     # given: snapshots, cursors, and a worker connected to Redis
     compute_snapshots(year=YEAR)
@@ -916,7 +916,7 @@ def test_redis_stopped_under_a_running_worker_then_restarted_loses_nothing(
     # its two catch-up jobs; the same worker, reconnected, runs them
     own_redis.start()
     village_services._broker["down_until"] = 0.0
-    assert village_services.task_send(pending_tasks_send)
+    assert village_services.task_send(pending_tasks_send.name)
 
     # then: the kept recomputation ran
     wait_for(
@@ -927,7 +927,7 @@ def test_redis_stopped_under_a_running_worker_then_restarted_loses_nothing(
     assert not PendingTask.objects.exists()
 
     # and the snapshots caught up with both visits and the broken 三零 year
-    assert village_services.task_send(refresh_changed)
+    assert village_services.task_send(refresh_changed.name)
     wait_for(
         "the snapshots to catch up",
         lambda: (
@@ -1049,7 +1049,7 @@ def test_a_worker_killed_mid_snapshot_leaves_the_previous_snapshots_visible(
     # when: the worker recomputes 2024 (deleting and re-inserting the snapshot rows in
     # one transaction) and blocks on the day's history rows we hold, and is SIGKILLed
     with row_lock("SELECT id FROM dashboards_snapshothistory WHERE year = %s FOR UPDATE", [YEAR]):
-        assert village_services.task_send(compute_task, args=(YEAR,))
+        assert village_services.task_send(compute_task.name, args=(YEAR,))
         stuck = wait_for("the computation to block on our lock", blocked_backends, worker)[0]
         # it has deleted and re-inserted the year's snapshots, and waits to replace the
         # day's history rows

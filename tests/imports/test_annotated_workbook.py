@@ -14,25 +14,22 @@ import zipfile
 from urllib.parse import quote
 
 import pytest
+from celery import current_app
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core import jobs as services
 from core.importing import engine
 from core.importing.engine import KINDS, annotated_workbook
+from core.jobs import import_annotated_progress_set, import_job_annotate, import_jobs_reap
 from core.models import ImportJob
 from tests.imports.area_sheets import HEADERS
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from tests.imports.builders import Formula, SheetBuilder, csv_bytes
-from villages import services
-from villages.services import (
-    import_annotated_progress_set,
-    import_job_annotate,
-    import_job_create,
-    import_jobs_reap,
-)
+from villages.services import import_job_confirm, import_job_create
 
 pytestmark = [
     pytest.mark.django_db,
@@ -58,7 +55,7 @@ def _create(capture, actor, data, name="村名册.xlsx", *, execute=True) -> Imp
 def _pending(capture, actor, data) -> ImportJob:
     """A validated job whose annotated workbook step is queued but has not run."""
     with pytest.MonkeyPatch.context() as mp, capture(execute=True):
-        mp.setattr(services, "import_job_annotate_task", _NotRun())
+        mp.setitem(current_app.tasks, _NotRun.name, _NotRun())
         job = import_job_create(
             actor=actor, kind="villages", upload=SimpleUploadedFile("村名册.xlsx", data)
         )
@@ -70,8 +67,8 @@ def _pending(capture, actor, data) -> ImportJob:
 class _NotRun:
     """Stands for the annotate task: queued, never run (a busy or lost worker)."""
 
-    name = "villages.tasks.import_job_annotate"
-    app = services.import_job_annotate_task.app
+    name = "core.tasks.import_job_annotate"
+    app = current_app
 
     def delay(self, *args, **kwargs):
         pass
@@ -264,7 +261,7 @@ def test_errors_found_at_commit_time_get_a_workbook_of_their_own(
 
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        services.import_job_confirm(actor=city_admin, job=job)
+        import_job_confirm(actor=city_admin, job=job)
 
     # then: failed, and the workbook marks the error the commit found
     job.refresh_from_db()

@@ -21,21 +21,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 
+from core import jobs as services
+from core.jobs import IMPORT_BUSY, IMPORT_WRITING, import_job_commit, import_job_validate
 from core.models import ImportJob
 from tests.factories import UserFactory, UserRoleFactory
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
-from villages import services
 from villages.models import Village
-from villages.services import (
-    IMPORT_BUSY,
-    IMPORT_WRITING,
-    import_job_cancel,
-    import_job_commit,
-    import_job_confirm,
-    import_job_create,
-    import_job_validate,
-)
+from villages.services import import_job_cancel, import_job_confirm, import_job_create
 
 pytestmark = [
     pytest.mark.django_db,

@@ -11,7 +11,10 @@ from django.db import OperationalError
 from openpyxl import Workbook, load_workbook
 
 from core.importing.reader import FileProblem, read_bytes
+from core.jobs import export_job_run, import_job_commit
 from core.models import ExportJob, ImportJob
+from core.tasks import export_job_run as export_task
+from core.tasks import import_job_commit as commit_task
 from tests.imports.area_sheets import free_code, roster_xlsx, village_row
 from tests.imports.builders import (
     assignment_values,
@@ -22,15 +25,7 @@ from tests.imports.builders import (
     plan_of,
 )
 from villages.models import Cadre, Village
-from villages.services import (
-    export_job_create,
-    export_job_run,
-    import_job_commit,
-    import_job_confirm,
-    import_job_create,
-)
-from villages.tasks import export_job_run as export_task
-from villages.tasks import import_job_commit as commit_task
+from villages.services import export_job_create, import_job_confirm, import_job_create
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +112,7 @@ def test_a_commit_task_that_gives_up_marks_the_job_failed(
     def down(**kwargs):
         raise OperationalError("server closed the connection")
 
-    monkeypatch.setattr("villages.services.import_job_commit", down)
+    monkeypatch.setattr("core.jobs.import_job_commit", down)
 
     # when: the task runs out of retries (eager: retries are raised, not scheduled)
     result = commit_task.apply(args=[job.pk], retries=commit_task.max_retries, throw=False)

@@ -21,22 +21,22 @@ from django.http import Http404
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.jobs import import_job_commit, import_progress_set
 from core.models import ImportJob
+from core.selectors import import_progress
 from tests.imports.area_sheets import HEADERS, HEADERS_WITH_OLD_CODE
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import free_codes as _free_codes
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from villages.models import Village
-from villages.selectors import import_job_get_for_user, import_job_list_for_user, import_progress
+from villages.selectors import import_job_get_for_user, import_job_list_for_user
 from villages.services import (
     import_job_cancel,
-    import_job_commit,
     import_job_confirm,
     import_job_create,
     import_job_run_now,
     import_preview,
-    import_progress_set,
     import_scope_county,
 )
 

@@ -15,13 +15,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
+from core.jobs import import_progress_set
 from core.models import ImportJob
 from tests.imports.area_sheets import HEADERS
 from tests.imports.area_sheets import free_code as _free_code
 from tests.imports.area_sheets import roster_xlsx as _xlsx
 from tests.imports.area_sheets import village_row as _row
 from villages.models import Village
-from villages.services import import_job_create, import_progress_set
+from villages.services import import_job_create
 
 pytestmark = [
     pytest.mark.django_db,

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from core.jobs import EXPORT_LOST, export_jobs_tidy
 from core.models import ExportJob
-from villages.services import EXPORT_LOST, export_job_create, export_jobs_tidy
-from villages.tasks import export_jobs_tidy as export_jobs_tidy_task
+from core.tasks import export_jobs_tidy as export_jobs_tidy_task
+from villages.services import export_job_create
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_an_export_whose_task_was_lost_is_failed_with_a_reason(area, county_offi
 
 def test_the_tidy_task_runs_hourly_by_beat(area, county_official):
     entry = settings.CELERY_BEAT_SCHEDULE["export-tidy"]
-    assert entry["task"] == export_jobs_tidy_task.name == "villages.tasks.export_jobs_tidy"
+    assert entry["task"] == export_jobs_tidy_task.name == "core.tasks.export_jobs_tidy"
     assert entry["schedule"].minute == {40} and len(entry["schedule"].hour) == 24
     assert export_jobs_tidy_task.delay().get() == {"lost": 0, "expired": 0}
 
@@ -98,7 +99,7 @@ def test_an_export_whose_task_waits_for_the_broker_is_not_failed(area, county_of
 
 
 def test_a_workbook_built_after_the_tidy_gave_up_counts_as_done(area, county_official):
-    from villages.services import export_job_run
+    from core.jobs import export_job_run
 
     late = ExportJob.objects.create(kind="villages", user=county_official)
     _age(late, hours=2)
@@ -112,6 +113,6 @@ def test_a_workbook_built_after_the_tidy_gave_up_counts_as_done(area, county_off
 
 
 def export_jobs_run_name() -> str:
-    from villages.tasks import export_job_run
+    from core.tasks import export_job_run
 
     return export_job_run.name

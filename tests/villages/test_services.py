@@ -452,7 +452,7 @@ def test_export_job_failure_is_recorded_on_the_job(
     def broken_write(*args, **kwargs):
         raise OSError("磁盘已满")
 
-    monkeypatch.setattr("villages.services._write", broken_write)
+    monkeypatch.setattr("core.jobs._write", broken_write)
 
     # when: the task propagates the error (eager mode) ...
     with pytest.raises(OSError), django_capture_on_commit_callbacks(execute=True):

@@ -11,7 +11,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from villages.services import CONFLICT
+from core.services import CONFLICT
 from xuchang_portal.api.throttling import ChineseThrottled
 from xuchang_portal.csrf import API_CSRF_FAILED
 

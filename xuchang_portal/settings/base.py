@@ -252,16 +252,16 @@ DASHBOARDS_REFRESH_IN_REQUESTS = env.bool(
 )
 # villages: queue what could not be queued while Redis was down; fail dead imports.
 CELERY_BEAT_SCHEDULE["pending-tasks"] = {
-    "task": "villages.tasks.pending_tasks_send",
+    "task": "core.tasks.pending_tasks_send",
     "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["import-reaper"] = {
-    "task": "villages.tasks.import_jobs_reap",
+    "task": "core.tasks.import_jobs_reap",
     "schedule": 60.0,
 }
 # villages: fail exports whose task was lost; delete export files older than this.
 CELERY_BEAT_SCHEDULE["export-tidy"] = {
-    "task": "villages.tasks.export_jobs_tidy",
+    "task": "core.tasks.export_jobs_tidy",
     "schedule": crontab(minute=40),
 }
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)

@@ -9,6 +9,8 @@ When a task finally gives up, its job is marked failed so nobody waits on it for
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
+from core import jobs
+
 GAVE_UP = "后台任务多次重试仍失败（数据库暂时不可用），未写入任何数据。请稍后重试。"
 RETRY = {
     "acks_late": True,
@@ -28,75 +30,54 @@ HOUSEKEEPING = {**RETRY, "reject_on_worker_lost": False, "soft_time_limit": 60, 
 
 class ExportTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from villages.services import export_job_fail
-
-        export_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=GAVE_UP)
+        jobs.export_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=GAVE_UP)
 
 
 class ImportTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from villages.services import import_job_fail
-
-        import_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=GAVE_UP)
+        jobs.import_job_fail(job_id=kwargs.get("job_id", args[0] if args else None), reason=GAVE_UP)
 
 
 class AnnotateTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from villages.services import import_job_annotate_fail
-
-        import_job_annotate_fail(job_id=kwargs.get("job_id", args[0] if args else None))
+        jobs.import_job_annotate_fail(job_id=kwargs.get("job_id", args[0] if args else None))
 
 
 @shared_task(base=ExportTask, **JOB)
 def export_job_run(job_id: int) -> int:
-    # Imported here: services import this module at load time.
-    from villages.services import export_job_run as run
-
-    return run(job_id=job_id).row_count
+    return jobs.export_job_run(job_id=job_id).row_count
 
 
 @shared_task(base=ImportTask, **JOB)
 def import_job_validate(job_id: int) -> str:
-    from villages.services import import_job_validate as validate
-
-    return validate(job_id=job_id).state
+    return jobs.import_job_validate(job_id=job_id).state
 
 
 @shared_task(base=ImportTask, **JOB)
 def import_job_commit(job_id: int) -> str:
-    from villages.services import import_job_commit as commit
-
-    return commit(job_id=job_id).state
+    return jobs.import_job_commit(job_id=job_id).state
 
 
 @shared_task(base=AnnotateTask, **JOB)
 def import_job_annotate(job_id: int) -> str:
     """Build the annotated workbook of a validated import (after its preview)."""
-    from villages.services import import_job_annotate as annotate
-
-    return annotate(job_id=job_id).annotated_state
+    return jobs.import_job_annotate(job_id=job_id).annotated_state
 
 
 @shared_task(**HOUSEKEEPING)
 def pending_tasks_send() -> int:
     """Beat, every minute: queue the tasks that could not be queued while the broker was
     down (kept in PendingTask)."""
-    from villages.services import pending_tasks_send as send
-
-    return send()
+    return jobs.pending_tasks_send()
 
 
 @shared_task(**HOUSEKEEPING)
 def import_jobs_reap() -> int:
     """Beat, every minute: mark failed the imports whose worker died."""
-    from villages.services import import_jobs_reap as reap
-
-    return reap()
+    return jobs.import_jobs_reap()
 
 
 @shared_task(**HOUSEKEEPING)
 def export_jobs_tidy() -> dict:
     """Beat, every hour: fail lost exports and delete expired export files."""
-    from villages.services import export_jobs_tidy as tidy
-
-    return tidy()
+    return jobs.export_jobs_tidy()
