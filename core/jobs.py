@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -86,7 +87,10 @@ def _task(name: str):
     """The registered task called `name` (the apps' tasks modules are loaded on first use,
     so that no service imports a tasks module: tasks import services, never the reverse)."""
     if name not in current_app.tasks:
-        current_app.loader.import_default_modules()
+        # The task's module, by its name ("app.tasks.function"). Not the loader's
+        # import_default_modules(): Celery's Django fix-up runs django.setup() and the system
+        # checks on it, which a request must not pay for (or have its logging reset).
+        importlib.import_module(name.rpartition(".")[0])
     return current_app.tasks[name]
 
 

@@ -57,7 +57,7 @@ from xuchang_portal.celery import app as celery_app
 YEAR = 2024
 DAY = datetime.date(2024, 5, 14)  # inside every 2024 assignment of the `area` world
 DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is "stopped"
-PROJECT_APPS = {"villages", "visits", "stars", "disputes", "dashboards", "xuchang_portal"}
+PROJECT_APPS = {"core", "villages", "visits", "stars", "disputes", "dashboards", "xuchang_portal"}
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 REDIS_SERVER = shutil.which("redis-server")
