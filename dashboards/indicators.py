@@ -11,7 +11,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from dashboards.models import Indicator
+from dashboards.codes import Indicator
 from disputes import selectors as disputes
 from stars import selectors as stars
 from visits import selectors as visits
