@@ -2,9 +2,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """The ground floor: infrastructure that knows no domain and imports no other app of
-    the project (they register what it needs with it: home panels, upload limits)."""
+    """The ground floor: infrastructure that knows no domain and imports no other app of the
+    project. The apps register with it what it shows for them (home panels, upload limits)."""
 
-    default_auto_field = "django.db.models.BigAutoField"
     name = "core"
     verbose_name = "基础设施"

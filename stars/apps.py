@@ -15,3 +15,6 @@ class StarsConfig(AppConfig):
         from villages.importing.engine import register
 
         register(StarRatingSheet())
+        from stars import panels
+
+        panels.register()

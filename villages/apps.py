@@ -12,9 +12,16 @@ class VillagesConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
         from simple_history.signals import pre_create_historical_record
 
-        from villages import auth, history
+        from core.limits import MB, register_upload_limit
+        from villages import auth, history, panels
         from villages.importing import kinds  # noqa: F401  (registers the roster sheets)
+        from villages.importing.reader import MAX_BYTES
         from villages.models import Cadre, Township, UserRole
+
+        panels.register()
+        register_upload_limit(
+            "villages.import", order=10, text=f"每个导入文件不超过 {MAX_BYTES / MB:g} MB"
+        )
 
         # Every history row records the request, task, import or command behind it.
         pre_create_historical_record.connect(history.fill_request_meta, dispatch_uid="history")
