@@ -4,8 +4,9 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     """The ground floor, which knows no domain: background jobs (imports, exports, the
     outbox and the reaper), the import engine, the Excel writers, the history request
-    metadata and the cache. It imports no other app of the project; the apps register
-    their import kinds, export kinds and home panels with it."""
+    metadata, the cache and the project's pages and API plumbing. It imports no other app of
+    the project; the apps register with it their import kinds, export kinds, home panels and
+    upload limits."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "core"
@@ -17,6 +18,12 @@ class CoreConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from core import history
+        from core.importing.reader import MAX_BYTES
+        from core.limits import MB, register_upload_limit
+
+        register_upload_limit(
+            "core.import", order=10, text=f"每个导入文件不超过 {MAX_BYTES / MB:g} MB"
+        )
 
         # Every history row records the request, task, import or command behind it.
         pre_create_historical_record.connect(history.fill_request_meta, dispatch_uid="history")

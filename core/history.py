@@ -40,7 +40,7 @@ from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
-from xuchang_portal.client_ip import client_address
+from core.client_ip import client_address
 
 
 class PortalHistoryManager(HistoryManager):

@@ -6,10 +6,9 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
+from core.messages import CONFLICT
+
 logger = logging.getLogger(__name__)
-
-
-CONFLICT = "保存失败：数据与已有记录冲突（可能有人同时提交了相同内容），请刷新页面核对后再试。"
 
 
 def save_or_refuse(*, instance: models.Model, **save_kwargs) -> models.Model:

@@ -10,3 +10,6 @@ class DashboardsConfig(AppConfig):
         from dashboards.years import register_steps
 
         register_steps()
+        from dashboards import panels
+
+        panels.register()

@@ -252,7 +252,7 @@ def cache_is_shared() -> bool:
 def forget_pages() -> None:
     """Announce that snapshots or targets changed: every cached dashboard body is stale.
     The generation is dropped (the next page starts a new one); a delete that could not
-    reach Redis is made once it answers again (xuchang_portal.cache)."""
+    reach Redis is made once it answers again (core.cache)."""
     cache.delete(PAGES_KEY)
 
 

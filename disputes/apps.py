@@ -7,4 +7,7 @@ class DisputesConfig(AppConfig):
     verbose_name = "三零创建"
 
     def ready(self):
-        from disputes import exports, importing  # noqa: F401  (register export and import kinds)
+        # exports and importing register their export and import kinds when imported
+        from disputes import exports, importing, panels  # noqa: F401
+
+        panels.register()

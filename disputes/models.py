@@ -168,9 +168,7 @@ def _rule_value(record, day: datetime.date, name: str):
         return getattr(record, f"sanling_{name}")
     kept = record.__dict__.get("_sanling_rule")
     if kept is None or kept[0] != day:
-        from disputes.sanling import rule_on
-
-        kept = record.__dict__["_sanling_rule"] = (day, rule_on(day))
+        kept = record.__dict__["_sanling_rule"] = (day, SanlingRule.in_force_on(day))
     return getattr(kept[1], name)
 
 
@@ -822,6 +820,20 @@ class SanlingRule(models.Model):
             return "默认三零规则"
         day = self.effective_from
         return f"{day.year}年{day.month}月{day.day}日起施行的三零规则"
+
+    @classmethod
+    def in_force_on(cls, day: datetime.date, *, rules=None) -> "SanlingRule":
+        """The rule in force on `day`: the newest one whose effective date is not after it,
+        among `rules` (one query when not given), else the coded rule (the field defaults).
+        Here rather than in disputes.sanling, which reads the models: the ledger records'
+        own properties need it (`_rule_value`)."""
+        if rules is None:
+            found = cls.objects.filter(effective_from__lte=day).order_by("-effective_from")
+            return found.first() or cls()
+        for rule in sorted(rules, key=lambda r: r.effective_from, reverse=True):
+            if rule.effective_from <= day:
+                return rule
+        return cls()
 
     def clean(self):
         errors = {}

@@ -51,13 +51,7 @@ def default_rule() -> SanlingRule:
 
 def rule_on(day: datetime.date, *, rules: Sequence[SanlingRule] | None = None) -> SanlingRule:
     """The rule in force on `day`: the newest one whose effective date is not after it."""
-    if rules is None:
-        found = SanlingRule.objects.filter(effective_from__lte=day)
-        return found.order_by("-effective_from").first() or default_rule()
-    for rule in sorted(rules, key=lambda r: r.effective_from, reverse=True):
-        if rule.effective_from <= day:
-            return rule
-    return default_rule()
+    return SanlingRule.in_force_on(day, rules=rules)
 
 
 def rule_for(year: int, *, rules: Sequence[SanlingRule] | None = None) -> SanlingRule:

@@ -15,3 +15,6 @@ class StarsConfig(AppConfig):
         from stars.importing import StarRatingSheet
 
         register(StarRatingSheet())
+        from stars import panels
+
+        panels.register()

@@ -1,6 +1,6 @@
 """The portal's Redis cache backend keeps one client per connection pool."""
 
-from xuchang_portal.cache import PortalRedisCache
+from core.cache import PortalRedisCache
 
 
 def test_one_redis_client_is_reused_for_every_cache_call():

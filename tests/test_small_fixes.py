@@ -147,7 +147,7 @@ def test_a_refused_request_is_one_log_line(client, county_official, caplog):
 
 
 def test_a_service_refusal_keeps_its_reason_on_the_line():
-    from xuchang_portal.log_filters import ClientErrorOneLine
+    from core.log_filters import ClientErrorOneLine
 
     try:
         raise PermissionDenied("只有市级管理员可以修改年度目标。")
@@ -174,7 +174,7 @@ def test_a_server_error_keeps_its_traceback(client, caplog, monkeypatch):
     def broken():
         raise RuntimeError("数据库连接失败")
 
-    monkeypatch.setattr("xuchang_portal.views.connection.cursor", broken)
+    monkeypatch.setattr("core.views.connection.cursor", broken)
     client.raise_request_exception = False
     with caplog.at_level(logging.ERROR, logger="django.request"):
         assert client.get("/healthz/").status_code == 500

@@ -12,8 +12,10 @@ class VillagesConfig(AppConfig):
 
         import villages.exports  # noqa: F401  (registers the village and link exports)
         import villages.import_kinds  # noqa: F401  (registers the roster sheets)
-        from villages import auth
+        from villages import auth, panels
         from villages.models import Cadre, Township, UserRole
+
+        panels.register()
 
         # A cached login (villages.auth) is dropped when its user, role or cadre changes.
         for model in (get_user_model(), UserRole, Cadre):

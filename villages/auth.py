@@ -40,7 +40,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from xuchang_portal.cache import PortalRedisCache
+from core.cache import PortalRedisCache
 
 logger = logging.getLogger(__name__)
 

@@ -188,7 +188,7 @@ class ImportListView(LoginRequiredMixin, View):
 
     def post(self, request):
         _import_roles_only(request)
-        # A body far beyond any workbook never gets here: xuchang_portal.middleware answers
+        # A body far beyond any workbook never gets here: core.middleware answers
         # it with 413. A file over the 10 MB import limit is refused by the service, by name.
         form = ImportUploadForm(request.POST, request.FILES)
         if not form.is_valid():

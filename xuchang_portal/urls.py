@@ -4,19 +4,19 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from xuchang_portal import views
-from xuchang_portal.api.auth import PortalObtainAuthToken
-from xuchang_portal.api.views import not_found as api_not_found
+from core import views
+from core.api.auth import PortalObtainAuthToken
+from core.api.views import not_found as api_not_found
 
 admin.site.site_header = "许昌市“联乡帮村”工作平台 · 管理后台"
 admin.site.site_title = "联乡帮村管理后台"
 admin.site.index_title = "数据管理"
 
 # Each answers JSON in Chinese under /api/ and a Chinese page elsewhere.
-handler400 = "xuchang_portal.views.bad_request"
-handler403 = "xuchang_portal.views.permission_denied"
-handler404 = "xuchang_portal.views.page_not_found"
-handler500 = "xuchang_portal.views.server_error"
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),

@@ -316,8 +316,8 @@ def _type_messages() -> list[re.Pattern]:
     from rest_framework import fields as drf_fields
     from rest_framework import relations
 
+    from core.api.pagination import PortalPagination
     from villages.filters import BOOLEAN_INVALID, INTEGER_INVALID
-    from xuchang_portal.api.pagination import PortalPagination
 
     templates = {str(INTEGER_INVALID), str(BOOLEAN_INVALID), PortalPagination.page_size_message}
     # an id outside the area reads as "no such object": the meaning, not the type

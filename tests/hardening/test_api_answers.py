@@ -21,9 +21,9 @@ from django.test import Client
 from django.urls import path
 from rest_framework.test import APIClient
 
+from core.csrf import API_CSRF_FAILED
 from tests.disputes.factories import PetitionFactory
 from tests.helpers import api_schema
-from xuchang_portal.csrf import API_CSRF_FAILED
 from xuchang_portal.urls import handler403, handler404, handler500  # noqa: F401 (urls below)
 from xuchang_portal.urls import urlpatterns as portal_urlpatterns
 

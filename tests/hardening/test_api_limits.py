@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.api.authentication import TOKEN_EXPIRED
 from tests.factories import UserFactory
-from xuchang_portal.api.authentication import TOKEN_EXPIRED
 
 pytestmark = [
     pytest.mark.django_db,

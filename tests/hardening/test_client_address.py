@@ -1,5 +1,5 @@
 """Issue 15, point 5: the client's address is decided in one place
-(xuchang_portal.client_ip), X-Forwarded-For is believed only from the configured proxies and
+(core.client_ip), X-Forwarded-For is believed only from the configured proxies and
 never stored as sent, and the login lockout is per username AND address, so failures from
 one address never lock the same account elsewhere."""
 
@@ -10,9 +10,9 @@ import pytest
 from django.test import RequestFactory
 from simple_history.models import HistoricalRecords
 
+from core.client_ip import client_address, client_ip
 from core.history import request_meta
 from tests.factories import UserFactory
-from xuchang_portal.client_ip import client_address, client_ip
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = "10.0.0.5"
@@ -95,11 +95,11 @@ def test_a_misconfigured_proxy_list_is_refused_in_chinese(settings):
 
 
 def test_nothing_else_reads_the_address_headers():
-    """Every reader of REMOTE_ADDR / X-Forwarded-For goes through xuchang_portal.client_ip:
+    """Every reader of REMOTE_ADDR / X-Forwarded-For goes through core.client_ip:
     the history rows, axes (AXES_CLIENT_IP_CALLABLE) and the API throttles."""
     pattern = re.compile(r"REMOTE_ADDR|X_FORWARDED_FOR|[\"']X-Forwarded-For[\"']", re.IGNORECASE)
     readers = []
-    for app in ("villages", "visits", "stars", "disputes", "dashboards", "xuchang_portal"):
+    for app in ("core", "villages", "visits", "stars", "disputes", "dashboards", "xuchang_portal"):
         for path in (ROOT / app).rglob("*.py"):
             if "migrations" in path.parts or path.name == "client_ip.py":
                 continue
@@ -114,11 +114,11 @@ def test_axes_and_the_throttles_ask_the_one_function(settings):
     from axes.helpers import get_client_ip_address
     from rest_framework.throttling import BaseThrottle
 
-    from xuchang_portal.api.throttling import UserWriteThrottle
+    from core.api.throttling import UserWriteThrottle
 
     settings.TRUSTED_PROXIES = []
     request = _request(HTTP_X_FORWARDED_FOR=SPOOFED)
-    assert settings.AXES_CLIENT_IP_CALLABLE == "xuchang_portal.client_ip.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "core.client_ip.client_ip"
     assert get_client_ip_address(request) == CLIENT
     assert UserWriteThrottle().get_ident(request) == CLIENT
     assert BaseThrottle().get_ident(request) == SPOOFED  # what DRF alone would have believed

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import path
 
-from xuchang_portal.csrf import API_CSRF_FAILED, api_csrf_failure
+from core.csrf import API_CSRF_FAILED, api_csrf_failure
 from xuchang_portal.urls import urlpatterns as portal_urlpatterns
 
 pytestmark = [

@@ -177,7 +177,7 @@ def redis_down(monkeypatch, settings):
     monkeypatch.setattr(village_services, "_broker", {"down_until": 0.0})
     settings.CACHES = {
         **settings.CACHES,  # the per-process aliases stay
-        "default": {"BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache", "LOCATION": DOWN},
+        "default": {"BACKEND": "core.cache.FaultTolerantRedisCache", "LOCATION": DOWN},
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     with celery_sending_to(DOWN):
@@ -382,10 +382,10 @@ def test_a_burst_of_writes_during_an_outage_tries_the_broker_once(area, redis_do
 def test_the_cache_answers_like_an_empty_cache_while_redis_is_down(caplog):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from xuchang_portal.cache import FaultTolerantRedisCache
+    from core.cache import FaultTolerantRedisCache
 
     down = FaultTolerantRedisCache(DOWN, {})
-    with caplog.at_level(logging.WARNING, logger="xuchang_portal.cache"):
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
         assert down.get("k", "default") == "default"
         down.set("k", 1)
         assert down.add("lock", 1) is False
@@ -434,7 +434,7 @@ def test_a_session_deleted_while_redis_is_unreachable_is_deleted_when_it_answers
     with appendonly) must not hand the old session back afterwards."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from xuchang_portal.cache import FaultTolerantRedisCache
+    from core.cache import FaultTolerantRedisCache
 
     backend = FaultTolerantRedisCache(DOWN, {})
     client = mock.Mock()
@@ -738,7 +738,7 @@ def own_redis(tmp_path, monkeypatch, settings):
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache",
+            "BACKEND": "core.cache.FaultTolerantRedisCache",
             "LOCATION": server.url,
         },
     }

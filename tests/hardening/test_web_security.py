@@ -446,7 +446,7 @@ def test_limits_are_set_deliberately(settings):
     assert settings.FILE_UPLOAD_MAX_MEMORY_SIZE <= 10 * MB
     assert 300 < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS <= 2000
     assert MAX_PHOTOS < settings.DATA_UPLOAD_MAX_NUMBER_FILES <= 20
-    assert "xuchang_portal.middleware.RequestBodyLimitMiddleware" in settings.MIDDLEWARE
+    assert "core.middleware.RequestBodyLimitMiddleware" in settings.MIDDLEWARE
 
 
 @pytest.mark.django_db

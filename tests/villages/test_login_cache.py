@@ -218,7 +218,7 @@ def test_a_retirement_reaches_redis_in_the_quiet_spell_after_an_error(
 
     from django.core.cache import caches
 
-    from xuchang_portal.cache import FaultTolerantRedisCache
+    from core.cache import FaultTolerantRedisCache
 
     backend = caches["default"]
     if not isinstance(backend, FaultTolerantRedisCache):

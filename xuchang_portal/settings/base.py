@@ -28,7 +28,7 @@ else:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# The client's address (xuchang_portal.client_ip): X-Forwarded-For is read only from these
+# The client's address (core.client_ip): X-Forwarded-For is read only from these
 # reverse proxies (addresses or networks), the PROXY_COUNT-th address from its right end.
 # Empty: the header is never read, the address is the one the request came from.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -49,9 +49,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
-    # django-axes, with Chinese names in the admin (xuchang_portal/axes_config.py).
-    "xuchang_portal.axes_config.AxesConfig",
+    # django-axes, with Chinese names in the admin (core/axes_config.py).
+    "core.axes_config.AxesConfig",
     "csp",
+    # the ground floor (knows no domain), then the apps, each on the floors below it
     "core",
     "villages",
     "visits",
@@ -97,10 +98,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # after CSP (its 413 page carries the nonce), before anything reads the body
-    "xuchang_portal.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
-    "xuchang_portal.middleware.IntegrityErrorMiddleware",
+    "core.middleware.IntegrityErrorMiddleware",
 ]
 
 ROOT_URLCONF = "xuchang_portal.urls"
@@ -167,7 +168,7 @@ STORAGES = {
 # Request and upload limits, chosen from what the portal takes in (README, "Upload limits"):
 # - a body with files (multipart) is at most the visit form with its 3 photos of at most
 #   8 MB each, plus the fields; an import workbook is at most 10 MB. Larger bodies are
-#   answered 413 before they are read (xuchang_portal.middleware), and the reverse proxy's
+#   answered 413 before they are read (core.middleware), and the reverse proxy's
 #   client_max_body_size is the same 25 MB;
 # - any other body (a form, the API's JSON) is one record or one page of ticked rows, a
 #   few KB: 2 MB leaves room for long texts;
@@ -273,8 +274,8 @@ if CACHE_URL:
     CACHES = {
         "default": {
             # One client per pool, and answers like an empty cache while Redis is down
-            # (see xuchang_portal/cache.py).
-            "BACKEND": "xuchang_portal.cache.FaultTolerantRedisCache",
+            # (see core/cache.py).
+            "BACKEND": "core.cache.FaultTolerantRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
@@ -307,19 +308,19 @@ SESSION_ENGINE = (
 )
 
 # API tokens are accepted this long after they were issued; the token login then issues a
-# fresh one (xuchang_portal.api.auth).
+# fresh one (core.api.auth).
 API_TOKEN_TTL = datetime.timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24))
 # Writes (POST, PUT, PATCH, DELETE) per signed-in user through the API, or per client
-# address for the token login (xuchang_portal.api.throttling); reads are not throttled.
+# address for the token login (core.api.throttling); reads are not throttled.
 API_WRITE_RATE = env("API_WRITE_RATE", default="120/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "xuchang_portal.api.authentication.ExpiringTokenAuthentication",
+        "core.api.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["xuchang_portal.api.throttling.UserWriteThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "xuchang_portal.api.schema.PortalAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.UserWriteThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.PortalAutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -328,9 +329,9 @@ REST_FRAMEWORK = {
     # could not keep the schema's promises. (The token login and the visit form, which
     # carries photos, take forms as well.)
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "xuchang_portal.api.pagination.PortalPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "xuchang_portal.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "许昌市“联乡帮村”工作平台 API",
@@ -360,12 +361,12 @@ SPECTACULAR_SETTINGS = {
 # django-axes: lock an account after 5 failed logins from one address: per username AND
 # address, so nobody can lock `admin` (or anyone) out from elsewhere, and a township office
 # behind one NAT address is not shut out by one colleague's typos on another account. The
-# address is the one xuchang_portal.client_ip decides (X-Forwarded-For from TRUSTED_PROXIES
+# address is the one core.client_ip decides (X-Forwarded-For from TRUSTED_PROXIES
 # only).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "xuchang_portal.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
@@ -386,7 +387,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # A failed CSRF check: a Chinese page without inline style (the CSP above), JSON under /api/.
-CSRF_FAILURE_VIEW = "xuchang_portal.csrf.csrf_failure"
+CSRF_FAILURE_VIEW = "core.csrf.csrf_failure"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
@@ -406,14 +407,14 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # Django's mail_admins (without ADMINS it sends nothing), not its DEBUG-only console handler,
 # which printed each django.* record a second time. runserver's access lines keep their own
 # handler and format. A refused request (403, 400) is one line, without the traceback Django
-# attaches (xuchang_portal.log_filters); a 500 keeps its traceback. The filter sits on
+# attaches (core.log_filters); a 500 keeps its traceback. The filter sits on
 # django.request, so every handler (pytest's caplog too) sees the short record, and on the
 # console, for django.security.* events.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "client_error_one_line": {"()": "xuchang_portal.log_filters.ClientErrorOneLine"},
+        "client_error_one_line": {"()": "core.log_filters.ClientErrorOneLine"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {

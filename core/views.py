@@ -1,26 +1,19 @@
-"""Project-level pages: sign-in, the per-role home page, the health check and the answers
-to requests too large, malformed, forbidden, missing or failed (400, 403, 404, 413, 500):
-a page in Chinese, or under /api/ the API's JSON `{"detail": 中文说明}`."""
+"""Pages that belong to no app: sign-in, the home page (the panels the apps register,
+core.panels), the health check and the answers to requests too large, malformed, forbidden,
+missing or failed (400, 403, 404, 413, 500): a page in Chinese, or under /api/ the API's
+JSON `{"detail": 中文说明}`."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from django.views.generic import TemplateView
 
-from core.importing.reader import MAX_BYTES as IMPORT_MAX_BYTES
-from villages.selectors import (
-    area_overview_for_user,
-    cadre_contact_points,
-    county_list_for_user,
-    default_year,
-    scope_for_user,
-)
-from visits.services import MAX_PHOTO_BYTES, MAX_PHOTOS, MB
-from visits.views import cadre_home_context
-from xuchang_portal.api.exceptions import NOT_FOUND
+from core.api.exceptions import NOT_FOUND
+from core.limits import MB, upload_limits
+from core.panels import home_panels_for, panel_scripts
 
 API_FORBIDDEN = "您没有执行该操作的权限。"
 API_SERVER_ERROR = "系统暂时出现问题，未保存任何内容。请稍后重试；如问题持续，请联系市级管理员。"
@@ -38,12 +31,13 @@ def api_error(detail: str, status: int) -> JsonResponse:
 
 
 def request_too_large(request, *, size: int, limit: int):
-    """413 for a body over the limit (xuchang_portal.middleware), before it is read."""
+    """413 for a body over the limit (core.middleware), before it is read. It names the
+    limits the apps registered (core.limits): the import workbook's, the photos'."""
+    limits = "，".join(upload_limits())
     message = (
         f"提交的内容共 {size / MB:.1f} MB，超过 {limit / MB:g} MB 上限，未保存任何内容。"
-        f"每个导入文件不超过 {IMPORT_MAX_BYTES / MB:g} MB，"
-        f"每张照片不超过 {MAX_PHOTO_BYTES / MB:g} MB（每条记录最多 {MAX_PHOTOS} 张）；"
-        "请压缩或拆分后重新提交。"
+        + (f"{limits}；" if limits else "")
+        + "请压缩或拆分后重新提交。"
     )
     if _wants_json(request):
         return api_error(message, 413)
@@ -104,39 +98,13 @@ def healthz(request):
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
+    """The home page: the panels the apps registered that apply to the user (core.panels)."""
+
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        user = self.request.user
-        scope = scope_for_user(user)
-        year = default_year()
-        ctx["year"] = year
-        if scope.is_cadre:
-            ctx["contact_points"] = cadre_contact_points(user=user)
-            if scope.cadre_id:
-                ctx.update(cadre_home_context(user=user, cadre_id=scope.cadre_id))
-            return ctx
-        if scope.role is None:
-            return ctx
-        county = None
-        county_id = self.request.GET.get("county", "")
-        if county_id:
-            if not county_id.isdigit():
-                raise Http404("没有这个县(市、区)。")
-            county = get_object_or_404(county_list_for_user(user=user), pk=county_id)
-        ctx["county"] = county
-        ctx.update(
-            area_overview_for_user(user=user, year=year, county_id=county.pk if county else None)
-        )
-        rows = ctx["rows"]
-        chart_rows = ctx.get("county_rows") or rows
-        ctx["chart"] = {
-            "labels": [
-                (r["county"].name if "county" in r else r["township"].name) for r in chart_rows
-            ],
-            "villages": [r["villages"] for r in chart_rows],
-            "communities": [r["communities"] for r in chart_rows],
-            "uncovered": [r["uncovered"] for r in chart_rows],
-        }
+        panels = home_panels_for(self.request)
+        ctx["panels"] = panels
+        ctx["panel_scripts"] = panel_scripts(panels)
         return ctx

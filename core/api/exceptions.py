@@ -11,9 +11,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-from core.services import CONFLICT
-from xuchang_portal.api.throttling import ChineseThrottled
-from xuchang_portal.csrf import API_CSRF_FAILED
+from core.api.throttling import ChineseThrottled
+from core.csrf import API_CSRF_FAILED
+from core.messages import CONFLICT
 
 logger = logging.getLogger(__name__)
 

@@ -1,16 +1,16 @@
 """The API's limit on writes: each signed-in user may make API_WRITE_RATE unsafe requests
 (POST, PUT, PATCH, DELETE), counted in the shared cache; reads are never throttled. A
 request without a user (the token login) is counted by its client address, as
-xuchang_portal.client_ip decides it (never by an X-Forwarded-For the client wrote).
+core.client_ip decides it (never by an X-Forwarded-For the client wrote).
 Above the rate the answer is 429 with a Chinese message naming the wait
-(xuchang_portal.api.exceptions).
+(core.api.exceptions).
 
 The count is a fixed window: one integer per user and window, raised with the cache's
 atomic `incr`. DRF's own SimpleRateThrottle keeps a list of every request's time per user
 and writes the whole list back on each request, so its cost grows with the rate; this one
 costs one small cache command whatever the rate. A user may reach twice the rate across a
 window boundary, which is what a fixed window trades for that. While the cache is down
-nothing is counted (xuchang_portal.cache answers like an empty cache) and writes go on."""
+nothing is counted (core.cache answers like an empty cache) and writes go on."""
 
 import math
 import time
@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
-from xuchang_portal.client_ip import client_ip
+from core.client_ip import client_ip
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -26,7 +26,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
 # Query parameters that never answer 400: DRF ignores an unknown ordering, and a bad page
-# number is a 404 (a bad page size is a 400: xuchang_portal.api.pagination).
+# number is a 404 (a bad page size is a 400: core.api.pagination).
 LENIENT_QUERY = {"ordering", "page"}
 
 
@@ -84,7 +84,7 @@ class PortalAutoSchema(AutoSchema):
             codes.append("415")
         if "403" in codes and self._names_a_scheme():
             codes.append("401")
-        # The portal throttles writes only (xuchang_portal.api.throttling).
+        # The portal throttles writes only (core.api.throttling).
         if self.view.throttle_classes and self.method not in SAFE_METHODS:
             codes.append("429")
         return codes
@@ -147,9 +147,9 @@ class PortalObtainAuthTokenView(OpenApiViewExtension):
     """The token login as the schema tells it. drf-spectacular's own extension for DRF's
     ObtainAuthToken would document DRF's view in place of the portal's; this one documents
     the portal's: open to anyone (DRF's empty permission list), answering 400 for wrong
-    credentials and 429 for a locked account or too many attempts (xuchang_portal.api.auth)."""
+    credentials and 429 for a locked account or too many attempts (core.api.auth)."""
 
-    target_class = "xuchang_portal.api.auth.PortalObtainAuthToken"
+    target_class = "core.api.auth.PortalObtainAuthToken"
     priority = 1
 
     def view_replacement(self):

@@ -1,6 +1,6 @@
 """The client's address, decided in one place for everything that records or counts it:
 the history rows (core.history), the login lockout (django-axes,
-AXES_CLIENT_IP_CALLABLE) and the API's throttles (xuchang_portal.api.throttling).
+AXES_CLIENT_IP_CALLABLE) and the API's throttles (core.api.throttling).
 
 `X-Forwarded-For` is read only when the request came straight from a configured proxy
 (TRUSTED_PROXIES: addresses or networks of the reverse proxies that connect to the

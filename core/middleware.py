@@ -1,4 +1,4 @@
-"""Project-wide middleware: request-body limits, and the last line behind the services for
+"""Portal-wide middleware: request-body limits, and the last line behind the services for
 database constraints."""
 
 import logging
@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.shortcuts import render
 
-from core.services import CONFLICT
-from xuchang_portal.views import request_too_large
+from core.messages import CONFLICT
+from core.views import request_too_large
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """API tokens expire: DRF's token authentication, refusing a token issued more than
 API_TOKEN_TTL ago with a Chinese message (the token login then issues a fresh one,
-xuchang_portal.api.auth). Kept apart from the views: DRF imports the authentication classes
+core.api.auth). Kept apart from the views: DRF imports the authentication classes
 while its own views module loads."""
 
 from django.conf import settings

@@ -2,7 +2,7 @@
 429 and the lockout in Chinese instead of the generic "wrong credentials" 400.
 
 Tokens expire: a token is accepted for API_TOKEN_TTL after it was issued
-(xuchang_portal.api.authentication, refused in Chinese after that), and the token login hands
+(core.api.authentication, refused in Chinese after that), and the token login hands
 out the user's token while it is valid and a fresh one once it has expired. The token
 login's POSTs count against the write throttle, by client address."""
 
@@ -14,8 +14,8 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from xuchang_portal.api.authentication import token_expired
-from xuchang_portal.api.throttling import UserWriteThrottle
+from core.api.authentication import token_expired
+from core.api.throttling import UserWriteThrottle
 
 
 @transaction.atomic

@@ -6,8 +6,8 @@ answers 404 whatever its token (not the CSRF failure page)."""
 
 from django.views.decorators.csrf import csrf_exempt
 
-from xuchang_portal.api.exceptions import NOT_FOUND
-from xuchang_portal.views import api_error
+from core.api.exceptions import NOT_FOUND
+from core.views import api_error
 
 
 @csrf_exempt
