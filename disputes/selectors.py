@@ -19,6 +19,7 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from disputes.ledgers import DISPUTES, HAZARDS, INCIDENTS, PETITIONS, LedgerSpec
 from disputes.models import (
     Dispute,
     HazardCheck,
@@ -75,24 +76,36 @@ def _scoped(qs: QuerySet, user) -> QuerySet:
     return qs.none() if q is None else qs.filter(q)
 
 
+# The 三零 rule values each listed row carries (read for its own date): one query more.
+RULE_VALUES = {"disputes": DISPUTE_PARAMETERS, "petitions": PETITION_PARAMETERS}
+
+
+def ledger_list_for_user(*, user, ledger: LedgerSpec) -> QuerySet:
+    rows = _scoped(ledger.model.objects.select_related(*LEDGER_RELATED), user)
+    if ledger.key in RULE_VALUES:
+        # the 群体性 threshold of a dispute, the deadlines of a petition
+        return with_rule_values(rows, field=ledger.date_field, names=RULE_VALUES[ledger.key])
+    return rows
+
+
+def ledger_get_for_user(*, user, ledger: LedgerSpec, pk):
+    return get_object_or_404(ledger_list_for_user(user=user, ledger=ledger), pk=pk)
+
+
 def dispute_list_for_user(*, user) -> QuerySet[Dispute]:
-    """With each row's 群体性 threshold (the 三零 rule of its 排查日期): one query more."""
-    disputes = _scoped(Dispute.objects.select_related(*LEDGER_RELATED), user)
-    return with_rule_values(disputes, field="registered_on", names=DISPUTE_PARAMETERS)
+    return ledger_list_for_user(user=user, ledger=DISPUTES)
 
 
 def petition_list_for_user(*, user) -> QuerySet[Petition]:
-    """With each row's deadlines (the 三零 rule of its 登记日期): one query more."""
-    petitions = _scoped(Petition.objects.select_related(*LEDGER_RELATED), user)
-    return with_rule_values(petitions, field="received_on", names=PETITION_PARAMETERS)
+    return ledger_list_for_user(user=user, ledger=PETITIONS)
 
 
 def incident_list_for_user(*, user) -> QuerySet[Incident]:
-    return _scoped(Incident.objects.select_related(*LEDGER_RELATED), user)
+    return ledger_list_for_user(user=user, ledger=INCIDENTS)
 
 
 def hazard_list_for_user(*, user) -> QuerySet[HazardCheck]:
-    return _scoped(HazardCheck.objects.select_related(*LEDGER_RELATED), user)
+    return ledger_list_for_user(user=user, ledger=HAZARDS)
 
 
 def unit_list_for_user(*, user) -> QuerySet[ThreeZeroUnit]:
@@ -127,22 +140,6 @@ def status_list_for_user(*, user) -> QuerySet[SanlingStatus]:
         Q(village__in=village_list_for_user(user=user).values("pk"))
         | Q(unit__in=unit_list_for_user(user=user).values("pk"))
     )
-
-
-def dispute_get_for_user(*, user, pk) -> Dispute:
-    return get_object_or_404(dispute_list_for_user(user=user), pk=pk)
-
-
-def petition_get_for_user(*, user, pk) -> Petition:
-    return get_object_or_404(petition_list_for_user(user=user), pk=pk)
-
-
-def incident_get_for_user(*, user, pk) -> Incident:
-    return get_object_or_404(incident_list_for_user(user=user), pk=pk)
-
-
-def hazard_get_for_user(*, user, pk) -> HazardCheck:
-    return get_object_or_404(hazard_list_for_user(user=user), pk=pk)
 
 
 def unit_get_for_user(*, user, pk) -> ThreeZeroUnit:
