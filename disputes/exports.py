@@ -170,36 +170,31 @@ def _status_cells(status) -> tuple:
     )
 
 
-def _village_statuses(*, user, params):
-    year = _year(params)
-    rows = village_statuses_for_user(user=user, year=year)
+def _statuses(rows, year: int, kind: str, code) -> RowList:
+    """One row a village or unit (`kind`): where it is, `code(subject)`, its status."""
     return RowList(
         (
             year,
-            r["village"].township.county.name,
-            r["village"].township.name,
-            r["village"].name,
-            r["village"].code,
+            r[kind].township.county.name,
+            r[kind].township.name,
+            r[kind].name,
+            code(r[kind]),
             *_status_cells(r["status"]),
         )
         for r in rows
     )
+
+
+def _village_statuses(*, user, params):
+    year = _year(params)
+    rows = village_statuses_for_user(user=user, year=year)
+    return _statuses(rows, year, "village", lambda village: village.code)
 
 
 def _unit_statuses(*, user, params):
     year = _year(params)
     rows = unit_statuses_for_user(user=user, year=year)
-    return RowList(
-        (
-            year,
-            r["unit"].township.county.name,
-            r["unit"].township.name,
-            r["unit"].name,
-            r["unit"].get_unit_type_display(),
-            *_status_cells(r["status"]),
-        )
-        for r in rows
-    )
+    return _statuses(rows, year, "unit", lambda unit: unit.get_unit_type_display())
 
 
 def _identity(row):

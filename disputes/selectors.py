@@ -657,6 +657,23 @@ def sanling_years() -> list[int]:
     return years or [timezone.localdate().year]
 
 
+def _with_statuses(subjects: list, *, kind: str, year: int, only_not_met: bool) -> list[dict]:
+    """Each village or unit (`kind`) with its status row of `year` (None: 达标, no record
+    has broken it) and whether it counts as met. One query."""
+    statuses = {
+        getattr(s, f"{kind}_id"): s
+        for s in SanlingStatus.objects.filter(
+            year=year, **{f"{kind}_id__in": [subject.pk for subject in subjects]}
+        ).select_related("override_by")
+    }
+    rows = []
+    for subject in subjects:
+        status = statuses.get(subject.pk)
+        met = status.met if status else True
+        rows.append({kind: subject, "subject": subject, "status": status, "met": met})
+    return [r for r in rows if not r["met"]] if only_not_met else rows
+
+
 def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
     """Every visible village of `year`'s roster with its status row (or None: 达标, no
     record has broken it). Two queries."""
@@ -669,19 +686,7 @@ def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met
     if township_id:
         entries = entries.filter(village__township_id=township_id)
     villages = [e.village for e in entries]
-    statuses = {
-        s.village_id: s
-        for s in SanlingStatus.objects.filter(
-            year=year, village_id__in=[v.pk for v in villages]
-        ).select_related("override_by")
-    }
-    rows = [{"village": v, "subject": v, "status": statuses.get(v.pk)} for v in villages]
-    for row in rows:
-        status = row["status"]
-        row["met"] = status.met if status else True
-    if only_not_met:
-        rows = [r for r in rows if not r["met"]]
-    return rows
+    return _with_statuses(villages, kind="village", year=year, only_not_met=only_not_met)
 
 
 def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
@@ -689,19 +694,7 @@ def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=Fa
     if township_id:
         units = units.filter(township_id=township_id)
     units = list(units.order_by("township__code", "name"))
-    statuses = {
-        s.unit_id: s
-        for s in SanlingStatus.objects.filter(
-            year=year, unit_id__in=[u.pk for u in units]
-        ).select_related("override_by")
-    }
-    rows = [{"unit": u, "subject": u, "status": statuses.get(u.pk)} for u in units]
-    for row in rows:
-        status = row["status"]
-        row["met"] = status.met if status else True
-    if only_not_met:
-        rows = [r for r in rows if not r["met"]]
-    return rows
+    return _with_statuses(units, kind="unit", year=year, only_not_met=only_not_met)
 
 
 def zero_report_month_for_user(*, user, month: datetime.date, township_id=None) -> list[dict]:
