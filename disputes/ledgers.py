@@ -41,6 +41,10 @@ AREA = (
 
 @dataclass(frozen=True)
 class LedgerSpec:
+    """One ledger. Built from it: forms.FORMS, HANDLE_FORMS and FILTERS;
+    api.serializers.INPUT and OUTPUT; api.views.LEDGER_VIEWSETS; the export kinds
+    (exports); and what services.ledger_* and selectors.ledger_* do for it."""
+
     key: str  # the URL segment, the API route and the export kind
     label: str  # the ledger's title
     noun: str  # what one row is
@@ -58,7 +62,7 @@ class LedgerSpec:
     more_filters: tuple[str, ...] = ()  # choice filters of the API and exports only
     counts_for_sanling: bool = False  # the 三零 status of its date's year reads it
     form_extra: dict = field(default_factory=dict)  # 登记 form fields not made from the model
-    api_input_extra: dict = field(default_factory=dict)
+    api_input_extra: dict = field(default_factory=dict)  # API fields not made from the model
     api_output_extra: dict = field(default_factory=dict)  # read-only values besides the fields
     api_output_first: tuple[str, ...] = ()  # of those, the ones shown before the fields
 
