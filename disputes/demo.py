@@ -271,6 +271,12 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     return stats
 
 
+def _write(stats, model, rows, batch_size=2000, **options) -> None:
+    """Write demo rows in bulk (no history rows) and count them."""
+    model.objects.bulk_create(rows, batch_size=batch_size, **options)
+    stats.created[model._meta.verbose_name] += len(rows)
+
+
 # ----- units -----
 
 
@@ -307,8 +313,7 @@ def _seed_units(rng, roster, stats) -> dict[int, list[tuple[int, int, int | None
     existing = {(u.township_id, u.name): u for u in ThreeZeroUnit.objects.all()}
     new = [ThreeZeroUnit(**w) for w in wanted if (w["township_id"], w["name"]) not in existing]
     if new:
-        ThreeZeroUnit.objects.bulk_create(new, batch_size=1000)
-        stats.created[ThreeZeroUnit._meta.verbose_name] += len(new)
+        _write(stats, ThreeZeroUnit, new, batch_size=1000)
     by_key = {(u.township_id, u.name): u for u in ThreeZeroUnit.objects.all()}
     out: dict[int, list] = defaultdict(list)
     for w in wanted:
@@ -329,8 +334,7 @@ def _seed_year(rng, year, roster, units, stats, *, until, plan: YearPlan) -> Non
     disputes = _disputes(
         rng, year, village_ids, township_of, plan.disputes, plan.unresolved, until, by_date
     )
-    Dispute.objects.bulk_create(disputes, batch_size=2000)
-    stats.created[Dispute._meta.verbose_name] += len(disputes)
+    _write(stats, Dispute, disputes)
 
     broken = set(rng.sample(village_ids, plan.broken_villages))
     broken_units = rng.sample(active_units, plan.broken_units)
@@ -341,19 +345,15 @@ def _seed_year(rng, year, roster, units, stats, *, until, plan: YearPlan) -> Non
     more_p, more_i = _passing_records(rng, year, ok_villages, township_of, until, plan=plan)
     petitions += more_p
     incidents += more_i
-    Petition.objects.bulk_create(petitions, batch_size=2000)
-    Incident.objects.bulk_create(incidents, batch_size=2000)
-    stats.created[Petition._meta.verbose_name] += len(petitions)
-    stats.created[Incident._meta.verbose_name] += len(incidents)
+    _write(stats, Petition, petitions)
+    _write(stats, Incident, incidents)
 
     hazards = _hazards(rng, year, village_ids, township_of, until, plan=plan)
-    HazardCheck.objects.bulk_create(hazards, batch_size=2000)
-    stats.created[HazardCheck._meta.verbose_name] += len(hazards)
+    _write(stats, HazardCheck, hazards)
 
     reports = _zero_reports(rng, year, village_ids, disputes, until, by_date)
     written_from = timezone.now()
-    ZeroReport.objects.bulk_create(reports, batch_size=5000, ignore_conflicts=True)
-    stats.created[ZeroReport._meta.verbose_name] += len(reports)
+    _write(stats, ZeroReport, reports, batch_size=5000, ignore_conflicts=True)
     if by_date:
         _date_zero_reports(year, until, written_from)
 

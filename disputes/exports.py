@@ -11,20 +11,12 @@ from types import SimpleNamespace
 from django.core.exceptions import ValidationError
 
 from core.exports import ExportKind, register
-from disputes.forms import (
-    DisputeFilter,
-    HazardFilter,
-    IncidentFilter,
-    PetitionFilter,
-    UnitFilter,
-)
+from disputes.forms import FILTERS, UnitFilter
+from disputes.ledgers import DISPUTES, HAZARDS, INCIDENTS, LEDGERS, PETITIONS, LedgerSpec
 from disputes.selectors import (
     can_see_personal,
-    dispute_list_for_user,
-    hazard_list_for_user,
-    incident_list_for_user,
-    personal,
-    petition_list_for_user,
+    ledger_list_for_user,
+    personal_field,
     unit_list_for_user,
     unit_statuses_for_user,
     village_statuses_for_user,
@@ -67,228 +59,39 @@ def _filtered(filter_class, visible, *, user, params):
     return filterset.qs
 
 
-def _area(r) -> tuple:
-    return (
-        r.township.county.name,
-        r.township.name,
-        r.village.name if r.village_id else "",
-        r.unit.name if r.unit_id else "",
-    )
-
-
-AREA_HEADERS = ("县(市、区)", "乡镇(街道)", "村(社区)", "企事业单位")
 YES = {True: "是", False: "否"}
 
-DISPUTE_HEADERS = (
-    "编号",
-    *AREA_HEADERS,
-    "排查日期",
-    "纠纷类型",
-    "来源",
-    "简要情况",
-    "诉求",
-    "当事人",
-    "当事人身份证号",
-    "当事人联系电话",
-    "涉及人数",
-    "群体性",
-    "风险等级",
-    "化解责任人/单位",
-    "化解时限",
-    "化解方式",
-    "化解措施",
-    "化解状态",
-    "开始化解日期",
-    "化解日期",
-    "上报日期",
-    "上报/移交单位",
-    "协议金额(元)",
-    "回访日期",
-    "回访情况",
-    "群众满意度",
-)
+# The ledgers' headers, named for the callers that read them.
+DISPUTE_HEADERS, PETITION_HEADERS = DISPUTES.headers, PETITIONS.headers
+INCIDENT_HEADERS, HAZARD_HEADERS = INCIDENTS.headers, HAZARDS.headers
 
 
-def dispute_row(pair) -> Sequence:
-    d, reveal = pair
-    return (
-        d.number,
-        *_area(d),
-        d.registered_on,
-        d.get_dispute_type_display(),
-        d.get_source_display(),
-        d.summary,
-        d.claim,
-        d.parties,
-        personal(d.party_id_numbers, kind="id", reveal=reveal),
-        personal(d.party_phones, kind="phone", reveal=reveal),
-        d.people_involved,
-        YES[d.is_collective],
-        d.get_risk_level_display(),
-        d.responsible,
-        d.deadline,
-        d.get_method_display() if d.method else "",
-        d.measures,
-        d.get_status_display(),
-        d.started_on,
-        d.resolved_on,
-        d.reported_on,
-        d.reported_to,
-        d.agreement_amount,
-        d.follow_up_on,
-        d.follow_up_note,
-        d.get_satisfaction_display() if d.satisfaction else "",
-    )
+def cell(record, value, *, reveal: bool):
+    """What a ledger's Column shows for `record` (ledgers.Column)."""
+    if callable(value):
+        return value(record)
+    shown = getattr(record, value)
+    if isinstance(shown, bool):
+        return YES[shown]
+    if isinstance(shown, list):
+        return "、".join(shown)
+    if shown and hasattr(record, f"get_{value}_display"):
+        return getattr(record, f"get_{value}_display")()
+    return personal_field(value, shown, reveal=reveal)
 
 
-def _disputes(*, user, params):
-    qs = _filtered(
-        DisputeFilter,
-        dispute_list_for_user(user=user).order_by("registered_on", "id"),
-        user=user,
-        params=params,
-    )
-    return Masked(qs, reveal=can_see_personal(user=user))
+def _ledger_kind(ledger: LedgerSpec) -> ExportKind:
+    def rows(*, user, params):
+        visible = ledger_list_for_user(user=user, ledger=ledger)
+        order = (ledger.date_field, "id")
+        qs = _filtered(FILTERS[ledger.key], visible.order_by(*order), user=user, params=params)
+        return Masked(qs, reveal=can_see_personal(user=user))
 
+    def row(pair) -> Sequence:
+        record, reveal = pair
+        return tuple(cell(record, c.value, reveal=reveal) for c in ledger.columns)
 
-PETITION_HEADERS = (
-    *AREA_HEADERS,
-    "登记日期",
-    "信访渠道",
-    "信访人",
-    "信访人身份证号",
-    "信访人联系电话",
-    "涉及人数",
-    "事由及诉求",
-    "信访层级",
-    "越级访",
-    "集体访",
-    "重复访",
-    "承办人/单位",
-    "办理状态",
-    "受理日期",
-    "已延期",
-    "办理期限",
-    "期限状态",
-    "办结日期",
-    "处理意见/结果",
-    "满意度",
-)
-
-
-def petition_row(pair) -> Sequence:
-    p, reveal = pair
-    return (
-        *_area(p),
-        p.received_on,
-        p.get_channel_display(),
-        "匿名" if p.is_anonymous and not p.petitioner_name else p.petitioner_name,
-        personal(p.petitioner_id_number, kind="id", reveal=reveal),
-        personal(p.petitioner_phone, kind="phone", reveal=reveal),
-        p.people_involved,
-        p.subject,
-        p.get_level_reached_display(),
-        YES[p.is_skip_level],
-        YES[p.is_collective],
-        YES[p.is_repeat],
-        p.handler,
-        p.get_status_display(),
-        p.accepted_on,
-        YES[p.extended],
-        p.due_on,
-        p.clock_label,
-        p.concluded_on,
-        p.result,
-        p.get_satisfaction_display() if p.satisfaction else "",
-    )
-
-
-def _petitions(*, user, params):
-    qs = _filtered(
-        PetitionFilter,
-        petition_list_for_user(user=user).order_by("received_on", "id"),
-        user=user,
-        params=params,
-    )
-    return Masked(qs, reveal=can_see_personal(user=user))
-
-
-INCIDENT_HEADERS = (
-    *AREA_HEADERS,
-    "发生日期",
-    "类别",
-    "发生地点",
-    "简要情况",
-    "死亡人数",
-    "受伤人数",
-    "信息来源",
-    "处置情况",
-)
-
-
-def incident_row(i) -> Sequence:
-    return (
-        *_area(i),
-        i.occurred_on,
-        i.get_kind_display(),
-        i.place,
-        i.summary,
-        i.deaths,
-        i.injuries,
-        i.get_source_display(),
-        i.handling,
-    )
-
-
-def _incidents(*, user, params):
-    return _filtered(
-        IncidentFilter,
-        incident_list_for_user(user=user).order_by("occurred_on", "id"),
-        user=user,
-        params=params,
-    )
-
-
-HAZARD_HEADERS = (
-    *AREA_HEADERS,
-    "排查日期",
-    "场所类型",
-    "场所名称",
-    "隐患内容",
-    "涉及管控物品",
-    "整改责任人",
-    "整改时限",
-    "整改状态",
-    "是否逾期",
-    "整改完成日期",
-    "整改情况",
-)
-
-
-def hazard_row(h) -> Sequence:
-    return (
-        *_area(h),
-        h.checked_on,
-        h.get_site_type_display(),
-        h.site_name,
-        h.hazard,
-        "、".join(h.regulated_labels),
-        h.responsible,
-        h.deadline,
-        h.get_status_display(),
-        "逾期" if h.is_overdue else "",
-        h.rectified_on,
-        h.note,
-    )
-
-
-def _hazards(*, user, params):
-    return _filtered(
-        HazardFilter,
-        hazard_list_for_user(user=user).order_by("checked_on", "id"),
-        user=user,
-        params=params,
-    )
+    return ExportKind(ledger.key, ledger.export_title, ledger.headers, ledger.widths, rows, row)
 
 
 UNIT_HEADERS = (
@@ -367,36 +170,31 @@ def _status_cells(status) -> tuple:
     )
 
 
-def _village_statuses(*, user, params):
-    year = _year(params)
-    rows = village_statuses_for_user(user=user, year=year)
+def _statuses(rows, year: int, kind: str, code) -> RowList:
+    """One row a village or unit (`kind`): where it is, `code(subject)`, its status."""
     return RowList(
         (
             year,
-            r["village"].township.county.name,
-            r["village"].township.name,
-            r["village"].name,
-            r["village"].code,
+            r[kind].township.county.name,
+            r[kind].township.name,
+            r[kind].name,
+            code(r[kind]),
             *_status_cells(r["status"]),
         )
         for r in rows
     )
+
+
+def _village_statuses(*, user, params):
+    year = _year(params)
+    rows = village_statuses_for_user(user=user, year=year)
+    return _statuses(rows, year, "village", lambda village: village.code)
 
 
 def _unit_statuses(*, user, params):
     year = _year(params)
     rows = unit_statuses_for_user(user=user, year=year)
-    return RowList(
-        (
-            year,
-            r["unit"].township.county.name,
-            r["unit"].township.name,
-            r["unit"].name,
-            r["unit"].get_unit_type_display(),
-            *_status_cells(r["status"]),
-        )
-        for r in rows
-    )
+    return _statuses(rows, year, "unit", lambda unit: unit.get_unit_type_display())
 
 
 def _identity(row):
@@ -405,19 +203,7 @@ def _identity(row):
 
 W = 14
 for kind in (
-    ExportKind(
-        "disputes",
-        "矛盾纠纷排查化解台账",
-        DISPUTE_HEADERS,
-        (22,) + (W,) * 25,
-        _disputes,
-        dispute_row,
-    ),
-    ExportKind("petitions", "信访事项台账", PETITION_HEADERS, (W,) * 24, _petitions, petition_row),
-    ExportKind(
-        "incidents", "安全事故和案件台账", INCIDENT_HEADERS, (W,) * 12, _incidents, incident_row
-    ),
-    ExportKind("hazards", "隐患排查整改台账", HAZARD_HEADERS, (W,) * 15, _hazards, hazard_row),
+    *(_ledger_kind(ledger) for ledger in LEDGERS.values()),
     ExportKind("units", "三零企事业单位名册", UNIT_HEADERS, (28,) + (W,) * 10, _units, unit_row),
     ExportKind(
         "sanling_villages",

@@ -16,13 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
+from disputes.ledgers import LEDGERS, LedgerSpec
 from disputes.models import (
-    DEATHS,
-    INJURIES,
     Dispute,
-    HazardCheck,
-    Incident,
-    Petition,
     SanlingRule,
     ThreeZeroUnit,
 )
@@ -79,52 +75,43 @@ class LedgerFilter(django_filters.FilterSet):
         )
 
 
-class DisputeFilter(LedgerFilter):
-    date_field = "registered_on"
-    dispute_type = django_filters.ChoiceFilter(choices=Dispute.Type.choices, label=_("纠纷类型"))
-    status = django_filters.ChoiceFilter(choices=Dispute.Status.choices, label=_("化解状态"))
-    risk_level = django_filters.ChoiceFilter(choices=Dispute.Risk.choices, label=_("风险等级"))
-    source = django_filters.ChoiceFilter(choices=Dispute.Source.choices, label=_("来源"))
+class OverdueFilter(LedgerFilter):
+    """The petitions' filters: besides, only those past their deadline."""
 
-    class Meta:
-        model = Dispute
-        fields = ["township", "village", "year", "month", "dispute_type", "status", "risk_level"]
-
-
-class PetitionFilter(LedgerFilter):
-    date_field = "received_on"
-    channel = django_filters.ChoiceFilter(choices=Petition.Channel.choices, label=_("信访渠道"))
-    status = django_filters.ChoiceFilter(choices=Petition.Status.choices, label=_("办理状态"))
-    level_reached = django_filters.ChoiceFilter(choices=Petition.Level.choices, label=_("信访层级"))
     overdue = BooleanFilter(method="only_overdue", label=_("仅看超期"))
-
-    class Meta:
-        model = Petition
-        fields = ["township", "village", "year", "month", "channel", "status", "level_reached"]
 
     def only_overdue(self, queryset, name, value):
         return queryset.filter(petitions_overdue_q()) if value else queryset
 
 
-class IncidentFilter(LedgerFilter):
-    date_field = "occurred_on"
-    kind = django_filters.ChoiceFilter(choices=Incident.Kind.choices, label=_("类别"))
-
-    class Meta:
-        model = Incident
-        fields = ["township", "village", "year", "month", "kind"]
+FILTER_BASES = {"petitions": OverdueFilter}
 
 
-class HazardFilter(LedgerFilter):
-    date_field = "checked_on"
-    site_type = django_filters.ChoiceFilter(
-        choices=HazardCheck.SiteType.choices, label=_("场所类型")
+def _ledger_filter(ledger: LedgerSpec) -> type[LedgerFilter]:
+    """The ledger's filter set: area, year and month, and a choice filter per choice field
+    it names (labelled as the model labels the field)."""
+    names = [*ledger.filter_fields, *ledger.more_filters]
+    fields = [ledger.model._meta.get_field(name) for name in names]
+    choices = {
+        f.name: django_filters.ChoiceFilter(choices=f.choices, label=f.verbose_name) for f in fields
+    }
+    meta = type(
+        "Meta",
+        (),
+        {
+            "model": ledger.model,
+            "fields": ["township", "village", "year", "month", *ledger.filter_fields],
+        },
     )
-    status = django_filters.ChoiceFilter(choices=HazardCheck.Status.choices, label=_("整改状态"))
+    base = FILTER_BASES.get(ledger.key, LedgerFilter)
+    return type(
+        f"{ledger.model.__name__}Filter",
+        (base,),
+        {"date_field": ledger.date_field, "Meta": meta, **choices},
+    )
 
-    class Meta:
-        model = HazardCheck
-        fields = ["township", "village", "year", "month", "site_type", "status"]
+
+FILTERS = {key: _ledger_filter(ledger) for key, ledger in LEDGERS.items()}
 
 
 class UnitFilter(django_filters.FilterSet):
@@ -202,31 +189,6 @@ class PlaceForm(forms.Form):
         return data
 
 
-def _form(name: str, model, field_names, base=PlaceForm, **overrides) -> type[forms.Form]:
-    return type(name, (base,), _model_fields(model, field_names, **overrides))
-
-
-DisputeForm = _form(
-    "DisputeForm",
-    Dispute,
-    [
-        "dispute_type",
-        "source",
-        "registered_on",
-        "summary",
-        "claim",
-        "parties",
-        "party_id_numbers",
-        "party_phones",
-        "people_involved",
-        "risk_level",
-        "responsible",
-        "deadline",
-        "method",
-    ],
-)
-
-
 class HandleForm(forms.Form):
     """The 办理 form of a record (no place fields)."""
 
@@ -251,80 +213,21 @@ class HandleForm(forms.Form):
         }
 
 
-DisputeHandleForm = _form(
-    "DisputeHandleForm",
-    Dispute,
-    [
-        "status",
-        "method",
-        "measures",
-        "responsible",
-        "deadline",
-        "started_on",
-        "resolved_on",
-        "reported_on",
-        "reported_to",
-        "agreement_amount",
-        "follow_up_on",
-        "follow_up_note",
-        "satisfaction",
-    ],
-    base=HandleForm,
-)
+def _form(ledger: LedgerSpec, kind: str, names, base, **extra) -> type[forms.Form]:
+    name = f"{ledger.model.__name__}{kind}"
+    return type(name, (base,), _model_fields(ledger.model, names, **extra))
 
-PetitionForm = _form(
-    "PetitionForm",
-    Petition,
-    [
-        "channel",
-        "received_on",
-        "petitioner_name",
-        "is_anonymous",
-        "petitioner_id_number",
-        "petitioner_phone",
-        "people_involved",
-        "subject",
-        "level_reached",
-        "is_skip_level",
-        "is_collective",
-        "is_repeat",
-        "handler",
-    ],
-)
 
-PetitionHandleForm = _form(
-    "PetitionHandleForm",
-    Petition,
-    ["status", "accepted_on", "extended", "concluded_on", "handler", "result", "satisfaction"],
-    base=HandleForm,
-)
-
-IncidentForm = _form(
-    "IncidentForm",
-    Incident,
-    ["kind", "occurred_on", "place", "summary", "source", "handling"],
-    deaths=DEATHS.form_field(label=_("死亡人数"), initial=0),
-    injuries=INJURIES.form_field(label=_("受伤人数"), initial=0),
-)
-
-HazardForm = _form(
-    "HazardForm",
-    HazardCheck,
-    ["site_type", "site_name", "checked_on", "hazard", "responsible", "deadline"],
-    regulated_items=forms.MultipleChoiceField(
-        label=_("涉及管控物品"),
-        choices=HazardCheck.Regulated.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    ),
-)
-
-HazardHandleForm = _form(
-    "HazardHandleForm",
-    HazardCheck,
-    ["status", "rectified_on", "responsible", "deadline", "note"],
-    base=HandleForm,
-)
+# Each ledger's 登记 form, and its 办理 form where it has one.
+FORMS = {
+    key: _form(ledger, "Form", ledger.form_fields, PlaceForm, **ledger.form_extra)
+    for key, ledger in LEDGERS.items()
+}
+HANDLE_FORMS = {
+    key: _form(ledger, "HandleForm", ledger.handle_fields, HandleForm)
+    for key, ledger in LEDGERS.items()
+    if ledger.handle_fields
+}
 
 
 class UnitForm(forms.Form):

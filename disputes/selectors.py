@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.history import choice_labels, scoped_history
+from disputes.ledgers import DISPUTES, HAZARDS, INCIDENTS, PETITIONS, LedgerSpec
 from disputes.models import (
     Dispute,
     HazardCheck,
@@ -75,24 +76,36 @@ def _scoped(qs: QuerySet, user) -> QuerySet:
     return qs.none() if q is None else qs.filter(q)
 
 
+# The 三零 rule values each listed row carries (read for its own date): one query more.
+RULE_VALUES = {"disputes": DISPUTE_PARAMETERS, "petitions": PETITION_PARAMETERS}
+
+
+def ledger_list_for_user(*, user, ledger: LedgerSpec) -> QuerySet:
+    rows = _scoped(ledger.model.objects.select_related(*LEDGER_RELATED), user)
+    if ledger.key in RULE_VALUES:
+        # the 群体性 threshold of a dispute, the deadlines of a petition
+        return with_rule_values(rows, field=ledger.date_field, names=RULE_VALUES[ledger.key])
+    return rows
+
+
+def ledger_get_for_user(*, user, ledger: LedgerSpec, pk):
+    return get_object_or_404(ledger_list_for_user(user=user, ledger=ledger), pk=pk)
+
+
 def dispute_list_for_user(*, user) -> QuerySet[Dispute]:
-    """With each row's 群体性 threshold (the 三零 rule of its 排查日期): one query more."""
-    disputes = _scoped(Dispute.objects.select_related(*LEDGER_RELATED), user)
-    return with_rule_values(disputes, field="registered_on", names=DISPUTE_PARAMETERS)
+    return ledger_list_for_user(user=user, ledger=DISPUTES)
 
 
 def petition_list_for_user(*, user) -> QuerySet[Petition]:
-    """With each row's deadlines (the 三零 rule of its 登记日期): one query more."""
-    petitions = _scoped(Petition.objects.select_related(*LEDGER_RELATED), user)
-    return with_rule_values(petitions, field="received_on", names=PETITION_PARAMETERS)
+    return ledger_list_for_user(user=user, ledger=PETITIONS)
 
 
 def incident_list_for_user(*, user) -> QuerySet[Incident]:
-    return _scoped(Incident.objects.select_related(*LEDGER_RELATED), user)
+    return ledger_list_for_user(user=user, ledger=INCIDENTS)
 
 
 def hazard_list_for_user(*, user) -> QuerySet[HazardCheck]:
-    return _scoped(HazardCheck.objects.select_related(*LEDGER_RELATED), user)
+    return ledger_list_for_user(user=user, ledger=HAZARDS)
 
 
 def unit_list_for_user(*, user) -> QuerySet[ThreeZeroUnit]:
@@ -127,22 +140,6 @@ def status_list_for_user(*, user) -> QuerySet[SanlingStatus]:
         Q(village__in=village_list_for_user(user=user).values("pk"))
         | Q(unit__in=unit_list_for_user(user=user).values("pk"))
     )
-
-
-def dispute_get_for_user(*, user, pk) -> Dispute:
-    return get_object_or_404(dispute_list_for_user(user=user), pk=pk)
-
-
-def petition_get_for_user(*, user, pk) -> Petition:
-    return get_object_or_404(petition_list_for_user(user=user), pk=pk)
-
-
-def incident_get_for_user(*, user, pk) -> Incident:
-    return get_object_or_404(incident_list_for_user(user=user), pk=pk)
-
-
-def hazard_get_for_user(*, user, pk) -> HazardCheck:
-    return get_object_or_404(hazard_list_for_user(user=user), pk=pk)
 
 
 def unit_get_for_user(*, user, pk) -> ThreeZeroUnit:
@@ -660,6 +657,23 @@ def sanling_years() -> list[int]:
     return years or [timezone.localdate().year]
 
 
+def _with_statuses(subjects: list, *, kind: str, year: int, only_not_met: bool) -> list[dict]:
+    """Each village or unit (`kind`) with its status row of `year` (None: 达标, no record
+    has broken it) and whether it counts as met. One query."""
+    statuses = {
+        getattr(s, f"{kind}_id"): s
+        for s in SanlingStatus.objects.filter(
+            year=year, **{f"{kind}_id__in": [subject.pk for subject in subjects]}
+        ).select_related("override_by")
+    }
+    rows = []
+    for subject in subjects:
+        status = statuses.get(subject.pk)
+        met = status.met if status else True
+        rows.append({kind: subject, "subject": subject, "status": status, "met": met})
+    return [r for r in rows if not r["met"]] if only_not_met else rows
+
+
 def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
     """Every visible village of `year`'s roster with its status row (or None: 达标, no
     record has broken it). Two queries."""
@@ -672,19 +686,7 @@ def village_statuses_for_user(*, user, year: int, township_id=None, only_not_met
     if township_id:
         entries = entries.filter(village__township_id=township_id)
     villages = [e.village for e in entries]
-    statuses = {
-        s.village_id: s
-        for s in SanlingStatus.objects.filter(
-            year=year, village_id__in=[v.pk for v in villages]
-        ).select_related("override_by")
-    }
-    rows = [{"village": v, "subject": v, "status": statuses.get(v.pk)} for v in villages]
-    for row in rows:
-        status = row["status"]
-        row["met"] = status.met if status else True
-    if only_not_met:
-        rows = [r for r in rows if not r["met"]]
-    return rows
+    return _with_statuses(villages, kind="village", year=year, only_not_met=only_not_met)
 
 
 def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=False):
@@ -692,19 +694,7 @@ def unit_statuses_for_user(*, user, year: int, township_id=None, only_not_met=Fa
     if township_id:
         units = units.filter(township_id=township_id)
     units = list(units.order_by("township__code", "name"))
-    statuses = {
-        s.unit_id: s
-        for s in SanlingStatus.objects.filter(
-            year=year, unit_id__in=[u.pk for u in units]
-        ).select_related("override_by")
-    }
-    rows = [{"unit": u, "subject": u, "status": statuses.get(u.pk)} for u in units]
-    for row in rows:
-        status = row["status"]
-        row["met"] = status.met if status else True
-    if only_not_met:
-        rows = [r for r in rows if not r["met"]]
-    return rows
+    return _with_statuses(units, kind="unit", year=year, only_not_met=only_not_met)
 
 
 def zero_report_month_for_user(*, user, month: datetime.date, township_id=None) -> list[dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +28,7 @@ from core.importing.bulk import create_with_history, update_with_history
 from core.jobs import task_send
 from core.services import save_or_refuse
 from disputes import sanling
+from disputes.ledgers import BY_MODEL, DISPUTES, HAZARDS, INCIDENTS, PETITIONS, LedgerSpec
 from disputes.models import (
     Dispute,
     HazardCheck,
@@ -431,82 +433,62 @@ def _split_place(fields: dict) -> dict:
     return {k: fields.pop(k) for k in ("village", "unit", "township") if k in fields}
 
 
-def _sanling_targets(record, year_field: str | None) -> set[tuple[int, str, int]]:
+def _sanling_targets(record, ledger: LedgerSpec) -> set[tuple[int, str, int]]:
     """What a ledger record counts towards in 三零 (none for ledgers that do not count)."""
-    if year_field is None:
+    if not ledger.counts_for_sanling:
         return set()
-    return _targets(record, getattr(record, year_field).year)
+    return _targets(record, getattr(record, ledger.date_field).year)
 
 
-def _record_create(*, actor, record, fields: dict, allowed, check, year_field=None):
-    """Create a ledger record: writer check, place, fields, rule check, audited save and
-    the 三零 recompute of what it counts towards. Runs inside the caller's atomic block."""
+@transaction.atomic
+def ledger_create(*, actor, ledger: LedgerSpec, **fields):
+    """Register a record in `ledger`: writer check, place, fields, the ledger's own rules
+    (CHECKS), audited save and the 三零 recompute of what it counts towards."""
     _check_writer(actor)
+    record = ledger.model(created_by=actor)
     place = _split_place(fields)
-    _apply(record, fields, allowed)
+    _apply(record, fields, ledger.fields)
     _located(record, actor, place or {"village": None})
-    check(record)
+    CHECKS[ledger.key](record, None)
     _save(record, actor)
-    _schedule(_sanling_targets(record, year_field))
+    _schedule(_sanling_targets(record, ledger))
     return record
 
 
-def _record_update(
-    *, actor, record, fields: dict, allowed, check, year_field=None, keep_personal=False
-):
-    """Edit a ledger record (locked, in the actor's scope); `check(record, old_status)`."""
+@transaction.atomic
+def ledger_update(*, actor, record, **fields):
+    """Edit a ledger record (locked, in the actor's scope), or move it along its status
+    flow; the ledger's rules are checked against the status it had."""
+    ledger = BY_MODEL[type(record)]
     _check_writer(actor)
     record = type(record).objects.select_for_update(of=("self",)).get(pk=record.pk)
     _place(actor=actor, village=record.village, unit=record.unit, township=record.township)
-    before = _sanling_targets(record, year_field)
+    before = _sanling_targets(record, ledger)
     old_status = getattr(record, "status", None)
     place = _split_place(fields)
-    if keep_personal:
+    if PERSONAL_FIELDS.keys() & set(ledger.fields):
         _keep_unseen_personal(actor, record, fields)
-    _apply(record, fields, allowed)
+    _apply(record, fields, ledger.fields)
     _located(record, actor, place)
-    check(record, old_status)
+    CHECKS[ledger.key](record, old_status)
     _save(record, actor)
-    _schedule(before | _sanling_targets(record, year_field))
+    _schedule(before | _sanling_targets(record, ledger))
     return record
 
 
-def _record_delete(*, actor, record, year_field=None) -> None:
+@transaction.atomic
+def ledger_delete(*, actor, record) -> None:
+    ledger = BY_MODEL[type(record)]
     record = type(record).objects.select_for_update(of=("self",)).get(pk=record.pk)
     _check_deleter(actor, record)
-    targets = _sanling_targets(record, year_field)
+    targets = _sanling_targets(record, ledger)
     record._history_user = actor
     record.delete()
     _schedule(targets)
 
 
-# ----- 矛盾纠纷 -----
+# ----- each ledger's own rules -----
 
-DISPUTE_FIELDS = (
-    "dispute_type",
-    "source",
-    "registered_on",
-    "summary",
-    "claim",
-    "parties",
-    "party_id_numbers",
-    "party_phones",
-    "people_involved",
-    "risk_level",
-    "responsible",
-    "deadline",
-    "method",
-    "measures",
-    "status",
-    "started_on",
-    "resolved_on",
-    "reported_on",
-    "reported_to",
-    "agreement_amount",
-    "follow_up_on",
-    "follow_up_note",
-    "satisfaction",
-)
 S = Dispute.Status
 DISPUTE_TRANSITIONS = {
     S.REGISTERED: {S.IN_PROGRESS, S.RESOLVED, S.REPORTED},
@@ -559,63 +541,10 @@ def _check_dispute(d: Dispute, old_status: str | None) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def dispute_create(*, actor, **fields) -> Dispute:
-    return _record_create(
-        actor=actor,
-        record=Dispute(created_by=actor, status=S.REGISTERED),
-        fields=fields,
-        allowed=DISPUTE_FIELDS,
-        check=lambda d: _check_dispute(d, None),
-    )
-
-
-@transaction.atomic
-def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
-    """Edit a dispute or move it along 登记 → 化解中 → 已化解 / 未化解已上报 (and record
-    the 回访). Dates of each step are filled with today when not given."""
-    return _record_update(
-        actor=actor,
-        record=dispute,
-        fields=fields,
-        allowed=DISPUTE_FIELDS,
-        check=_check_dispute,
-        keep_personal=True,
-    )
-
-
-@transaction.atomic
-def dispute_delete(*, actor, dispute: Dispute) -> None:
-    _record_delete(actor=actor, record=dispute)
-
-
-# ----- 信访 -----
-
-PETITION_FIELDS = (
-    "channel",
-    "received_on",
-    "petitioner_name",
-    "is_anonymous",
-    "petitioner_id_number",
-    "petitioner_phone",
-    "people_involved",
-    "subject",
-    "level_reached",
-    "is_skip_level",
-    "is_collective",
-    "is_repeat",
-    "handler",
-    "status",
-    "accepted_on",
-    "extended",
-    "concluded_on",
-    "result",
-    "satisfaction",
-)
 P = Petition.Status
 
 
-def _check_petition(p: Petition) -> None:
+def _check_petition(p: Petition, _old_status: str | None) -> None:
     errors: dict[str, list] = {}
     today = timezone.localdate()
     if p.status in (P.ACCEPTED, P.CONCLUDED) and not p.accepted_on:
@@ -647,51 +576,7 @@ def _check_petition(p: Petition) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def petition_create(*, actor, **fields) -> Petition:
-    return _record_create(
-        actor=actor,
-        record=Petition(created_by=actor, status=P.REGISTERED),
-        fields=fields,
-        allowed=PETITION_FIELDS,
-        check=_check_petition,
-        year_field="received_on",
-    )
-
-
-@transaction.atomic
-def petition_update(*, actor, petition: Petition, **fields) -> Petition:
-    return _record_update(
-        actor=actor,
-        record=petition,
-        fields=fields,
-        allowed=PETITION_FIELDS,
-        check=lambda p, _old: _check_petition(p),
-        year_field="received_on",
-        keep_personal=True,
-    )
-
-
-@transaction.atomic
-def petition_delete(*, actor, petition: Petition) -> None:
-    _record_delete(actor=actor, record=petition, year_field="received_on")
-
-
-# ----- 安全事故和案件 -----
-
-INCIDENT_FIELDS = (
-    "kind",
-    "occurred_on",
-    "place",
-    "summary",
-    "deaths",
-    "injuries",
-    "source",
-    "handling",
-)
-
-
-def _check_incident(i: Incident) -> None:
+def _check_incident(i: Incident, _old_status: str | None) -> None:
     errors: dict[str, list] = {}
     for field, label in (("deaths", _("死亡人数")), ("injuries", _("受伤人数"))):
         value = getattr(i, field)
@@ -702,52 +587,7 @@ def _check_incident(i: Incident) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def incident_create(*, actor, **fields) -> Incident:
-    return _record_create(
-        actor=actor,
-        record=Incident(created_by=actor),
-        fields=fields,
-        allowed=INCIDENT_FIELDS,
-        check=_check_incident,
-        year_field="occurred_on",
-    )
-
-
-@transaction.atomic
-def incident_update(*, actor, incident: Incident, **fields) -> Incident:
-    return _record_update(
-        actor=actor,
-        record=incident,
-        fields=fields,
-        allowed=INCIDENT_FIELDS,
-        check=lambda i, _old: _check_incident(i),
-        year_field="occurred_on",
-    )
-
-
-@transaction.atomic
-def incident_delete(*, actor, incident: Incident) -> None:
-    _record_delete(actor=actor, record=incident, year_field="occurred_on")
-
-
-# ----- 隐患排查 -----
-
-HAZARD_FIELDS = (
-    "site_type",
-    "site_name",
-    "checked_on",
-    "hazard",
-    "regulated_items",
-    "responsible",
-    "deadline",
-    "status",
-    "rectified_on",
-    "note",
-)
-
-
-def _check_hazard(h: HazardCheck) -> None:
+def _check_hazard(h: HazardCheck, _old_status: str | None) -> None:
     errors: dict[str, list] = {}
     h.regulated_items = list(dict.fromkeys(h.regulated_items or []))
     unknown = [v for v in h.regulated_items if v not in HazardCheck.Regulated.values]
@@ -769,33 +609,54 @@ def _check_hazard(h: HazardCheck) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def hazard_create(*, actor, **fields) -> HazardCheck:
-    return _record_create(
-        actor=actor,
-        record=HazardCheck(created_by=actor),
-        fields=fields,
-        allowed=HAZARD_FIELDS,
-        check=_check_hazard,
-    )
+CHECKS = {
+    "disputes": _check_dispute,
+    "petitions": _check_petition,
+    "incidents": _check_incident,
+    "hazards": _check_hazard,
+}
+
+# Each ledger's entry points, for callers that name the record by its ledger.
+dispute_create = partial(ledger_create, ledger=DISPUTES)
+petition_create = partial(ledger_create, ledger=PETITIONS)
+incident_create = partial(ledger_create, ledger=INCIDENTS)
+hazard_create = partial(ledger_create, ledger=HAZARDS)
 
 
-@transaction.atomic
+def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
+    """Edit a dispute or move it along 登记 → 化解中 → 已化解 / 未化解已上报 (and record
+    the 回访). Dates of each step are filled with today when not given."""
+    return ledger_update(actor=actor, record=dispute, **fields)
+
+
+def petition_update(*, actor, petition: Petition, **fields) -> Petition:
+    return ledger_update(actor=actor, record=petition, **fields)
+
+
+def incident_update(*, actor, incident: Incident, **fields) -> Incident:
+    return ledger_update(actor=actor, record=incident, **fields)
+
+
 def hazard_update(*, actor, hazard_check: HazardCheck, **fields) -> HazardCheck:
     """Edit a hazard or record its rectification. (The record is `hazard_check`: the
     model's own `hazard` field, the hazard's description, is one of `fields`.)"""
-    return _record_update(
-        actor=actor,
-        record=hazard_check,
-        fields=fields,
-        allowed=HAZARD_FIELDS,
-        check=lambda h, _old: _check_hazard(h),
-    )
+    return ledger_update(actor=actor, record=hazard_check, **fields)
 
 
-@transaction.atomic
+def dispute_delete(*, actor, dispute: Dispute) -> None:
+    ledger_delete(actor=actor, record=dispute)
+
+
+def petition_delete(*, actor, petition: Petition) -> None:
+    ledger_delete(actor=actor, record=petition)
+
+
+def incident_delete(*, actor, incident: Incident) -> None:
+    ledger_delete(actor=actor, record=incident)
+
+
 def hazard_delete(*, actor, hazard_check: HazardCheck) -> None:
-    _record_delete(actor=actor, record=hazard_check)
+    ledger_delete(actor=actor, record=hazard_check)
 
 
 # ----- 零报告 -----

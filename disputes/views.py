@@ -1,14 +1,12 @@
 """The 三零 pages. Thin: shape in, selector or service, template out.
 
-The four ledgers share one set of views driven by a `Ledger` description (its selectors,
-services, forms, filter and templates); the unit roster, 零报告 and the yearly status
-pages have their own.
+The four ledgers share one set of views driven by their declarations (disputes.ledgers);
+the unit roster, 零报告 and the yearly status pages have their own.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,115 +19,20 @@ from django.views import View
 
 from disputes import selectors, services
 from disputes.forms import (
-    DisputeFilter,
-    DisputeForm,
-    DisputeHandleForm,
-    HazardFilter,
-    HazardForm,
-    HazardHandleForm,
-    IncidentFilter,
-    IncidentForm,
+    FILTERS,
+    FORMS,
+    HANDLE_FORMS,
     OverrideForm,
-    PetitionFilter,
-    PetitionForm,
-    PetitionHandleForm,
     UnitFilter,
     UnitForm,
     ZeroReportForm,
 )
-from disputes.models import Dispute, HazardCheck, Incident, Petition, ThreeZeroUnit
+from disputes.ledgers import LEDGERS, LedgerSpec
+from disputes.models import ThreeZeroUnit
 from disputes.sanling import rule_for
 from villages.selectors import scope_for_user, township_list_for_user, village_get_for_user
 
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class Ledger:
-    key: str
-    label: str
-    noun: str
-    model: type
-    list_selector: object
-    get_selector: object
-    create: object
-    update: object
-    delete: object
-    form: type
-    filter: type
-    handle_form: type | None = None
-    handle_fields: tuple = ()
-    export_kind: str = ""
-    filter_fields: tuple = field(default_factory=tuple)
-
-
-LEDGERS = {
-    "disputes": Ledger(
-        key="disputes",
-        label="矛盾纠纷台账",
-        noun="矛盾纠纷",
-        model=Dispute,
-        list_selector=selectors.dispute_list_for_user,
-        get_selector=selectors.dispute_get_for_user,
-        create=services.dispute_create,
-        update=lambda *, actor, obj, **f: services.dispute_update(actor=actor, dispute=obj, **f),
-        delete=lambda *, actor, obj: services.dispute_delete(actor=actor, dispute=obj),
-        form=DisputeForm,
-        filter=DisputeFilter,
-        handle_form=DisputeHandleForm,
-        export_kind="disputes",
-        filter_fields=("dispute_type", "status", "risk_level"),
-    ),
-    "petitions": Ledger(
-        key="petitions",
-        label="信访台账",
-        noun="信访事项",
-        model=Petition,
-        list_selector=selectors.petition_list_for_user,
-        get_selector=selectors.petition_get_for_user,
-        create=services.petition_create,
-        update=lambda *, actor, obj, **f: services.petition_update(actor=actor, petition=obj, **f),
-        delete=lambda *, actor, obj: services.petition_delete(actor=actor, petition=obj),
-        form=PetitionForm,
-        filter=PetitionFilter,
-        handle_form=PetitionHandleForm,
-        export_kind="petitions",
-        filter_fields=("channel", "status", "level_reached"),
-    ),
-    "incidents": Ledger(
-        key="incidents",
-        label="安全事故和案件台账",
-        noun="事故或案件",
-        model=Incident,
-        list_selector=selectors.incident_list_for_user,
-        get_selector=selectors.incident_get_for_user,
-        create=services.incident_create,
-        update=lambda *, actor, obj, **f: services.incident_update(actor=actor, incident=obj, **f),
-        delete=lambda *, actor, obj: services.incident_delete(actor=actor, incident=obj),
-        form=IncidentForm,
-        filter=IncidentFilter,
-        export_kind="incidents",
-        filter_fields=("kind",),
-    ),
-    "hazards": Ledger(
-        key="hazards",
-        label="隐患排查台账",
-        noun="隐患",
-        model=HazardCheck,
-        list_selector=selectors.hazard_list_for_user,
-        get_selector=selectors.hazard_get_for_user,
-        create=services.hazard_create,
-        update=lambda *, actor, obj, **f: services.hazard_update(
-            actor=actor, hazard_check=obj, **f
-        ),
-        delete=lambda *, actor, obj: services.hazard_delete(actor=actor, hazard_check=obj),
-        form=HazardForm,
-        filter=HazardFilter,
-        handle_form=HazardHandleForm,
-        export_kind="hazards",
-        filter_fields=("site_type", "status"),
-    ),
-}
 
 
 def _roles_only(request) -> None:
@@ -157,7 +60,7 @@ def _place_options(user) -> dict:
     }
 
 
-def _ledger(key: str) -> Ledger:
+def _ledger(key: str) -> LedgerSpec:
     try:
         return LEDGERS[key]
     except KeyError:
@@ -191,8 +94,8 @@ class LedgerListView(LoginRequiredMixin, View):
     def get(self, request, ledger):
         _roles_only(request)
         config = _ledger(ledger)
-        visible = config.list_selector(user=request.user)
-        filterset = config.filter(request.GET or None, queryset=visible, request=request)
+        visible = selectors.ledger_list_for_user(user=request.user, ledger=config)
+        filterset = FILTERS[config.key](request.GET or None, queryset=visible, request=request)
         valid = not filterset.is_bound or filterset.is_valid()
         rows = filterset.qs if valid else visible.none()
         page = _paginate(request, rows.order_by(*config.model._meta.ordering))
@@ -215,7 +118,7 @@ class LedgerListView(LoginRequiredMixin, View):
                 data = request.GET.copy()
                 for name in ("status", "page"):
                     data.pop(name, None)
-                area = config.filter(data, queryset=visible, request=request).qs
+                area = FILTERS[config.key](data, queryset=visible, request=request).qs
             context["stats"] = selectors.dispute_stats(area)
             by_month = selectors.dispute_rate_by_month(area)
             context["by_type"] = selectors.dispute_rate_by_type(area)
@@ -262,11 +165,7 @@ class LedgerCreateView(LoginRequiredMixin, View):
         _writers_only(request)
         config = _ledger(ledger)
         today = timezone.localdate()
-        initial = {
-            name: today
-            for name in ("registered_on", "received_on", "occurred_on", "checked_on")
-            if name in config.form.base_fields
-        }
+        initial = {config.date_field: today}
         if request.GET.get("village", "").isdigit():
             initial["village"] = request.GET["village"]
         else:
@@ -277,16 +176,16 @@ class LedgerCreateView(LoginRequiredMixin, View):
             )
             if len(own) == 1:  # a cadre with one 联系点: nothing to pick
                 initial["village"] = own[0]
-        form = config.form(user=request.user, initial=initial)
+        form = FORMS[config.key](user=request.user, initial=initial)
         return self._render(request, config, form)
 
     def post(self, request, ledger):
         _writers_only(request)
         config = _ledger(ledger)
-        form = config.form(request.POST, user=request.user)
+        form = FORMS[config.key](request.POST, user=request.user)
         if form.is_valid():
             try:
-                obj = config.create(actor=request.user, **form.cleaned_data)
+                obj = services.ledger_create(actor=request.user, ledger=config, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -314,10 +213,9 @@ class LedgerDetailView(LoginRequiredMixin, View):
             user=user, township=obj.township, village=obj.village
         )
         reveal = selectors.can_see_personal(user=user)
-        if can_write and config.handle_form is not None and handle is None:
-            handle = config.handle_form(
-                initial=_initial(obj, config.handle_form), user=user, current=obj
-            )
+        handle_form = HANDLE_FORMS.get(config.key)
+        if can_write and handle_form is not None and handle is None:
+            handle = handle_form(initial=_initial(obj, handle_form), user=user, current=obj)
         context = {
             "ledger": config,
             "obj": obj,
@@ -327,15 +225,8 @@ class LedgerDetailView(LoginRequiredMixin, View):
             "history": selectors.record_history(user=user, obj=obj),
             "reveal": reveal,
             "masked": {
-                name: selectors.personal(
-                    getattr(obj, name), kind="id" if "id_number" in name else "phone", reveal=reveal
-                )
-                for name in (
-                    "party_id_numbers",
-                    "party_phones",
-                    "petitioner_id_number",
-                    "petitioner_phone",
-                )
+                name: selectors.personal(getattr(obj, name), kind=kind, reveal=reveal)
+                for name, kind in selectors.PERSONAL_FIELDS.items()
                 if hasattr(obj, name)
             },
         }
@@ -343,19 +234,21 @@ class LedgerDetailView(LoginRequiredMixin, View):
 
     def get(self, request, ledger, pk):
         config = _ledger(ledger)
-        obj = config.get_selector(user=request.user, pk=pk)
+        obj = selectors.ledger_get_for_user(user=request.user, ledger=config, pk=pk)
         return self._render(request, config, obj)
 
     def post(self, request, ledger, pk):
         config = _ledger(ledger)
-        obj = config.get_selector(user=request.user, pk=pk)
+        obj = selectors.ledger_get_for_user(user=request.user, ledger=config, pk=pk)
         _writers_only(request)
-        if config.handle_form is None:
+        if config.key not in HANDLE_FORMS:
             raise Http404("该台账没有办理表单。")
-        form = config.handle_form(request.POST, user=request.user, current=obj)
+        form = HANDLE_FORMS[config.key](request.POST, user=request.user, current=obj)
         if form.is_valid():
             try:
-                config.update(actor=request.user, obj=obj, **form.posted_fields(request.POST))
+                services.ledger_update(
+                    actor=request.user, record=obj, **form.posted_fields(request.POST)
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -377,19 +270,21 @@ class LedgerEditView(LoginRequiredMixin, View):
 
     def get(self, request, ledger, pk):
         config = _ledger(ledger)
-        obj = config.get_selector(user=request.user, pk=pk)
+        obj = selectors.ledger_get_for_user(user=request.user, ledger=config, pk=pk)
         _writers_only(request)
-        form = config.form(initial=_initial(obj, config.form), **self._form_kwargs(request))
+        form = FORMS[config.key](
+            initial=_initial(obj, FORMS[config.key]), **self._form_kwargs(request)
+        )
         return self._render(request, config, obj, form)
 
     def post(self, request, ledger, pk):
         config = _ledger(ledger)
-        obj = config.get_selector(user=request.user, pk=pk)
+        obj = selectors.ledger_get_for_user(user=request.user, ledger=config, pk=pk)
         _writers_only(request)
-        form = config.form(request.POST, **self._form_kwargs(request))
+        form = FORMS[config.key](request.POST, **self._form_kwargs(request))
         if form.is_valid():
             try:
-                config.update(actor=request.user, obj=obj, **form.cleaned_data)
+                services.ledger_update(actor=request.user, record=obj, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -401,8 +296,8 @@ class LedgerEditView(LoginRequiredMixin, View):
 class LedgerDeleteView(LoginRequiredMixin, View):
     def post(self, request, ledger, pk):
         config = _ledger(ledger)
-        obj = config.get_selector(user=request.user, pk=pk)
-        config.delete(actor=request.user, obj=obj)
+        obj = selectors.ledger_get_for_user(user=request.user, ledger=config, pk=pk)
+        services.ledger_delete(actor=request.user, record=obj)
         messages.success(request, f"已删除该{config.noun}。")
         return redirect("disputes:ledger_list", ledger=config.key)
 

@@ -3,34 +3,12 @@ the 三零 recomputation) live in disputes.services."""
 
 from rest_framework import serializers
 
-from disputes.models import (
-    DEATHS,
-    INJURIES,
-    Dispute,
-    HazardCheck,
-    Incident,
-    Petition,
-    SanlingStatus,
-    ThreeZeroUnit,
-    ZeroReport,
-)
-from disputes.selectors import can_see_personal, personal
-from disputes.services import (
-    DISPUTE_FIELDS,
-    HAZARD_FIELDS,
-    INCIDENT_FIELDS,
-    PETITION_FIELDS,
-    UNIT_FIELDS,
-)
+from disputes.ledgers import LEDGERS, LedgerSpec
+from disputes.models import SanlingStatus, ThreeZeroUnit, ZeroReport
+from disputes.selectors import PERSONAL_FIELDS, can_see_personal, personal
+from disputes.services import UNIT_FIELDS
 from villages.bounds import RangeMessages
 from villages.models import Township, Village
-
-PERSONAL = {
-    "party_id_numbers": "id",
-    "party_phones": "phone",
-    "petitioner_id_number": "id",
-    "petitioner_phone": "phone",
-}
 
 
 def _status_field(choices, **kwargs):
@@ -54,14 +32,6 @@ def _place_fields():
     }
 
 
-def _input(model, names, **extra):
-    meta = type("Meta", (), {"model": model, "fields": ["village", "unit", *names]})
-    attrs = {"Meta": meta, **_place_fields(), **extra}
-    return type(
-        f"{model.__name__}InputSerializer", (RangeMessages, serializers.ModelSerializer), attrs
-    )
-
-
 class RecordSerializer(serializers.ModelSerializer):
     """Output of a ledger row: every field, choice labels, place names; ID and phone
     numbers masked for users who may not see them."""
@@ -75,7 +45,7 @@ class RecordSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         reveal = can_see_personal(user=request.user) if request else False
-        for name, kind in PERSONAL.items():
+        for name, kind in PERSONAL_FIELDS.items():
             if name in data:
                 data[name] = personal(data[name] or "", kind=kind, reveal=reveal)
         for field in instance._meta.fields:
@@ -86,7 +56,27 @@ class RecordSerializer(serializers.ModelSerializer):
         return data
 
 
-def _output(model, *extra_fields, **extra):
+def _status(ledger: LedgerSpec, **kwargs) -> dict:
+    if "status" not in ledger.fields:
+        return {}
+    return {"status": _status_field(ledger.model.Status.choices, **kwargs)}
+
+
+def _input(ledger: LedgerSpec):
+    """What a write of the ledger takes: its place and its fields."""
+    model = ledger.model
+    meta = type("Meta", (), {"model": model, "fields": ["village", "unit", *ledger.fields]})
+    attrs = {"Meta": meta, **_place_fields(), **_status(ledger, required=False)}
+    return type(
+        f"{model.__name__}InputSerializer",
+        (RangeMessages, serializers.ModelSerializer),
+        attrs | ledger.api_input_extra,
+    )
+
+
+def _output(ledger: LedgerSpec):
+    """What the API answers for one row of the ledger."""
+    model, extra = ledger.model, ledger.api_output_extra
     names = [
         "id",
         "county_name",
@@ -96,61 +86,21 @@ def _output(model, *extra_fields, **extra):
         "village_name",
         "unit",
         "unit_name",
-        *extra_fields,
+        *ledger.api_output_first,
+        *ledger.fields,
         "created_at",
         "updated_at",
+        *(name for name in extra if name not in ledger.api_output_first),
     ]
     meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": names})
-    return type(f"{model.__name__}Serializer", (RecordSerializer,), {"Meta": meta, **extra})
+    attrs = {"Meta": meta, **_status(ledger, read_only=True), **extra}
+    return type(f"{model.__name__}Serializer", (RecordSerializer,), attrs)
 
 
-DisputeSerializer = _output(
-    Dispute,
-    "number",
-    *DISPUTE_FIELDS,
-    status=_status_field(Dispute.Status.choices, read_only=True),
-    number=serializers.CharField(read_only=True, label="编号"),
-    is_collective=serializers.BooleanField(read_only=True, label="群体性"),
-)
-DisputeSerializer.Meta.fields.append("is_collective")
-DisputeInputSerializer = _input(
-    Dispute, DISPUTE_FIELDS, status=_status_field(Dispute.Status.choices, required=False)
-)
-
-PetitionSerializer = _output(
-    Petition,
-    *PETITION_FIELDS,
-    status=_status_field(Petition.Status.choices, read_only=True),
-    due_on=serializers.DateField(read_only=True, allow_null=True, label="当前期限（已结束的为空）"),
-    clock=serializers.CharField(read_only=True, label="期限状态"),
-    clock_label=serializers.CharField(read_only=True, label="期限状态（中文）"),
-)
-PetitionSerializer.Meta.fields += ["due_on", "clock", "clock_label"]
-PetitionInputSerializer = _input(
-    Petition, PETITION_FIELDS, status=_status_field(Petition.Status.choices, required=False)
-)
-
-IncidentSerializer = _output(Incident, *INCIDENT_FIELDS)
-IncidentInputSerializer = _input(
-    Incident,
-    INCIDENT_FIELDS,
-    deaths=DEATHS.api_field(default=0),
-    injuries=INJURIES.api_field(default=0),
-)
-
-HazardSerializer = _output(
-    HazardCheck, *HAZARD_FIELDS, status=_status_field(HazardCheck.Status.choices, read_only=True)
-)
-HazardInputSerializer = _input(
-    HazardCheck,
-    HAZARD_FIELDS,
-    status=_status_field(HazardCheck.Status.choices, required=False),
-    regulated_items=serializers.ListField(
-        child=serializers.ChoiceField(choices=HazardCheck.Regulated.choices),
-        required=False,
-        label="涉及管控物品",
-    ),
-)
+OUTPUT = {key: _output(ledger) for key, ledger in LEDGERS.items()}
+INPUT = {key: _input(ledger) for key, ledger in LEDGERS.items()}
+# named for the callers that read them
+DisputeInputSerializer, PetitionInputSerializer = INPUT["disputes"], INPUT["petitions"]
 
 
 class UnitSerializer(serializers.ModelSerializer):

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from disputes import selectors, services
 from disputes.api import serializers as s
 from disputes.api.filters import StatusFilter
-from disputes.forms import DisputeFilter, HazardFilter, IncidentFilter, PetitionFilter, UnitFilter
+from disputes.forms import FILTERS, UnitFilter
+from disputes.ledgers import LEDGERS, LedgerSpec
 from villages.selectors import village_get_for_user
 
 # A record placed in a village, unit or township outside the user's area: 404, as if the
@@ -37,17 +38,14 @@ class LedgerViewSet(viewsets.ModelViewSet):
     a user who sees them masked something about them."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-    selector = None
+    ledger: LedgerSpec
     input_serializer = None
-    create_service = None
-    update_service = None
-    delete_service = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             # the schema generator only needs the model: the selector reads the 三零 rules
-            return self.get_serializer_class().Meta.model.objects.none()
-        return type(self).selector(user=self.request.user)
+            return self.ledger.model.objects.none()
+        return selectors.ledger_list_for_user(user=self.request.user, ledger=self.ledger)
 
     def _answer(self, obj, code=status.HTTP_200_OK):
         obj = self.get_queryset().get(pk=obj.pk)
@@ -56,7 +54,9 @@ class LedgerViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         incoming = self.input_serializer(data=request.data, context=self.get_serializer_context())
         incoming.is_valid(raise_exception=True)
-        obj = type(self).create_service(actor=request.user, **incoming.validated_data)
+        obj = services.ledger_create(
+            actor=request.user, ledger=self.ledger, **incoming.validated_data
+        )
         return self._answer(obj, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -67,76 +67,32 @@ class LedgerViewSet(viewsets.ModelViewSet):
             context=self.get_serializer_context(),
         )
         incoming.is_valid(raise_exception=True)
-        fields = dict(incoming.validated_data)
-        obj = type(self).update_service(request.user, obj, fields)
+        obj = services.ledger_update(actor=request.user, record=obj, **incoming.validated_data)
         return self._answer(obj)
 
     def destroy(self, request, *args, **kwargs):
-        obj = self.get_object()
-        type(self).delete_service(request.user, obj)
+        services.ledger_delete(actor=request.user, record=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["三零·矛盾纠纷"])
-@_writes(s.DisputeInputSerializer, s.DisputeSerializer)
-class DisputeViewSet(LedgerViewSet):
-    serializer_class = s.DisputeSerializer
-    input_serializer = s.DisputeInputSerializer
-    filterset_class = DisputeFilter
-    ordering = ["-registered_on", "-id"]
-    ordering_fields = ["registered_on", "status", "risk_level", "dispute_type", "deadline", "id"]
-    selector = staticmethod(selectors.dispute_list_for_user)
-    create_service = staticmethod(services.dispute_create)
-    update_service = staticmethod(lambda u, o, f: services.dispute_update(actor=u, dispute=o, **f))
-    delete_service = staticmethod(lambda u, o: services.dispute_delete(actor=u, dispute=o))
-
-
-@extend_schema(tags=["三零·信访"])
-@_writes(s.PetitionInputSerializer, s.PetitionSerializer)
-class PetitionViewSet(LedgerViewSet):
-    serializer_class = s.PetitionSerializer
-    input_serializer = s.PetitionInputSerializer
-    filterset_class = PetitionFilter
-    ordering = ["-received_on", "-id"]
-    ordering_fields = ["received_on", "status", "level_reached", "channel", "accepted_on", "id"]
-    selector = staticmethod(selectors.petition_list_for_user)
-    create_service = staticmethod(services.petition_create)
-    update_service = staticmethod(
-        lambda u, o, f: services.petition_update(actor=u, petition=o, **f)
+def _ledger_viewset(ledger: LedgerSpec) -> type[LedgerViewSet]:
+    output, incoming = s.OUTPUT[ledger.key], s.INPUT[ledger.key]
+    viewset = type(
+        f"{ledger.basename.title()}ViewSet",
+        (LedgerViewSet,),
+        {
+            "ledger": ledger,
+            "serializer_class": output,
+            "input_serializer": incoming,
+            "filterset_class": FILTERS[ledger.key],
+            "ordering": [f"-{ledger.date_field}", "-id"],
+            "ordering_fields": list(ledger.ordering_fields),
+        },
     )
-    delete_service = staticmethod(lambda u, o: services.petition_delete(actor=u, petition=o))
+    return extend_schema(tags=[ledger.api_tag])(_writes(incoming, output)(viewset))
 
 
-@extend_schema(tags=["三零·事故和案件"])
-@_writes(s.IncidentInputSerializer, s.IncidentSerializer)
-class IncidentViewSet(LedgerViewSet):
-    serializer_class = s.IncidentSerializer
-    input_serializer = s.IncidentInputSerializer
-    filterset_class = IncidentFilter
-    ordering = ["-occurred_on", "-id"]
-    ordering_fields = ["occurred_on", "kind", "deaths", "injuries", "id"]
-    selector = staticmethod(selectors.incident_list_for_user)
-    create_service = staticmethod(services.incident_create)
-    update_service = staticmethod(
-        lambda u, o, f: services.incident_update(actor=u, incident=o, **f)
-    )
-    delete_service = staticmethod(lambda u, o: services.incident_delete(actor=u, incident=o))
-
-
-@extend_schema(tags=["三零·隐患排查"])
-@_writes(s.HazardInputSerializer, s.HazardSerializer)
-class HazardViewSet(LedgerViewSet):
-    serializer_class = s.HazardSerializer
-    input_serializer = s.HazardInputSerializer
-    filterset_class = HazardFilter
-    ordering = ["-checked_on", "-id"]
-    ordering_fields = ["checked_on", "deadline", "status", "site_type", "id"]
-    selector = staticmethod(selectors.hazard_list_for_user)
-    create_service = staticmethod(services.hazard_create)
-    update_service = staticmethod(
-        lambda u, o, f: services.hazard_update(actor=u, hazard_check=o, **f)
-    )
-    delete_service = staticmethod(lambda u, o: services.hazard_delete(actor=u, hazard_check=o))
+LEDGER_VIEWSETS = {key: _ledger_viewset(ledger) for key, ledger in LEDGERS.items()}
 
 
 @extend_schema(tags=["三零·企事业单位"])
