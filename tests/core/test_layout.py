@@ -27,14 +27,6 @@ def test_the_project_package_holds_settings_urls_and_the_celery_app_only():
     ]
 
 
-def test_core_gives_the_services_conflict_answer():
-    """core answers a refused write (409) in the services' words without importing them."""
-    from core.messages import CONFLICT
-    from villages.services import CONFLICT as SERVICES_CONFLICT
-
-    assert CONFLICT == SERVICES_CONFLICT
-
-
 @pytest.mark.parametrize("module", ["disputes.models", "disputes.sanling"])
 def test_the_sanling_rule_and_the_models_import_nothing_that_imports_them_back(module):
     grimp = pytest.importorskip("grimp")
