@@ -623,42 +623,6 @@ incident_create = partial(ledger_create, ledger=INCIDENTS)
 hazard_create = partial(ledger_create, ledger=HAZARDS)
 
 
-def dispute_update(*, actor, dispute: Dispute, **fields) -> Dispute:
-    """Edit a dispute or move it along 登记 → 化解中 → 已化解 / 未化解已上报 (and record
-    the 回访). Dates of each step are filled with today when not given."""
-    return ledger_update(actor=actor, record=dispute, **fields)
-
-
-def petition_update(*, actor, petition: Petition, **fields) -> Petition:
-    return ledger_update(actor=actor, record=petition, **fields)
-
-
-def incident_update(*, actor, incident: Incident, **fields) -> Incident:
-    return ledger_update(actor=actor, record=incident, **fields)
-
-
-def hazard_update(*, actor, hazard_check: HazardCheck, **fields) -> HazardCheck:
-    """Edit a hazard or record its rectification. (The record is `hazard_check`: the
-    model's own `hazard` field, the hazard's description, is one of `fields`.)"""
-    return ledger_update(actor=actor, record=hazard_check, **fields)
-
-
-def dispute_delete(*, actor, dispute: Dispute) -> None:
-    ledger_delete(actor=actor, record=dispute)
-
-
-def petition_delete(*, actor, petition: Petition) -> None:
-    ledger_delete(actor=actor, record=petition)
-
-
-def incident_delete(*, actor, incident: Incident) -> None:
-    ledger_delete(actor=actor, record=incident)
-
-
-def hazard_delete(*, actor, hazard_check: HazardCheck) -> None:
-    ledger_delete(actor=actor, record=hazard_check)
-
-
 # ----- 零报告 -----
 
 

@@ -71,10 +71,10 @@ def test_personal_numbers_only_for_officials(client, county_official, city_viewe
 def test_history_page_masks_numbers_for_roles_that_may_not_see_them(
     client, users, area, role, who, reveal
 ):
-    from disputes.services import dispute_update
+    from disputes.services import ledger_update
 
     dispute = DisputeFactory(village=area.villages["a1v1"])
-    dispute_update(actor=users["county_official"], dispute=dispute, party_phones="13700001111")
+    ledger_update(actor=users["county_official"], record=dispute, party_phones="13700001111")
     page = staff_client(client, users[who], role).get(
         f"/admin/disputes/dispute/{dispute.pk}/history/"
     )

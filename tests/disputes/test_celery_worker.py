@@ -70,7 +70,7 @@ def _wait_for(village, *, met: bool, worker):
 
 @pytest.mark.django_db(transaction=True)
 def test_skip_level_petition_flips_the_status_through_a_real_worker(tmp_path, settings):
-    from disputes.services import petition_create, petition_delete, sanling_override_set
+    from disputes.services import ledger_delete, petition_create, sanling_override_set
     from xuchang_portal.celery import app
 
     user, village = _world()
@@ -110,7 +110,7 @@ def test_skip_level_petition_flips_the_status_through_a_real_worker(tmp_path, se
         assert written.history_source == "task:disputes.tasks.sanling_recompute"
         assert time.monotonic() - started < FLIP_TIMEOUT
 
-        petition_delete(actor=user, petition=petition)
+        ledger_delete(actor=user, record=petition)
         status = _wait_for(village, met=True, worker=worker)
         assert status.met is True
 
@@ -127,7 +127,7 @@ def test_skip_level_petition_flips_the_status_through_a_real_worker(tmp_path, se
         )
         status = _wait_for(village, met=False, worker=worker)
         assert (status.override, status.derived_met, status.met) == ("not_met", False, False)
-        petition_delete(actor=user, petition=petition)
+        ledger_delete(actor=user, record=petition)
         status = _wait_for(village, met=True, worker=worker)
         assert (status.override, status.derived_met, status.met) == ("not_met", True, False)
         ok = True

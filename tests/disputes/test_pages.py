@@ -371,13 +371,13 @@ def test_handle_form_offers_only_allowed_steps(client_as, area):
     ],
 )
 def test_history_masks_changed_numbers_per_role(client_as, area, users, who, reveal):
-    from disputes.services import dispute_update, petition_update
+    from disputes.services import ledger_update
 
     dispute = DisputeFactory(village=area.villages["a1v1"])
     petition = PetitionFactory(village=area.villages["a1v1"])
     official = users["county_official"]
-    dispute_update(actor=official, dispute=dispute, party_phones="13700001111", party_id_numbers="")
-    petition_update(actor=official, petition=petition, petitioner_id_number="411024197001015678")
+    ledger_update(actor=official, record=dispute, party_phones="13700001111", party_id_numbers="")
+    ledger_update(actor=official, record=petition, petitioner_id_number="411024197001015678")
     client = client_as(who)
     dispute_page = client.get(f"/disputes/disputes/{dispute.pk}/").content.decode()
     petition_page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
@@ -589,15 +589,15 @@ def test_delete_is_for_officials_of_the_area(client_as, area, who, deletes):
 
 
 def test_history_reads_in_chinese(client_as, area, users):
-    from disputes.services import hazard_update, petition_update
+    from disputes.services import ledger_update
 
     official = users["county_official"]
     petition = PetitionFactory(village=area.villages["a1v1"])
-    petition_update(actor=official, petition=petition, status="accepted",
+    ledger_update(actor=official, record=petition, status="accepted",
                     accepted_on=D(2024, 3, 6), village=area.villages["a1v2"])  # fmt: skip
-    petition_update(actor=official, petition=petition, extended=True)
+    ledger_update(actor=official, record=petition, extended=True)
     hazard = HazardFactory(village=area.villages["a1v1"])
-    hazard_update(actor=official, hazard_check=hazard, regulated_items=["chemicals", "explosives"])
+    ledger_update(actor=official, record=hazard, regulated_items=["chemicals", "explosives"])
     client = client_as("county_official")
     page = client.get(f"/disputes/petitions/{petition.pk}/").content.decode()
     history = page.split("变更记录")[1]

@@ -15,9 +15,9 @@ from disputes import sanling
 from disputes.models import Petition, SanlingStatus
 from disputes.services import (
     incident_create,
+    ledger_delete,
+    ledger_update,
     petition_create,
-    petition_delete,
-    petition_update,
     sanling_override_set,
     sanling_recompute,
 )
@@ -59,7 +59,7 @@ def test_skip_level_petition_flips_the_village_and_delete_flips_it_back(
     assert status_of(area.villages["a1v2"]) is None  # others untouched
 
     with django_capture_on_commit_callbacks(execute=True):
-        petition_delete(actor=county_official, petition=petition)
+        ledger_delete(actor=county_official, record=petition)
     status.refresh_from_db()
     assert status.derived_met is True and status.met is True and status.derived_reasons == []
 
@@ -83,7 +83,7 @@ def test_override_holds_against_both_and_keeps_both_values(
     assert 'data-value="override">达标' in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        petition_delete(actor=county_official, petition=petition)
+        ledger_delete(actor=county_official, record=petition)
     status.refresh_from_db()
     assert (status.override, status.derived_met, status.met) == ("met", True, True)
 
@@ -109,10 +109,10 @@ def test_moving_a_petition_recomputes_old_and_new_village(
     with django_capture_on_commit_callbacks(execute=True):
         petition = skip_level_petition(county_official, a)
     with django_capture_on_commit_callbacks(execute=True):
-        petition_update(actor=county_official, petition=petition, village=b)
+        ledger_update(actor=county_official, record=petition, village=b)
     assert status_of(a).met is True and status_of(b).met is False
     with django_capture_on_commit_callbacks(execute=True):
-        petition_update(actor=county_official, petition=petition, received_on=D(YEAR - 1, 12, 30))
+        ledger_update(actor=county_official, record=petition, received_on=D(YEAR - 1, 12, 30))
     assert status_of(b).met is True and status_of(b, year=YEAR - 1).met is False
 
 

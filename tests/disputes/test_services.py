@@ -15,12 +15,10 @@ from django.utils import timezone
 from disputes.models import Dispute, HazardCheck, Incident, Petition, SanlingStatus, ZeroReport
 from disputes.services import (
     dispute_create,
-    dispute_update,
     hazard_create,
-    hazard_update,
     incident_create,
+    ledger_update,
     petition_create,
-    petition_update,
     sanling_override_set,
     unit_create,
     zero_report_create,
@@ -83,9 +81,7 @@ def test_city_viewer_cannot_write(area, city_viewer):
 def test_resolution_date_before_registration_is_refused(area, county_official):
     d = new_dispute(county_official, area.villages["a1v2"])
     with pytest.raises(ValidationError) as exc:
-        dispute_update(
-            actor=county_official, dispute=d, status="resolved", resolved_on=D(2024, 5, 1)
-        )
+        ledger_update(actor=county_official, record=d, status="resolved", resolved_on=D(2024, 5, 1))
     assert "化解日期不能早于排查日期。" in exc.value.message_dict["resolved_on"]
     d.refresh_from_db()
     assert d.status == Dispute.Status.REGISTERED and d.resolved_on is None
@@ -93,11 +89,11 @@ def test_resolution_date_before_registration_is_refused(area, county_official):
 
 def test_dispute_flow_fills_the_date_of_each_step(area, county_official):
     d = new_dispute(county_official, area.villages["a1v2"])
-    d = dispute_update(actor=county_official, dispute=d, status="in_progress")
+    d = ledger_update(actor=county_official, record=d, status="in_progress")
     assert d.started_on is not None
-    d = dispute_update(
+    d = ledger_update(
         actor=county_official,
-        dispute=d,
+        record=d,
         status="resolved",
         resolved_on=D(2024, 5, 20),
         follow_up_on=D(2024, 6, 1),
@@ -106,16 +102,16 @@ def test_dispute_flow_fills_the_date_of_each_step(area, county_official):
     )
     assert d.status == "resolved" and d.resolved_on == D(2024, 5, 20)
     with pytest.raises(ValidationError) as exc:
-        dispute_update(actor=county_official, dispute=d, status="in_progress")
+        ledger_update(actor=county_official, record=d, status="in_progress")
     assert "不能改为" in str(exc.value)
     with pytest.raises(ValidationError):
-        dispute_update(actor=county_official, dispute=d, follow_up_on=D(2024, 5, 10))
+        ledger_update(actor=county_official, record=d, follow_up_on=D(2024, 5, 10))
 
 
 def test_reported_needs_where_to(area, county_official):
     d = new_dispute(county_official, area.villages["a1v2"])
     with pytest.raises(ValidationError) as exc:
-        dispute_update(actor=county_official, dispute=d, status="reported")
+        ledger_update(actor=county_official, record=d, status="reported")
     assert "reported_to" in exc.value.message_dict
 
 
@@ -190,17 +186,17 @@ def test_petition_statuses_and_dates(area, township_official):
     )
     assert p.clock == "overdue"  # 2024: long past its 15 days to accept
     with pytest.raises(ValidationError):
-        petition_update(
-            actor=township_official, petition=p, status="accepted", accepted_on=D(2024, 5, 1)
+        ledger_update(
+            actor=township_official, record=p, status="accepted", accepted_on=D(2024, 5, 1)
         )
-    p = petition_update(
-        actor=township_official, petition=p, status="accepted", accepted_on=D(2024, 5, 8)
+    p = ledger_update(
+        actor=township_official, record=p, status="accepted", accepted_on=D(2024, 5, 8)
     )
     assert p.due_on == D(2024, 7, 7)
-    p = petition_update(actor=township_official, petition=p, extended=True)
+    p = ledger_update(actor=township_official, record=p, extended=True)
     assert p.due_on == D(2024, 8, 6)
-    p = petition_update(
-        actor=township_official, petition=p, status="concluded", concluded_on=D(2024, 8, 1)
+    p = ledger_update(
+        actor=township_official, record=p, status="concluded", concluded_on=D(2024, 8, 1)
     )
     assert p.clock == "done" and p.clock_label == "办结"
 
@@ -245,11 +241,11 @@ def test_hazard_rectification(area, county_official):
     )
     assert h.regulated_items == ["chemicals"] and h.regulated_labels == ["危险化学品"]
     with pytest.raises(ValidationError):
-        hazard_update(
-            actor=county_official, hazard_check=h, status="rectified", rectified_on=D(2024, 5, 1)
+        ledger_update(
+            actor=county_official, record=h, status="rectified", rectified_on=D(2024, 5, 1)
         )
-    h = hazard_update(
-        actor=county_official, hazard_check=h, status="rectified", rectified_on=D(2024, 5, 9)
+    h = ledger_update(
+        actor=county_official, record=h, status="rectified", rectified_on=D(2024, 5, 9)
     )
     assert h.status == HazardCheck.Status.RECTIFIED
 

@@ -35,15 +35,7 @@ from dashboards.models import Target
 from dashboards.services import target_delete, target_save
 from disputes import selectors as disputes_selectors
 from disputes.models import Dispute, HazardCheck, Incident, Petition, SanlingStatus
-from disputes.services import (
-    dispute_delete,
-    dispute_update,
-    hazard_update,
-    incident_update,
-    petition_update,
-    sanling_override_set,
-    sanling_recompute,
-)
+from disputes.services import ledger_delete, ledger_update, sanling_override_set, sanling_recompute
 from stars import selectors as stars_selectors
 from stars.models import StarAward, StarAwardEvent, StarTask, StarType, WeakBranchCase
 from stars.schemes import ensure_star_types
@@ -196,34 +188,30 @@ def _weak_case(area, users):
     return case, user, "status", "identified", "rectifying", request
 
 
-def _ledger(factory, update, record_arg, who, field, old, new):
-    """A 三零 ledger record made by `factory`, then `update(actor=…, record_arg=record,
+def _ledger(factory, who, field, old, new):
+    """A 三零 ledger record made by `factory`, then `ledger_update(actor=…, record=record,
     field=new)` by `users[who]` in a request."""
 
     def change(area, users):
         user = users[who]
         record = factory(village=area.villages["a1v1"])
         with in_request(user) as request:
-            update(actor=user, **{record_arg: record, field: new})
+            ledger_update(actor=user, record=record, **{field: new})
         return record, user, field, old, new, request
 
     return change
 
 
 _dispute = _ledger(
-    DisputeFactory, dispute_update, "dispute", "county_official",
+    DisputeFactory, "county_official",
     "responsible", "村调委会", "镇调委会",
 )  # fmt: skip
 _petition = _ledger(
-    PetitionFactory, petition_update, "petition", "township_official",
+    PetitionFactory, "township_official",
     "subject", "反映宅基地审批问题", "反映宅基地审批进度",
 )  # fmt: skip
-_incident = _ledger(
-    IncidentFactory, incident_update, "incident", "county_official", "place", "村东", "村西"
-)
-_hazard = _ledger(
-    HazardFactory, hazard_update, "hazard_check", "county_official", "responsible", "赵六", "钱七"
-)
+_incident = _ledger(IncidentFactory, "county_official", "place", "村东", "村西")
+_hazard = _ledger(HazardFactory, "county_official", "responsible", "赵六", "钱七")
 
 
 def _sanling_override(area, users):
@@ -575,7 +563,7 @@ def test_a_service_called_by_another_kind_of_job_is_named_by_it(area, users):
     official = users["county_official"]
     dispute = DisputeFactory(village=area.villages["a1v1"])
     with history_origin("task:nightly-check"):
-        dispute_update(actor=official, dispute=dispute, responsible="镇调委会")
+        ledger_update(actor=official, record=dispute, responsible="镇调委会")
     row = dispute.history.latest()
     assert (row.history_source, row.history_user) == ("task:nightly-check", official)
 
@@ -583,7 +571,7 @@ def test_a_service_called_by_another_kind_of_job_is_named_by_it(area, users):
 def test_who_survives_the_deletion_of_the_login(area, users):
     official = users["county_official"]
     dispute = DisputeFactory(village=area.villages["a1v1"])
-    dispute_update(actor=official, dispute=dispute, responsible="镇调委会")
+    ledger_update(actor=official, record=dispute, responsible="镇调委会")
     official.delete()
 
     row = dispute.history.latest()
@@ -641,10 +629,10 @@ def audited(area, users):
     )
 
     for ledger, factory, update, label in (
-        ("disputes", DisputeFactory, lambda r: dispute_update(actor=official, dispute=r, responsible="镇调委会"), "化解责任人/单位：村调委会 → 镇调委会"),
-        ("petitions", PetitionFactory, lambda r: petition_update(actor=official, petition=r, status="accepted", accepted_on=datetime.date(2024, 3, 6)), "办理状态：待受理 → 办理中"),
-        ("incidents", IncidentFactory, lambda r: incident_update(actor=official, incident=r, place="村西"), "发生地点：村东 → 村西"),
-        ("hazards", HazardFactory, lambda r: hazard_update(actor=official, hazard_check=r, regulated_items=["chemicals"]), "涉及管控物品：（空） → 危险化学品"),
+        ("disputes", DisputeFactory, lambda r: ledger_update(actor=official, record=r, responsible="镇调委会"), "化解责任人/单位：村调委会 → 镇调委会"),
+        ("petitions", PetitionFactory, lambda r: ledger_update(actor=official, record=r, status="accepted", accepted_on=datetime.date(2024, 3, 6)), "办理状态：待受理 → 办理中"),
+        ("incidents", IncidentFactory, lambda r: ledger_update(actor=official, record=r, place="村西"), "发生地点：村东 → 村西"),
+        ("hazards", HazardFactory, lambda r: ledger_update(actor=official, record=r, regulated_items=["chemicals"]), "涉及管控物品：（空） → 危险化学品"),
     ):  # fmt: skip
         record = factory(village=a1v1)
         update(record)
@@ -757,7 +745,7 @@ def test_the_panel_names_who_and_where_from_and_officials_see_the_address(client
     official.save(update_fields=["first_name"])
     dispute = DisputeFactory(village=area.villages["a1v1"])
     with in_request(official, path="/disputes/disputes/1/", HTTP_X_REQUEST_ID="req-0123456789"):
-        dispute_update(actor=official, dispute=dispute, responsible="镇调委会")
+        ledger_update(actor=official, record=dispute, responsible="镇调委会")
     url = f"/disputes/disputes/{dispute.pk}/"
 
     client.force_login(official)
@@ -775,7 +763,7 @@ def test_the_panel_names_who_and_where_from_and_officials_see_the_address(client
 def test_the_panel_masks_id_and_phone_numbers_for_those_who_may_not_see_them(client, users, area):
     official = users["county_official"]
     petition = PetitionFactory(village=area.villages["a1v1"])
-    petition_update(actor=official, petition=petition, petitioner_phone="13700001111")
+    ledger_update(actor=official, record=petition, petitioner_phone="13700001111")
     url = f"/disputes/petitions/{petition.pk}/"
     client.force_login(users["city_viewer"])
     panel = panel_of(client.get(url).content.decode())
@@ -788,12 +776,12 @@ def test_a_panel_costs_a_fixed_number_of_queries(area, users, django_assert_max_
 
     official = users["county_official"]
     dispute = DisputeFactory(village=area.villages["a1v1"])
-    dispute_update(actor=official, dispute=dispute, village=area.villages["a1v2"])
+    ledger_update(actor=official, record=dispute, village=area.villages["a1v2"])
     with django_assert_max_num_queries(4) as few:
         record_history(user=official, obj=dispute)
     for n in range(10):
-        dispute_update(actor=official, dispute=dispute, responsible=f"第{n}组")
-        dispute_update(actor=official, dispute=dispute,
+        ledger_update(actor=official, record=dispute, responsible=f"第{n}组")
+        ledger_update(actor=official, record=dispute,
                        village=area.villages["a1v3" if n % 2 else "a1v1"])  # fmt: skip
     with django_assert_max_num_queries(len(few.captured_queries)):
         entries = record_history(user=official, obj=dispute)
@@ -850,10 +838,10 @@ def _delete_petition_through_the_api(area, users, client):
 
 def _delete_dispute_through_its_service(area, users, client):
     obj = DisputeFactory(village=area.villages["a1v1"])
-    dispute_update(actor=users["township_official"], dispute=obj, responsible="镇调委会")
+    ledger_update(actor=users["township_official"], record=obj, responsible="镇调委会")
     yield obj
     with in_request(users["county_official"]):
-        dispute_delete(actor=users["county_official"], dispute=obj)
+        ledger_delete(actor=users["county_official"], record=obj)
     yield users["county_official"], "web"
 
 

@@ -20,7 +20,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.models import ExportJob
-from disputes.services import dispute_update, petition_update
+from disputes.services import ledger_update
 from tests.disputes.factories import DisputeFactory, PetitionFactory
 from villages.demo import role_groups
 
@@ -109,15 +109,15 @@ def personal_records(area, users):
             petitioner_phone=n["petitioner_phone"][0],
         )
         admin = users["city_admin"]
-        dispute_update(
+        ledger_update(
             actor=admin,
-            dispute=dispute,
+            record=dispute,
             party_id_numbers=n["party_id"][1],
             party_phones=n["party_phone"][1],
         )
-        petition_update(
+        ledger_update(
             actor=admin,
-            petition=petition,
+            record=petition,
             petitioner_id_number=n["petitioner_id"][1],
             petitioner_phone=n["petitioner_phone"][1],
         )
