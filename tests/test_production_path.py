@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from json import dumps, loads
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -175,6 +176,47 @@ def _wait_healthy(base: str, proc: subprocess.Popen) -> None:
     pytest.fail(f"gunicorn did not answer /healthz/ within {HEALTH_TIMEOUT}s (last: {last})")
 
 
+@contextmanager
+def served(tmp_path: Path, *, worker_name: str, worker_args: tuple = ("--pool=solo",)):
+    """gunicorn (2 workers) and a Celery worker on the production settings, until the block
+    ends: yields (port, gunicorn, worker). Both are stopped afterwards; their output is
+    printed when the block failed."""
+    env = _server_env(tmp_path)
+    port = _free_port()
+    logs: dict = {}
+    procs: list[subprocess.Popen] = []
+    ok = False
+    try:
+        gunicorn = _start(
+            "gunicorn",
+            [
+                sys.executable, "-m", "gunicorn", "xuchang_portal.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                "--access-logfile", "-", "--error-logfile", "-", "--no-control-socket",
+            ],
+            env, logs, tmp_path,
+        )  # fmt: skip
+        procs.append(gunicorn)
+        worker = _start(
+            "celery",
+            [
+                sys.executable, "-m", "celery", "-A", "xuchang_portal", "worker",
+                *worker_args, "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "-n", f"{worker_name}-{os.getpid()}@%h", "-l", "info",
+            ],
+            env, logs, tmp_path,
+        )  # fmt: skip
+        procs.append(worker)
+        _wait_healthy(f"http://127.0.0.1:{port}", gunicorn)
+        yield port, gunicorn, worker
+        ok = True
+    finally:
+        for proc in procs:
+            _stop(proc)
+        if not ok:
+            _dump(logs)
+
+
 def _world():
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
@@ -202,35 +244,8 @@ def _world():
 @pytest.mark.django_db(transaction=True)
 def test_export_through_gunicorn_and_a_celery_worker(tmp_path):
     token = _world()
-    env = _server_env(tmp_path)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    logs: dict = {}
-    procs: list[subprocess.Popen] = []
-    ok = False
-    try:
-        gunicorn = _start(
-            "gunicorn",
-            [
-                sys.executable, "-m", "gunicorn", "xuchang_portal.wsgi:application",
-                "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                "--access-logfile", "-", "--error-logfile", "-", "--no-control-socket",
-            ],
-            env, logs, tmp_path,
-        )  # fmt: skip
-        procs.append(gunicorn)
-        worker = _start(
-            "celery",
-            [
-                sys.executable, "-m", "celery", "-A", "xuchang_portal", "worker",
-                "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                "-n", f"prodtest-{os.getpid()}@%h", "-l", "info",
-            ],
-            env, logs, tmp_path,
-        )  # fmt: skip
-        procs.append(worker)
-
-        _wait_healthy(base, gunicorn)
+    with served(tmp_path, worker_name="prodtest") as (port, _gunicorn, worker):
+        base = f"http://127.0.0.1:{port}"
 
         status, _h, body = _http(
             "POST", f"{base}/api/exports/", token=token, json={"kind": "villages", "params": {}}
@@ -275,9 +290,3 @@ def test_export_through_gunicorn_and_a_celery_worker(tmp_path):
         assert len(rows) == VILLAGE_COUNT + 1  # header + one row per village
         cells = {str(value) for row in rows[1:] for value in row}
         assert {f"411024107{201 + i:03d}" for i in range(VILLAGE_COUNT)} <= cells
-        ok = True
-    finally:
-        for proc in procs:
-            _stop(proc)
-        if not ok:
-            _dump(logs)

@@ -11,10 +11,8 @@ helpers it uses."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from urllib.parse import urlencode
@@ -24,16 +22,7 @@ import pytest
 from bench.visits import cookies_from, request
 from tests.imports import hostile
 from tests.imports.area_sheets import roster_xlsx, village_row
-from tests.test_production_path import (
-    BROKER_URL,
-    DATABASE_URL,
-    _dump,
-    _free_port,
-    _server_env,
-    _start,
-    _stop,
-    _wait_healthy,
-)
+from tests.test_production_path import BROKER_URL, DATABASE_URL, served
 
 pytestmark = [
     pytest.mark.production,
@@ -121,33 +110,8 @@ def test_hostile_uploads_fail_their_own_jobs_under_gunicorn_and_a_celery_worker(
         # hashed as gunicorn's production settings check it (the tests use MD5)
         user.password = make_password(PASSWORD, hasher=PBKDF2PasswordHasher())
         user.save(update_fields=["password"])
-    env = _server_env(tmp_path)
-    port = _free_port()
-    logs: dict = {}
-    procs: list[subprocess.Popen] = []
-    ok = False
-    try:
-        gunicorn = _start(
-            "gunicorn",
-            [
-                sys.executable, "-m", "gunicorn", "xuchang_portal.wsgi:application",
-                "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                "--access-logfile", "-", "--error-logfile", "-", "--no-control-socket",
-            ],
-            env, logs, tmp_path,
-        )  # fmt: skip
-        procs.append(gunicorn)
-        worker = _start(
-            "celery",
-            [
-                sys.executable, "-m", "celery", "-A", "xuchang_portal", "worker",
-                "--concurrency", "1", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", "-n", f"hostile-{os.getpid()}@%h", "-l", "info",
-            ],
-            env, logs, tmp_path,
-        )  # fmt: skip
-        procs.append(worker)
-        _wait_healthy(f"http://127.0.0.1:{port}", gunicorn)
+    hostile_worker = {"worker_name": "hostile", "worker_args": ("--concurrency", "1")}
+    with served(tmp_path, **hostile_worker) as (port, gunicorn, worker):
         jar = _sign_in(port, county_official.username)
 
         for build, expected in (
@@ -174,9 +138,3 @@ def test_hostile_uploads_fail_their_own_jobs_under_gunicorn_and_a_celery_worker(
         job = _finished(other_county_official, worker)
         assert job.state == ImportJob.State.PREVIEWED, job.error
         assert job.summary["changed"] == 1
-        ok = True
-    finally:
-        for proc in procs:
-            _stop(proc)
-        if not ok:
-            _dump(logs)
