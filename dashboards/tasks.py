@@ -3,17 +3,12 @@ back-off when the database went away (a computation replaces the year's rows in 
 transaction, so a rerun is harmless), with time limits."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-RETRY = {
-    "acks_late": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 3,
-    "ignore_result": True,  # the snapshots are the result
-}
+from core.tasks import RETRY  # late acks, back-off when the database went away, no result
+from dashboards.services import compute_snapshots as compute
+from dashboards.services import live_years
+from dashboards.services import refresh_changed as refresh
+
 SOFT_LIMIT, HARD_LIMIT = 12 * 60, 15 * 60
 
 
@@ -21,8 +16,6 @@ SOFT_LIMIT, HARD_LIMIT = 12 * 60, 15 * 60
 @shared_task(**RETRY, reject_on_worker_lost=True, soft_time_limit=SOFT_LIMIT, time_limit=HARD_LIMIT)
 def compute_snapshots(year: int) -> dict:
     """Recompute every snapshot of `year` (idempotent)."""
-    from dashboards.services import compute_snapshots as compute
-
     result = compute(year=int(year))
     return {"year": result.year, "snapshots": result.snapshots, "villages": result.villages}
 
@@ -34,9 +27,6 @@ def compute_snapshots(year: int) -> dict:
 )
 def compute_live_years() -> list[int]:
     """Nightly: every roster year and the current year."""
-    from dashboards.services import compute_snapshots as compute
-    from dashboards.services import live_years
-
     years = live_years()
     for year in years:
         compute(year=year)
@@ -50,6 +40,4 @@ def refresh_changed() -> list[int]:
     """Every 30 seconds (beat): recompute the years touched since the last look, once
     each, however many records changed (dashboards.services.refresh_changed). Skipped
     while a previous run, or a dashboard request's where no beat runs, still works."""
-    from dashboards.services import refresh_changed as refresh
-
     return refresh() or []

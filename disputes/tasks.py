@@ -2,26 +2,16 @@
 when the database went away (a recomputation is idempotent), with time limits."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
-RETRY = {
-    "acks_late": True,
-    "ignore_result": True,  # nobody waits on it; and no result-store round trip when queuing
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 3,
-}
+from core.tasks import RETRY  # late acks, back-off when the database went away, no result
+from disputes.services import sanling_recompute as recompute
 
 
 # A lost worker gives the message back: the recomputation is small and idempotent.
 @shared_task(**RETRY, reject_on_worker_lost=True, soft_time_limit=5 * 60, time_limit=6 * 60)
 def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
     """Recompute the yearly 三零 status of these villages and units (both None: all)."""
-    # Imported here: services import this module at load time.
-    from disputes.services import sanling_recompute as recompute
-
     return recompute(year=year, village_ids=village_ids, unit_ids=unit_ids)
 
 
@@ -30,8 +20,4 @@ def sanling_recompute(year: int, village_ids=None, unit_ids=None) -> dict:
 def sanling_recompute_this_year() -> dict:
     """Nightly (beat): the whole current year, which also catches any change whose own
     recomputation could not be queued while Redis was down."""
-    from django.utils import timezone
-
-    from disputes.services import sanling_recompute as recompute
-
     return recompute(year=timezone.localdate().year)
