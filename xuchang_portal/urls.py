@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/login/", views.PortalLoginView.as_view(), name="login"),
     path("accounts/logout/", views.PortalLogoutView.as_view(), name="logout"),
     path("", include("villages.urls")),
+    path("", include("accounts.urls")),
     path("", include("visits.urls")),
     path("", include("visits.review_urls")),
     path("", include("visits.problem_urls")),

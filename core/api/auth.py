@@ -8,6 +8,7 @@ login's POSTs count against the write throttle, by client address."""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -41,6 +42,13 @@ def lockout_message() -> str:
     )
 
 
+def token_refusal(user) -> str | None:
+    """Why `user` may not have a token yet, in Chinese, or None: the callable named by the
+    API_TOKEN_REFUSAL setting (the accounts app's: a password to change first)."""
+    path = getattr(settings, "API_TOKEN_REFUSAL", "")
+    return import_string(path)(user) if path else None
+
+
 class PortalObtainAuthToken(ObtainAuthToken):
     throttle_classes = [UserWriteThrottle]
 
@@ -48,7 +56,11 @@ class PortalObtainAuthToken(ObtainAuthToken):
         try:
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            token = api_token_for(user=serializer.validated_data["user"])
+            user = serializer.validated_data["user"]
+            refusal = token_refusal(user)
+            if refusal:
+                return Response({"detail": refusal}, status=status.HTTP_403_FORBIDDEN)
+            token = api_token_for(user=user)
             return Response({"token": token.key})
         except ValidationError:
             # axes marks the request it was handed (DRF's, not Django's) when the account

@@ -147,7 +147,7 @@ class PortalObtainAuthTokenView(OpenApiViewExtension):
     """The token login as the schema tells it. drf-spectacular's own extension for DRF's
     ObtainAuthToken would document DRF's view in place of the portal's; this one documents
     the portal's: open to anyone (DRF's empty permission list), answering 400 for wrong
-    credentials and 429 for a locked account or too many attempts (core.api.auth)."""
+    credentials, 403 for a password to change first (API_TOKEN_REFUSAL) and 429 for a locked account or too many attempts (core.api.auth)."""
 
     target_class = "core.api.auth.PortalObtainAuthToken"
     priority = 1
@@ -157,6 +157,7 @@ class PortalObtainAuthTokenView(OpenApiViewExtension):
             responses={
                 200: AuthTokenSerializer,
                 400: OpenApiResponse(description="用户名或密码错误，或字段缺失"),
+                403: OpenApiResponse(description="须先登录网页修改首次、被重置或已过期的密码"),
                 429: OpenApiResponse(
                     description="登录失败次数过多，账号已被临时锁定；或请求过于频繁"
                 ),

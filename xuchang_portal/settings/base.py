@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     # the ground floor (knows no domain), then the apps, each on the floors below it
     "core",
     "villages",
+    "accounts",
     "visits",
     "stars",
     "disputes",
@@ -101,6 +102,8 @@ MIDDLEWARE = [
     "core.middleware.RequestBodyLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # idle sign-out, first/reset/expired passwords changed first (accounts.middleware)
+    "accounts.middleware.AccountPolicyMiddleware",
     "core.middleware.IntegrityErrorMiddleware",
 ]
 
@@ -137,10 +140,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # length, character classes, no login name or phone number (accounts.passwords)
+    {"NAME": "accounts.passwords.PolicyValidator"},
 ]
+# The password and session policy (等保 2.0 level 2); see accounts/.
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=8)
+PASSWORD_MIN_CLASSES = env.int("PASSWORD_MIN_CLASSES", default=3)  # of the four classes
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=0)  # 0: never expires
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)  # 0: no idle sign-out
+# How long the first passwords an official drew can be downloaded, before they are wiped.
+CREDENTIAL_SHEET_MINUTES = env.int("CREDENTIAL_SHEET_MINUTES", default=30)
+# Logins made from the rosters: "phone" (the 11-digit mobile number) or "staff_no" (the
+# roster's 工号 column, which every row must then carry).
+ACCOUNT_USERNAME = env("ACCOUNT_USERNAME", default="phone")
+# The address printed on the 开通通知 slips; empty: the address the official is using.
+PORTAL_URL = env("PORTAL_URL", default="")
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # passwords the portal drew and handed out on paper (accounts.hashers)
+    "accounts.hashers.IssuedPasswordHasher",
+]
+# Why a login may not have an API token yet (core.api.auth): a password to change first.
+API_TOKEN_REFUSAL = "accounts.services.token_refusal"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, loading the session's user together with their role and cadre record

@@ -1,0 +1,394 @@
+"""Writes about logins. Keyword-only, `actor=` first where a person acts, atomic, and
+written to the account log (AccountEvent) as well as to the history of the rows they
+change."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, logout, update_session_auth_hash
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts import selectors
+from accounts.crypto import seal
+from accounts.models import Account, AccountEvent, CredentialSheet, UserSession
+from accounts.passwords import generate_password
+from core.client_ip import client_ip
+from core.importing.bulk import update_with_history
+from villages.auth import forget_logins
+from villages.selectors import scope_for_user
+
+# What a session remembers for the account policy (accounts.middleware).
+MUST_CHANGE = "accounts.must_change"  # "first" / "reset" / "expired"
+LAST_SEEN = "accounts.seen"  # epoch seconds of the last request that refreshed it
+ISSUED_HASHER = "pbkdf2_sha256_issued"
+
+
+def _ua(request) -> str:
+    return (request.META.get("HTTP_USER_AGENT", "") if request is not None else "")[:200]
+
+
+def _ip(request) -> str | None:
+    return client_ip(request) if request is not None else None
+
+
+def _county_of(user) -> int | None:
+    """The county a login belongs to, for filtering the log by area."""
+    if user is None or user.pk is None:
+        return None
+    scope = scope_for_user(user)
+    if scope.county_id:
+        return scope.county_id
+    return None
+
+
+def record_event(*, kind: str, user=None, username: str = "", actor=None, reason="", request=None):
+    return AccountEvent.objects.create(
+        kind=kind,
+        user=user if user is not None and user.pk else None,
+        username=(username or (user.get_username() if user is not None else ""))[:150],
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        reason=reason[:200],
+        ip=_ip(request),
+        user_agent=_ua(request),
+        county_id_at=_county_of(user),
+    )
+
+
+def issued_password_hash(password: str) -> str:
+    """The hash of a password the portal drew (accounts.hashers), or the default hash where
+    the deployment does not list that hasher."""
+    hashers = [import_string(path).algorithm for path in settings.PASSWORD_HASHERS]
+    return make_password(password, hasher=ISSUED_HASHER if ISSUED_HASHER in hashers else "default")
+
+
+def _account(user) -> Account:
+    account = Account.objects.filter(user=user).first()
+    return account if account is not None else Account.objects.create(user=user)
+
+
+def _end_sessions(user, *, keep: str | None = None) -> int:
+    """End every signed-in session of `user` but `keep`: the session rows go from the
+    session store (and its cache), and their UserSession rows are closed."""
+    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    open_sessions = UserSession.objects.filter(user=user, ended_at__isnull=True)
+    if keep:
+        open_sessions = open_sessions.exclude(session_key=keep)
+    keys = list(open_sessions.values_list("session_key", flat=True))
+    for key in keys:
+        store: SessionBase = engine(session_key=key)
+        store.delete()
+    open_sessions.update(ended_at=timezone.now())
+    return len(keys)
+
+
+# ----- signing in and out (called by accounts.receivers and accounts.middleware) -----
+
+
+@transaction.atomic
+def session_started(*, user, request, sso: bool = False) -> None:
+    """A sign-in: remember the browser, and what the session must do first."""
+    session = request.session
+    now = timezone.now()
+    session[LAST_SEEN] = now.timestamp()
+    account = Account.objects.filter(user=user).first()
+    if account is not None and account.must_change_password:
+        session[MUST_CHANGE] = "first" if account.password_changed_at is None else "reset"
+    elif selectors.password_expired(account, now):
+        session[MUST_CHANGE] = "expired"
+    else:
+        session.pop(MUST_CHANGE, None)
+    if session.session_key is None:
+        session.save()
+    UserSession.objects.update_or_create(
+        session_key=session.session_key,
+        defaults={
+            "user": user,
+            "created_at": now,
+            "last_seen_at": now,
+            "ip": _ip(request),
+            "user_agent": _ua(request),
+            "ended_at": None,
+        },
+    )
+    record_event(
+        kind=AccountEvent.Kind.SSO_LOGIN if sso else AccountEvent.Kind.LOGIN,
+        user=user,
+        request=request,
+    )
+
+
+def session_ended(*, user, request, kind: str = AccountEvent.Kind.LOGOUT) -> None:
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        UserSession.objects.filter(session_key=key, ended_at__isnull=True).update(
+            ended_at=timezone.now()
+        )
+    if user is not None and getattr(user, "pk", None):
+        record_event(kind=kind, user=user, request=request)
+
+
+def session_seen(*, request) -> None:
+    """A request in a signed-in session, at most once a minute (accounts.middleware)."""
+    key = request.session.session_key
+    if key:
+        UserSession.objects.filter(session_key=key).update(last_seen_at=timezone.now())
+
+
+def session_idle_out(*, request) -> None:
+    """Sign out a session left idle longer than SESSION_IDLE_MINUTES."""
+    user = request.user
+    session_ended(user=user, request=request, kind=AccountEvent.Kind.IDLE_TIMEOUT)
+    logout(request)
+
+
+def login_failed(*, username: str, request) -> None:
+    User = get_user_model()
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+    record_event(
+        kind=AccountEvent.Kind.LOGIN_FAILED, user=user, username=username or "", request=request
+    )
+
+
+def locked_out(*, username: str, request) -> None:
+    User = get_user_model()
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+    record_event(
+        kind=AccountEvent.Kind.LOCKED_OUT, user=user, username=username or "", request=request
+    )
+
+
+def token_refusal(user) -> str | None:
+    """Why `user` may not have an API token yet (core.api.auth, API_TOKEN_REFUSAL): a
+    first or reset password, or an expired one, is changed in the portal first."""
+    account = Account.objects.filter(user=user).first()
+    if account is not None and (
+        account.must_change_password or selectors.password_expired(account)
+    ):
+        return "请先登录网页修改密码，再获取接口令牌。"
+    return None
+
+
+# ----- self-service (个人中心) -----
+
+
+@transaction.atomic
+def password_change(*, actor, request, old_password: str, new_password: str) -> None:
+    """The signed-in user changes their own password. Their other sessions end; this one
+    stays signed in."""
+    if not actor.check_password(old_password):
+        raise ValidationError({"old_password": "原密码不正确。"})
+    if old_password == new_password:
+        raise ValidationError({"new_password": "新密码不能与原密码相同。"})
+    try:
+        validate_password(new_password, user=actor)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    actor.set_password(new_password)
+    actor._history_user = actor
+    actor.save()
+    account = _account(actor)
+    account.must_change_password = False
+    account.password_changed_at = timezone.now()
+    if account.first_password_issued_at is None:
+        account.first_password_issued_at = account.password_changed_at
+    account._history_user = actor
+    account.save()
+    update_session_auth_hash(request, actor)
+    request.session.pop(MUST_CHANGE, None)
+    _end_sessions(actor, keep=request.session.session_key)
+    record_event(kind=AccountEvent.Kind.PASSWORD_CHANGED, user=actor, actor=actor, request=request)
+
+
+@transaction.atomic
+def sessions_end_others(*, actor, request) -> int:
+    ended = _end_sessions(actor, keep=request.session.session_key)
+    record_event(
+        kind=AccountEvent.Kind.SESSIONS_ENDED,
+        user=actor,
+        actor=actor,
+        reason=f"结束 {ended} 个会话",
+        request=request,
+    )
+    return ended
+
+
+# ----- scoped help: resets, deactivation -----
+
+
+def _managed(actor, user):
+    if not selectors.account_list_for_user(user=actor).filter(pk=user.pk).exists():
+        raise PermissionDenied("该账号不存在，或不在您的管辖范围内。")
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写原因。"})
+    return reason[:200]
+
+
+@transaction.atomic
+def password_reset(*, actor, user, reason: str, request=None) -> str:
+    """A one-time password for `user`, which their next sign-in must change. Their
+    sessions end. The password is returned once and kept nowhere."""
+    _managed(actor, user)
+    reason = _reason(reason)
+    password = generate_password()
+    user.password = issued_password_hash(password)
+    user._history_user = actor
+    user.save()
+    account = _account(user)
+    account.must_change_password = True
+    account.first_password_issued_at = account.first_password_issued_at or timezone.now()
+    account._history_user = actor
+    account.save()
+    _end_sessions(user)
+    record_event(
+        kind=AccountEvent.Kind.PASSWORD_RESET,
+        user=user,
+        actor=actor,
+        reason=reason,
+        request=request,
+    )
+    return password
+
+
+@transaction.atomic
+def account_set_active(*, actor, user, active: bool, reason: str, request=None) -> None:
+    """Deactivate (never delete) or reactivate a login. A deactivated login's sessions end
+    at once; its records stay."""
+    _managed(actor, user)
+    reason = _reason(reason)
+    if user.is_active == active:
+        return
+    user.is_active = active
+    user._history_user = actor
+    user.save(update_fields=["is_active"])
+    account = _account(user)
+    account.status_reason = reason
+    account._history_user = actor
+    account.save()
+    if not active:
+        _end_sessions(user)
+    record_event(
+        kind=AccountEvent.Kind.REACTIVATED if active else AccountEvent.Kind.DEACTIVATED,
+        user=user,
+        actor=actor,
+        reason=reason,
+        request=request,
+    )
+
+
+# ----- first passwords, handed out once -----
+
+
+def _sheet_row(user) -> dict:
+    cadre = getattr(user, "cadre", None)
+    role = getattr(user, "portal_role", None)
+    account = getattr(user, "account", None)
+    if cadre is not None:
+        unit, post = cadre.work_unit.name, cadre.position
+    else:
+        unit, post = "", ""
+    return {
+        "name": user.first_name or (cadre.name if cadre is not None else user.get_username()),
+        "username": user.get_username(),
+        "phone": (account.phone if account is not None and account.phone else "")
+        or (cadre.phone if cadre is not None else ""),
+        "role": str(role.get_role_display()) if role is not None else "",
+        "area": role.area_name if role is not None else "",
+        "unit": unit,
+        "position": post,
+    }
+
+
+@transaction.atomic
+def credentials_issue(*, actor, regenerate: bool = False, request=None) -> CredentialSheet:
+    """Draw the first passwords of the accounts in `actor`'s area that are waiting for one
+    (and, with `regenerate`, new ones for those handed out but never used: the earlier
+    sheet's passwords stop working). They can be downloaded, as a workbook and as printable
+    slips, by `actor` alone for CREDENTIAL_SHEET_MINUTES; then only the fact remains."""
+    if not selectors.can_manage_accounts(user=actor):
+        raise PermissionDenied("您无权下发账号密码。")
+    waiting = list(selectors.accounts_awaiting_first_password(user=actor).order_by("username"))
+    again = (
+        list(selectors.accounts_issued_unused(user=actor).order_by("username"))
+        if regenerate
+        else []
+    )
+    users = waiting + again
+    if not users:
+        raise ValidationError("没有需要下发首次密码的账号。")
+    now = timezone.now()
+    rows, accounts = [], []
+    for user in users:
+        password = generate_password()
+        user.password = issued_password_hash(password)
+        account = getattr(user, "account", None) or Account(user=user)
+        account.must_change_password = True
+        account.first_password_issued_at = now
+        accounts.append(account)
+        rows.append({**_sheet_row(user), "password": password})
+    update_with_history(get_user_model(), users, ["password"], actor=actor, reason="下发首次密码")
+    new_accounts = [a for a in accounts if a.pk is None]
+    for account in new_accounts:
+        account._history_user = actor
+        account.save()
+    update_with_history(
+        Account,
+        [a for a in accounts if a not in new_accounts],
+        ["must_change_password", "first_password_issued_at"],
+        actor=actor,
+        reason="下发首次密码",
+    )
+    forget_logins([u.pk for u in users])
+    sheet = CredentialSheet.objects.create(
+        created_by=actor,
+        created_at=now,
+        expires_at=now + datetime.timedelta(minutes=settings.CREDENTIAL_SHEET_MINUTES),
+        accounts=len(users),
+        regenerated=len(again),
+        payload=seal(rows),
+    )
+    AccountEvent.objects.bulk_create(
+        [
+            AccountEvent(
+                kind=AccountEvent.Kind.CREDENTIALS_ISSUED,
+                user=user,
+                username=user.get_username(),
+                actor=actor,
+                reason=f"开通通知 #{sheet.pk}" + ("（重新生成）" if user in again else ""),
+                ip=_ip(request),
+                user_agent=_ua(request),
+                county_id_at=_county_of(user),
+            )
+            for user in users
+        ]
+    )
+    return sheet
+
+
+def credential_sheet_downloaded(*, actor, sheet: CredentialSheet, fmt: str, request=None):
+    """Each download of a sheet is a line of the log."""
+    record_event(
+        kind=AccountEvent.Kind.CREDENTIALS_ISSUED,
+        user=actor,
+        actor=actor,
+        reason=f"下载开通通知 #{sheet.pk}（{fmt}，{sheet.accounts} 个账号）",
+        request=request,
+    )
+
+
+def credential_sheets_wipe(now: datetime.datetime | None = None) -> int:
+    """Wipe the passwords of the sheets whose time is up (Celery beat, and before any
+    sheet is read)."""
+    now = now or timezone.now()
+    return selectors.sheets_to_wipe(now).update(payload="", wiped_at=now)
