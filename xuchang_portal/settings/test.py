@@ -26,3 +26,6 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 # live_server tests serve static files straight from the finders (no collectstatic).
 WHITENOISE_AUTOREFRESH = True
+# No idle sign-out by default: many tests move the clock days ahead inside one session (a
+# 公示 running out, a deadline passing). The tests of the idle sign-out turn it on.
+SESSION_IDLE_MINUTES = 0
