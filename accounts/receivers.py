@@ -21,7 +21,13 @@ def _logged_out(sender, request, user, **kwargs):
 def _login_failed(sender, credentials, request=None, **kwargs):
     from accounts import services
 
-    services.login_failed(username=(credentials or {}).get("username", ""), request=request)
+    # a single sign-on refused by accounts.oidc: whom the provider named, and why
+    refusal = getattr(request, "oidc_refusal", None)
+    services.login_failed(
+        username=(credentials or {}).get("username", "") or (refusal.username if refusal else ""),
+        reason=refusal.reason if refusal else "",
+        request=request,
+    )
 
 
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs):

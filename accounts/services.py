@@ -94,12 +94,16 @@ def _end_sessions(user, *, keep: str | None = None) -> int:
 
 @transaction.atomic
 def session_started(*, user, request, sso: bool = False) -> None:
-    """A sign-in: remember the browser, and what the session must do first."""
+    """A sign-in: remember the browser, and what the session must do first (a first,
+    reset or expired password is changed first, unless the sign-in was a single sign-on)."""
     session = request.session
     now = timezone.now()
     session[LAST_SEEN] = now.timestamp()
     account = Account.objects.filter(user=user).first()
-    if account is not None and account.must_change_password:
+    if sso:
+        # signed in by the single sign-on provider: the local password plays no part
+        session.pop(MUST_CHANGE, None)
+    elif account is not None and account.must_change_password:
         session[MUST_CHANGE] = "first" if account.password_changed_at is None else "reset"
     elif selectors.password_expired(account, now):
         session[MUST_CHANGE] = "expired"
@@ -149,11 +153,15 @@ def session_idle_out(*, request) -> None:
     logout(request)
 
 
-def login_failed(*, username: str, request) -> None:
+def login_failed(*, username: str, request, reason: str = "") -> None:
     User = get_user_model()
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
     record_event(
-        kind=AccountEvent.Kind.LOGIN_FAILED, user=user, username=username or "", request=request
+        kind=AccountEvent.Kind.LOGIN_FAILED,
+        user=user,
+        username=username or "",
+        reason=reason,
+        request=request,
     )
 
 

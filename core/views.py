@@ -3,6 +3,7 @@ core.panels), the health check and the answers to requests too large, malformed,
 missing or failed (400, 403, 404, 413, 500): a page in Chinese, or under /api/ the API's
 JSON `{"detail": 中文说明}`."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
@@ -77,6 +78,12 @@ def server_error(request):
 class PortalLoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        # the single sign-on button, when the deployment configured a provider (OIDC_*)
+        ctx["sso_provider"] = settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else ""
+        return ctx
 
 
 class PortalLogoutView(auth_views.LogoutView):

@@ -23,6 +23,8 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/login/", views.PortalLoginView.as_view(), name="login"),
     path("accounts/logout/", views.PortalLogoutView.as_view(), name="logout"),
+    # single sign-on through an OpenID Connect provider: 404 unless OIDC_ENABLED
+    path("oidc/", include("accounts.oidc_urls")),
     path("", include("villages.urls")),
     path("", include("accounts.urls")),
     path("", include("visits.urls")),

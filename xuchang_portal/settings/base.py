@@ -2,7 +2,8 @@
 
 Variables (all listed with examples in `.env.example`):
 DEBUG, SECRET_KEY, DATABASE_URL, REDIS_URL / CELERY_BROKER_URL, ALLOWED_HOSTS,
-CSRF_TRUSTED_ORIGINS, MEDIA_ROOT, STATIC_ROOT, LOG_LEVEL.
+CSRF_TRUSTED_ORIGINS, MEDIA_ROOT, STATIC_ROOT, LOG_LEVEL; single sign-on (off by default):
+OIDC_ENABLED and the other OIDC_* variables.
 """
 
 import datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab  # noqa: F401  (kept for beat schedules added by apps)
 from csp import constants as csp
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
@@ -175,6 +177,39 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on through an OpenID Connect provider (accounts/oidc.py, mozilla-django-oidc;
+# README "单点登录（OIDC，可选）"), beside the local passwords. Off by default. The
+# provider's user is the roster person with the phone number of the claim OIDC_PHONE_CLAIM;
+# nobody is ever created from the provider. /oidc/ answers 404 while it is off.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="政务单点登录")  # 使用…登录
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")  # empty: the ID token's iss is not checked
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile phone")
+OIDC_PHONE_CLAIM = env("OIDC_PHONE_CLAIM", default="phone_number")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds per call to the provider
+OIDC_CREATE_USER = False
+if OIDC_ENABLED:
+    _oidc_required = [
+        "OIDC_RP_CLIENT_ID",
+        "OIDC_RP_CLIENT_SECRET",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+    ]
+    if OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
+        _oidc_required.append("OIDC_OP_JWKS_ENDPOINT")
+    _oidc_missing = [name for name in _oidc_required if not globals()[name]]
+    if _oidc_missing:
+        raise ImproperlyConfigured(f"OIDC_ENABLED=true，但未设置：{', '.join(_oidc_missing)}")
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.PortalOIDCBackend")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
@@ -395,6 +430,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# The single sign-on callback is no password guess: never counted or locked (accounts.oidc).
+AXES_WHITELIST_CALLABLE = "accounts.oidc.axes_exempt"
 
 # django-csp 4: no inline scripts; inline styles are not allowed either.
 CONTENT_SECURITY_POLICY = {
