@@ -126,6 +126,12 @@ def session_started(*, user, request, sso: bool = False) -> None:
 
 
 def session_ended(*, user, request, kind: str = AccountEvent.Kind.LOGOUT) -> None:
+    """A sign-out: once per request, so an idle sign-out (which then calls Django's logout,
+    whose signal comes here too) is one line of the log, not two."""
+    if request is not None:
+        if getattr(request, "_accounts_session_ended", False):
+            return
+        request._accounts_session_ended = True
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
         UserSession.objects.filter(session_key=key, ended_at__isnull=True).update(
