@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from accounts import services
 
@@ -39,7 +40,7 @@ class AccountPolicyMiddleware:
                 request,
                 f"超过 {settings.SESSION_IDLE_MINUTES} 分钟未操作，已自动退出，请重新登录。",
                 status=401,
-                to=f"{reverse('login')}?next={request.get_full_path()}",
+                to=f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}",
             )
         if seen is None or now - seen > TOUCH_SECONDS:
             session[services.LAST_SEEN] = now

@@ -130,6 +130,12 @@ def session_started(*, user, request, sso: bool = False) -> None:
 
 
 def session_ended(*, user, request, kind: str = AccountEvent.Kind.LOGOUT) -> None:
+    """A sign-out: once per request, so an idle sign-out (which then calls Django's logout,
+    whose signal comes here too) is one line of the log, not two."""
+    if request is not None:
+        if getattr(request, "_accounts_session_ended", False):
+            return
+        request._accounts_session_ended = True
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
         UserSession.objects.filter(session_key=key, ended_at__isnull=True).update(
@@ -209,7 +215,12 @@ def password_change(*, actor, request, old_password: str, new_password: str) -> 
         account.first_password_issued_at = account.password_changed_at
     account._history_user = actor
     account.save()
-    update_session_auth_hash(request, actor)
+    signed_in_as = request.session.session_key
+    update_session_auth_hash(request, actor)  # a new session key for this browser
+    if signed_in_as and signed_in_as != request.session.session_key:
+        UserSession.objects.filter(session_key=signed_in_as).update(
+            session_key=request.session.session_key
+        )
     request.session.pop(MUST_CHANGE, None)
     _end_sessions(actor, keep=request.session.session_key)
     record_event(kind=AccountEvent.Kind.PASSWORD_CHANGED, user=actor, actor=actor, request=request)

@@ -10,9 +10,11 @@ It (re)creates the scratch database `--database` (default xuchang_bench_load) on
 named by BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/) and runs
 `seed_demo` (with the snapshots; `--reuse` and `--quick` keep a database already seeded).
 Logins: the demo officials `county_yanling`, `county_changge`, `township_zhangqiao` and `admin`,
-and demo cadres of 张桥镇 (鄢陵县): `cadre_peizhuang` and, for the others, a login made here
-for the demo cadre record (`bench_load_<id>`, password demo12345). Every user signs in once
-through the login form; its clients share the session, as a browser's tabs do.
+and demo cadres of 张桥镇 (鄢陵县): `cadre_peizhuang` and the others' demo logins (their phone
+numbers, password demo12345, the forced first change taken as done), or, where the demo has
+none, a login made here for the demo cadre record (`bench_load_<id>`, password demo12345).
+Every user signs in once through the login form; its clients share the session, as a
+browser's tabs do.
 
 `--clients` Python threads (one per client; a new TCP connection per request, as gunicorn's
 sync workers close it after each response) run for `--seconds`:
@@ -127,10 +129,13 @@ def seed(*, reuse: bool) -> None:
 
 def demo_actors(cadres: int) -> list[Actor]:
     """The demo officials, then `cadres` demo cadres of 张桥镇, each given a login if the
-    demo has none for them (idempotent)."""
+    demo has none for them (idempotent). The demo's own logins for its cadres (accounts.demo)
+    must change demo12345 at their first sign-in: the bench takes them as changed to
+    demo12345, so its clients go straight to work."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from accounts.models import Account
     from villages.models import Assignment, County, Township, UserRole
 
     today = timezone.localdate()
@@ -169,6 +174,9 @@ def demo_actors(cadres: int) -> list[Actor]:
             UserRole.objects.update_or_create(user=user, defaults={"role": UserRole.Role.CADRE})
             cadre.user = user
             cadre.save(update_fields=["user"])
+        Account.objects.filter(user_id=cadre.user_id, must_change_password=True).update(
+            must_change_password=False, password_changed_at=timezone.now()
+        )
         actors.append(
             Actor(
                 cadre.user.username,

@@ -175,6 +175,8 @@ def _read(name: str) -> list[dict]:
 class SyncStats:
     created: dict = field(default_factory=lambda: defaultdict(int))
     updated: dict = field(default_factory=lambda: defaultdict(int))
+    # lines the command prints after the demo logins (e.g. where the other logins are)
+    notes: list = field(default_factory=list)
 
     @property
     def changed(self) -> int:

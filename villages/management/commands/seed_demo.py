@@ -25,7 +25,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         # Each app may contribute demo data through `<app>.demo.seed_demo(seed=, scale=)`,
         # run in INSTALLED_APPS order (villages first).
-        changed = 0
+        changed, notes = 0, []
         for config in django_apps.get_app_configs():
             if apps and config.label not in apps:
                 continue
@@ -41,6 +41,7 @@ class Command(BaseCommand):
             for label, n in sorted(stats.updated.items()):
                 self.stdout.write(f"  更新 {label}: {n}")
             changed += stats.changed
+            notes += getattr(stats, "notes", [])
         elapsed = time.monotonic() - started
         if changed == 0:
             self.stdout.write("演示数据已是最新，无需改动。")
@@ -48,3 +49,5 @@ class Command(BaseCommand):
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}，仅供演示）：")
         for username, label, *_ in DEMO_USERS:
             self.stdout.write(f"  {username:<20} {label}")
+        for note in notes:
+            self.stdout.write(note)
