@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与登录"
 
     def ready(self):
-        from accounts import receivers
+        # The roster sheets and their exports (the cadre roster's replace villages' own).
+        from accounts import exports, import_kinds, receivers  # noqa: F401
 
         receivers.connect()

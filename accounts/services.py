@@ -20,9 +20,11 @@ from accounts import selectors
 from accounts.crypto import seal
 from accounts.models import Account, AccountEvent, CredentialSheet, UserSession
 from accounts.passwords import generate_password
+from accounts.rosters import BACK_ON_ROSTER, LEFT_ROSTER, Login
 from core.client_ip import client_ip
-from core.importing.bulk import update_with_history
+from core.importing.bulk import create_with_history, update_with_history
 from villages.auth import forget_logins
+from villages.models import UserRole
 from villages.selectors import scope_for_user
 
 # What a session remembers for the account policy (accounts.middleware).
@@ -77,10 +79,14 @@ def _account(user) -> Account:
 def _end_sessions(user, *, keep: str | None = None) -> int:
     """End every signed-in session of `user` but `keep`: the session rows go from the
     session store (and its cache), and their UserSession rows are closed."""
-    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     open_sessions = UserSession.objects.filter(user=user, ended_at__isnull=True)
     if keep:
         open_sessions = open_sessions.exclude(session_key=keep)
+    return _close_sessions(open_sessions)
+
+
+def _close_sessions(open_sessions) -> int:
+    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     keys = list(open_sessions.values_list("session_key", flat=True))
     for key in keys:
         store: SessionBase = engine(session_key=key)
@@ -411,3 +417,180 @@ def credential_sheets_wipe(now: datetime.datetime | None = None) -> int:
     sheet is read)."""
     now = now or timezone.now()
     return selectors.sheets_to_wipe(now).update(payload="", wiped_at=now)
+
+
+# ----- logins from the rosters (accounts.import_kinds) -----
+
+
+def _roles_in_reach(actor, logins: list[Login]) -> None:
+    """A county official gives roles to township officials of their own county only (the
+    sheet refuses anything else row by row; this is the service's own guard)."""
+    scope = scope_for_user(actor) if actor is not None else None
+    if scope is not None and not scope.can_import:
+        raise PermissionDenied("只有市级管理员和县级干部可以导入账号。")
+    if scope is None or scope.role == UserRole.Role.CITY_ADMIN:
+        return
+    for login in logins:
+        if login.set_role and (
+            login.role != UserRole.Role.TOWNSHIP_OFFICIAL
+            or login.township is None
+            or login.township.county_id != scope.county_id
+        ):
+            raise PermissionDenied("县级干部只能为本县(市、区)的乡级干部分配角色。")
+
+
+@transaction.atomic
+def roster_logins_write(
+    *, actor, logins: list[Login], leaving: list[tuple], source: str, reason: str
+) -> dict:
+    """Open, update and reactivate the logins of a roster's people, and deactivate those
+    who left it (`leaving`: (user, county id) pairs); never delete. In a number of
+    queries that does not grow with the people.
+
+    A new login has no usable password and no first password yet
+    (first_password_issued_at empty): the official hands those out with
+    `credentials_issue`. An existing login keeps its name and password. Returns
+    {"users": {phone: user id}} and the counts."""
+    _roles_in_reach(actor, logins)
+    User = get_user_model()
+    now = timezone.now()
+    new = [login for login in logins if login.user is None]
+    create_with_history(
+        User,
+        [
+            User(
+                **{User.USERNAME_FIELD: login.username},
+                first_name=login.name,
+                password=make_password(None),
+                date_joined=now,
+            )
+            for login in new
+        ],
+        actor=actor,
+        reason=reason,
+    )
+    made = (
+        {
+            u.get_username(): u
+            for u in User.objects.filter(
+                **{f"{User.USERNAME_FIELD}__in": [login.username for login in new]}
+            )
+        }
+        if new
+        else {}
+    )
+
+    accounts_new, roles_new, users_changed, accounts_changed, roles_changed = [], [], {}, {}, []
+    user_fields, account_fields = set(), set()
+    events, users, reactivated = [], {}, 0
+    for login in logins:
+        back = login.reactivate  # read before the login below is changed
+        reactivated += back
+        user = login.user if login.user is not None else made[login.username]
+        users[login.phone] = user.pk
+        account = getattr(login.user, "account", None)
+        if account is None:
+            accounts_new.append(
+                Account(
+                    user=user,
+                    phone=login.phone,
+                    staff_no=login.staff_no,
+                    source=source,
+                    first_password_issued_at=(
+                        user.date_joined
+                        if login.user is not None and user.has_usable_password()
+                        else None
+                    ),
+                )
+            )
+        else:
+            wanted = {"phone": login.phone}
+            if login.staff_no:
+                wanted["staff_no"] = login.staff_no
+            if back:
+                wanted["status_reason"] = BACK_ON_ROSTER
+            for name, value in wanted.items():
+                if getattr(account, name) != value:
+                    setattr(account, name, value)
+                    account_fields.add(name)
+                    accounts_changed[account.pk] = account
+        if login.user is not None:
+            for name, value in (("first_name", login.name), ("is_active", True)):
+                if name == "is_active" and not back:
+                    continue
+                if getattr(user, name) != value:
+                    setattr(user, name, value)
+                    user_fields.add(name)
+                    users_changed[user.pk] = user
+        role = getattr(login.user, "portal_role", None)
+        if role is None:
+            roles_new.append(
+                UserRole(user=user, role=login.role, county=login.county, township=login.township)
+            )
+        elif (
+            login.set_role and (role.role, role.county_id, role.township_id) != login.role_wanted()
+        ):
+            role.role, role.county, role.township = login.role, login.county, login.township
+            roles_changed.append(role)
+        if login.user is None or back:
+            events.append(
+                _event(
+                    AccountEvent.Kind.CREATED
+                    if login.user is None
+                    else AccountEvent.Kind.REACTIVATED,
+                    user,
+                    actor,
+                    reason if login.user is None else BACK_ON_ROSTER,
+                    login.county_id,
+                )
+            )
+
+    for user, county_id in leaving:
+        user.is_active = False
+        user_fields.add("is_active")
+        users_changed[user.pk] = user
+        account = getattr(user, "account", None)
+        if account is not None:
+            account.status_reason = LEFT_ROSTER
+            account_fields.add("status_reason")
+            accounts_changed[account.pk] = account
+        events.append(_event(AccountEvent.Kind.DEACTIVATED, user, actor, LEFT_ROSTER, county_id))
+
+    create_with_history(Account, accounts_new, actor=actor, reason=reason)
+    create_with_history(UserRole, roles_new, actor=actor, reason=reason)
+    update_with_history(
+        User, list(users_changed.values()), sorted(user_fields), actor=actor, reason=reason
+    )
+    update_with_history(
+        Account, list(accounts_changed.values()), sorted(account_fields), actor=actor, reason=reason
+    )
+    update_with_history(
+        UserRole, roles_changed, ["role", "county", "township"], actor=actor, reason=reason
+    )
+    AccountEvent.objects.bulk_create(events)
+    gone = [user.pk for user, _ in leaving]
+    if gone:
+        _close_sessions(UserSession.objects.filter(user_id__in=gone, ended_at__isnull=True))
+    forget_logins(
+        set(users_changed) | {r.user_id for r in roles_changed} | {r.user_id for r in roles_new}
+    )
+    return {
+        "users": users,
+        "accounts_created": len(new),
+        "accounts_linked": sum(
+            1 for login in logins if login.user is not None and not login.linked
+        ),
+        "accounts_reactivated": reactivated,
+        "accounts_deactivated": len(leaving),
+    }
+
+
+def _event(kind, user, actor, reason, county_id) -> AccountEvent:
+    return AccountEvent(
+        kind=kind,
+        user=user,
+        username=user.get_username(),
+        actor=actor if actor is not None and actor.pk else None,
+        reason=reason[:200],
+        county_id_at=county_id,
+    )

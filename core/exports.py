@@ -6,6 +6,7 @@ open on a page. core runs them as background jobs (core.jobs)."""
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 
 
@@ -26,5 +27,11 @@ class ExportKind:
 EXPORT_KINDS: dict[str, ExportKind] = {}
 
 
-def register(kind: ExportKind) -> None:
+def register(kind: ExportKind, *, replace: bool = False) -> None:
+    """Add `kind` to the registry; a key is registered once, unless an app that extends
+    another's export says `replace=True` (the key must then be registered already)."""
+    if replace and kind.key not in EXPORT_KINDS:
+        raise ImproperlyConfigured(f"导出类型 {kind.key} 尚未注册，无法替换。")
+    if not replace and kind.key in EXPORT_KINDS:
+        raise ImproperlyConfigured(f"导出类型 {kind.key} 已注册；替换须写明 replace=True。")
     EXPORT_KINDS[kind.key] = kind

@@ -643,6 +643,12 @@ class CadreSheet(SheetKind):
             item.status = CHANGED if changes else UNCHANGED
         item.changes = changes
 
+    def cadre_logins(self, items: list[Item], ctx: Context) -> dict[str, int]:
+        """The login (user id) each cadre of `items` is to be linked to, by phone, written
+        before the cadres are. None here: the accounts app's sheet, which replaces this one
+        in the registry, opens or finds the logins (accounts.import_kinds)."""
+        return {}
+
     def commit(self, items: list[Item], ctx: Context) -> dict:
         actor = ctx.actor
         reason = "Excel 导入：帮扶干部及联系点"
@@ -661,6 +667,7 @@ class CadreSheet(SheetKind):
                 {u.name: u for u in WorkUnit.objects.filter(name__in=[u.name for u in new_units])}
             )
 
+        logins = self.cadre_logins(items, ctx)
         cadres = ctx.cache["cadres"]
         create_cadres, update_cadres = {}, {}
         for item in items:
@@ -672,6 +679,8 @@ class CadreSheet(SheetKind):
                 "level": row["level"],
             }
             cadre = cadres.get(row["phone"])
+            if cadre is not None or row["phone"] in logins:
+                values["user_id"] = logins.get(row["phone"], getattr(cadre, "user_id", None))
             if cadre is None:
                 create_cadres.setdefault(row["phone"], Cadre(phone=row["phone"], **values))
             elif any(getattr(cadre, k) != v for k, v in values.items()):
@@ -685,7 +694,7 @@ class CadreSheet(SheetKind):
         update_with_history(
             Cadre,
             list(update_cadres.values()),
-            ["name", "work_unit", "position", "level"],
+            ["name", "work_unit", "position", "level", "user"],
             actor=actor,
             reason=reason,
         )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -90,6 +91,9 @@ class Plan:
     header_row: int = 0
     columns: dict[str, int] = field(default_factory=dict)  # column key -> 0-based index
     fmt: str = "xlsx"
+    # What a kind adds to the preview beyond the rows (SheetKind.finish): each a dict with
+    # "text" and, optionally, "names" (cut at the preview's limit) and "more".
+    notes: list[dict] = field(default_factory=list)
     # The rows with an issue, kept up to date by add_issue: checking a row against it costs
     # the same whatever the number of issues (was rebuilt from every issue per row).
     _error_rows: set[int] = field(default_factory=set, init=False, repr=False)
@@ -158,8 +162,13 @@ class SheetKind:
         """Check one parsed row against the database and scope; set status and changes."""
         raise NotImplementedError
 
+    def finish(self, plan: Plan, ctx: Context) -> None:
+        """After every row is checked: flag what only the whole file shows (plan.add_issue)
+        and add notes to the preview (plan.notes). Optional."""
+
     def commit(self, items: list[Item], ctx: Context) -> dict:
-        """Write the plan's valid items; return counts. Runs inside the caller's transaction."""
+        """Write the plan's valid items; return counts (and, under "notes", lines for the
+        result page). Runs inside the caller's transaction."""
         raise NotImplementedError
 
     # Helpers ---------------------------------------------------------------
@@ -184,7 +193,18 @@ class SheetKind:
 KINDS: dict[str, SheetKind] = {}
 
 
-def register(kind: SheetKind) -> SheetKind:
+def register(kind: SheetKind, *, replace: bool = False) -> SheetKind:
+    """Add `kind` to the registry. A key is registered once; an app that extends another
+    app's kind (accounts' cadre roster, which also opens the logins) says so with
+    `replace=True`, which needs the key to be registered already (the app it extends has
+    to be loaded first), and keeps its place in the list."""
+    if replace and kind.key not in KINDS:
+        raise ImproperlyConfigured(f"导入类型 {kind.key} 尚未注册，无法替换。")
+    if not replace and kind.key in KINDS:
+        raise ImproperlyConfigured(
+            f"导入类型 {kind.key} 已由 {type(KINDS[kind.key]).__module__} 注册；"
+            "替换须写明 replace=True。"
+        )
     KINDS[kind.key] = kind
     return kind
 
@@ -283,6 +303,7 @@ def build_plan(kind: SheetKind, data: bytes, filename: str, ctx: Context, progre
 
         kind.check(item, ctx, add_error)
     plan.items = parsed
+    kind.finish(plan, ctx)
     plan.issues.sort(key=lambda i: (i.row, i.column))
     report(90)
     return plan
@@ -402,6 +423,15 @@ def _inert(value):
     return value
 
 
+def _note(note: dict, limit: int) -> dict:
+    names = [str(name) for name in note.get("names", ())]
+    return {
+        "text": str(note["text"]),
+        "names": names[:limit],
+        "more": max(0, len(names) - limit) + int(note.get("more", 0)),
+    }
+
+
 def plan_preview(plan: Plan, limit: int = 500) -> dict:
     """What the preview page shows, JSON-serialisable. Lists of rows are cut at `limit`;
     every issue is kept (the annotated workbook is built from them)."""
@@ -414,6 +444,7 @@ def plan_preview(plan: Plan, limit: int = 500) -> dict:
         "counts": plan.counts(),
         "groups": groups,
         "issues": [i.as_dict() for i in plan.issues],
+        "notes": [_note(note, limit) for note in plan.notes],
         "limit": limit,
         **(
             {

@@ -76,7 +76,11 @@ def _export(actor, kind, capture) -> bytes:
 def test_export_reimports_with_zero_changes_and_writes_nothing(
     world, admin, django_capture_on_commit_callbacks, kind, rows
 ):
-    # given
+    # given: (the cadres' logins are opened by the roster's first import, which is not
+    # the round trip's concern)
+    if kind == "cadres":
+        first = _export(admin, kind, django_capture_on_commit_callbacks)
+        import_job_run_now(actor=admin, kind=kind, upload=as_upload(first, "first.xlsx"))
     data = _export(admin, kind, django_capture_on_commit_callbacks)
     before = counts()
 

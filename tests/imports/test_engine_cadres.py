@@ -32,6 +32,16 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 
 
+# What a commit reports of the cadres' logins (accounts.import_kinds) when it opens none.
+NO_LOGIN_CHANGES = {
+    "accounts_created": 0,
+    "accounts_linked": 0,
+    "accounts_reactivated": 0,
+    "accounts_deactivated": 0,
+    "notes": [],
+}
+
+
 @pytest.fixture
 def world():
     return build_world(villages_per_township=2)
@@ -356,7 +366,14 @@ def test_commit_creates_cadres_units_and_assignments_with_history_by_the_actor(w
     written = commit_plan(plan, ctx)
 
     # then
-    assert written == {"work_units_created": 2, "cadres_created": 2, "cadres_updated": 0}
+    assert written == {
+        "work_units_created": 2,
+        "cadres_created": 2,
+        "cadres_updated": 0,
+        **NO_LOGIN_CHANGES,
+        "accounts_created": 2,  # one login per new cadre
+        "notes": ["新建账号 2 个"],
+    }
     county_unit = WorkUnit.objects.get(name="甲县新设局")
     assert (county_unit.level, county_unit.county) == (WorkUnit.Level.COUNTY, world.county_a)
     city_unit = WorkUnit.objects.get(name="市新设办")
@@ -397,7 +414,14 @@ def test_commit_updates_person_data_and_dates_in_place(world, admin):
     written = commit_plan(plan, ctx)
 
     # then
-    assert written == {"work_units_created": 0, "cadres_created": 0, "cadres_updated": 1}
+    assert written == {
+        "work_units_created": 0,
+        "cadres_created": 0,
+        "cadres_updated": 1,
+        **NO_LOGIN_CHANGES,
+        "accounts_created": 1,  # the world's cadres have no login yet
+        "notes": ["新建账号 1 个"],
+    }
     cadre.refresh_from_db()
     assignment.refresh_from_db()
     assert (cadre.name, cadre.work_unit) == ("李四", world.units["A"])
@@ -423,15 +447,22 @@ def test_commit_of_person_change_leaves_the_dates_alone(world, admin):
 
 
 def test_commit_of_an_unchanged_file_writes_nothing(world, admin):
-    # given
-    plan, ctx = _plan([assignment_values(a) for a in world.assignments.values()], actor=admin)
+    # given: the cadres' logins, opened by the file's first import
+    rows = [assignment_values(a) for a in world.assignments.values()]
+    commit_plan(*_plan(rows, actor=admin))
+    plan, ctx = _plan(rows, actor=admin)
     before = (Cadre.history.count(), Assignment.history.count(), WorkUnit.history.count())
 
     # when
     written = commit_plan(plan, ctx)
 
     # then
-    assert written == {"work_units_created": 0, "cadres_created": 0, "cadres_updated": 0}
+    assert written == {
+        "work_units_created": 0,
+        "cadres_created": 0,
+        "cadres_updated": 0,
+        **NO_LOGIN_CHANGES,
+    }
     assert (Cadre.history.count(), Assignment.history.count(), WorkUnit.history.count()) == before
 
 

@@ -270,7 +270,9 @@ def test_cadres_plan_queries_do_not_grow_with_rows(admin, django_assert_max_num_
 
     # then
     print(f"cadres build_plan queries: 100 rows {small}, 1000 rows {large}")
-    assert small <= 5  # cadres, units, townships, villages, assignments
+    # cadres, units, townships, villages, assignments; the logins the rows may meet and
+    # the assignments of the places the file covers (who left the roster: accounts)
+    assert small <= 7
     assert large <= small + MARGIN
 
 

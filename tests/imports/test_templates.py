@@ -26,14 +26,17 @@ ENUMERATED = {
     "villages": {"类型": ("行政村", "农村社区", "城市社区")},
     "cadres": {"干部层级": ("市级", "县级", "乡级"), "联系类型": ("联乡", "帮村")},
 }
-HEADERS = {"villages": VILLAGE_HEADERS, "cadres": CADRE_HEADERS}
+# The cadre roster's template and export end with the optional 工号 (accounts.import_kinds:
+# the login name when ACCOUNT_USERNAME is "staff_no").
+CADRE_LAYOUT = (*CADRE_HEADERS, "工号")
+HEADERS = {"villages": VILLAGE_HEADERS, "cadres": CADRE_LAYOUT}
 TEXT_COLUMNS = {
     "villages": {"统计用区划代码", "联系电话", "原区划代码"},
-    "cadres": {"手机号", "联系点区划代码"},
+    "cadres": {"手机号", "联系点区划代码", "工号"},
 }
 OPTIONAL = {
     "villages": {"类型", "户数", "人口", "党组织书记", "联系电话", "原区划代码"},
-    "cadres": {"职务"},
+    "cadres": {"职务", "工号"},
 }
 
 
@@ -199,9 +202,9 @@ def test_cadre_export_escapes_formula_injection_and_keeps_dates(
     ws = _export_sheet(admin, "cadres", django_capture_on_commit_callbacks)
 
     # then
-    assert tuple(c.value for c in ws[1]) == CADRE_HEADERS
+    assert tuple(c.value for c in ws[1]) == CADRE_LAYOUT
     [row] = list(ws.iter_rows(min_row=2, values_only=True))
     assert row[0] == "'=1+2"
     assert row[2] == "'@单位"
     assert row[3] == "'\t隐藏"
-    assert row[8:] == (datetime.datetime(2024, 1, 1), datetime.datetime(2024, 12, 31))
+    assert row[8:] == (datetime.datetime(2024, 1, 1), datetime.datetime(2024, 12, 31), None)

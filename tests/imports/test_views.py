@@ -585,6 +585,7 @@ def test_import_page_exports_the_current_cadre_roster_in_the_template_layout(
         "年度",
         "开始日期",
         "结束日期",
+        "工号",
     ]
     codes = {row[6] for row in rows[1:]}
     assert codes == {area.villages["a1v1"].code, area.townships["A2"].code}

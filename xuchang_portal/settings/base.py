@@ -153,8 +153,12 @@ PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=0)  # 0: never 
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)  # 0: no idle sign-out
 # How long the first passwords an official drew can be downloaded, before they are wiped.
 CREDENTIAL_SHEET_MINUTES = env.int("CREDENTIAL_SHEET_MINUTES", default=30)
-# Logins made from the rosters: "phone" (the 11-digit mobile number) or "staff_no" (the
-# roster's 工号 column, which every row must then carry).
+# The login name of the accounts the roster imports open (帮扶干部及联系点 and 干部账号与角色,
+# accounts.import_kinds): "phone" (default: the row's 11-digit mobile number) or
+# "staff_no" (the roster's 工号 column, which every row must then carry, or the row is
+# refused). Either way the account keeps both the phone and the 工号 (when given), and a
+# phone or 工号 that already belongs to another person's account is a row error. Existing
+# logins are never renamed when the rule changes; it applies to the logins opened after.
 ACCOUNT_USERNAME = env("ACCOUNT_USERNAME", default="phone")
 # The address printed on the 开通通知 slips; empty: the address the official is using.
 PORTAL_URL = env("PORTAL_URL", default="")

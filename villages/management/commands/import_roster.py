@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from core.importing.engine import Issue
+from core.importing.engine import KINDS, Issue
 from core.models import ImportJob
 from villages.services import import_job_run_now
 
@@ -13,12 +13,15 @@ STATUS = (("new", "新增"), ("changed", "修改"), ("moved", "迁移"), ("uncha
 
 
 class Command(BaseCommand):
-    help = "从 Excel(.xlsx) 或 CSV 导入村(社区)花名册或帮扶干部名册；有错误时退出码为 1。"
+    help = "从 Excel(.xlsx) 或 CSV 导入名册（村(社区)、帮扶干部、干部账号等）；有错误时退出码为 1。"
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="文件路径（.xlsx 或 .csv）")
         parser.add_argument(
-            "--kind", required=True, choices=["villages", "cadres"], help="名册类型"
+            "--kind",
+            required=True,
+            choices=list(KINDS),
+            help="名册类型：" + "，".join(f"{key} {kind.label}" for key, kind in KINDS.items()),
         )
         parser.add_argument("--dry-run", action="store_true", help="只校验并显示变化，不写入")
         parser.add_argument("--valid-only", action="store_true", help="只导入无误的行")
@@ -49,6 +52,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"导入记录 #{job.pk}（{job.get_state_display()}）：{summary}，错误 {counts.get('errors', 0)} 处。"
         )
+        for note in job.preview.get("notes", []):
+            names = "、".join(note["names"]) + (
+                f" 等（另有 {note['more']} 个）" if note["more"] else ""
+            )
+            self.stdout.write(f"{note['text']}" + (f"：{names}" if note["names"] else ""))
         issues = [str(Issue(**issue)) for issue in job.preview.get("issues", [])]
         for line in issues:
             self.stderr.write(line)
