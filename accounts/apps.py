@@ -7,6 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与登录"
 
     def ready(self):
-        from accounts import receivers
+        from accounts import exports, receivers  # noqa: F401  (exports registers its kind)
 
         receivers.connect()
