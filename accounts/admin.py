@@ -35,6 +35,12 @@ class CityAdminReadOnly:
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404("不存在，或不在您的管辖范围内。")
 
+    # The permission first: staff without it get the same 403 for any id, existing or not.
+    def history_view(self, request, object_id, extra_context=None):
+        if not self._city_admin(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
 
 @admin.register(Account)
 class AccountAdmin(CityAdminReadOnly, ReadOnlyHistoryAdmin):
@@ -53,12 +59,6 @@ class AccountAdmin(CityAdminReadOnly, ReadOnlyHistoryAdmin):
 
     def get_queryset(self, request):
         return selectors.account_admin_list_for_user(user=request.user)
-
-    # The permission first: staff without it get the same 403 for any id, existing or not.
-    def history_view(self, request, object_id, extra_context=None):
-        if not self._city_admin(request):
-            raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if not self._city_admin(request):
