@@ -7,7 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与登录"
 
     def ready(self):
-        # The roster sheets and their exports (the cadre roster's replace villages' own).
+        # The roster sheets and the export kinds (the cadre roster's replace villages' own,
+        # and the account log's).
         from accounts import exports, import_kinds, receivers  # noqa: F401
 
         receivers.connect()

@@ -29,4 +29,28 @@ class PasswordChangeForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="原因", max_length=200)
+    reason = forms.CharField(
+        label="原因",
+        max_length=200,
+        error_messages={"required": "请填写原因。", "max_length": "原因不能超过 200 个字。"},
+    )
+
+
+class ActiveForm(ReasonForm):
+    active = forms.TypedChoiceField(
+        label="操作",
+        choices=(("1", "启用"), ("0", "停用")),
+        coerce=lambda value: value == "1",
+        error_messages={"required": "请选择停用或启用。", "invalid_choice": "请选择停用或启用。"},
+    )
+
+
+class SheetCreateForm(forms.Form):
+    """new: first passwords for the accounts waiting for one; regenerate: also new ones for
+    those handed out but never used (the earlier ones stop working)."""
+
+    mode = forms.ChoiceField(
+        label="生成方式",
+        choices=(("new", "生成开通通知"), ("regenerate", "重新生成")),
+        error_messages={"required": "请选择生成方式。", "invalid_choice": "请选择生成方式。"},
+    )

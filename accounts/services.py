@@ -48,6 +48,8 @@ def _county_of(user) -> int | None:
     scope = scope_for_user(user)
     if scope.county_id:
         return scope.county_id
+    if scope.cadre_id:
+        return selectors.cadre_county_id(cadre_id=scope.cadre_id)
     return None
 
 
@@ -315,7 +317,7 @@ def account_set_active(*, actor, user, active: bool, reason: str, request=None) 
 # ----- first passwords, handed out once -----
 
 
-def _sheet_row(user) -> dict:
+def _sheet_row(user, area: str) -> dict:
     cadre = getattr(user, "cadre", None)
     role = getattr(user, "portal_role", None)
     account = getattr(user, "account", None)
@@ -329,7 +331,7 @@ def _sheet_row(user) -> dict:
         "phone": (account.phone if account is not None and account.phone else "")
         or (cadre.phone if cadre is not None else ""),
         "role": str(role.get_role_display()) if role is not None else "",
-        "area": role.area_name if role is not None else "",
+        "area": area,
         "unit": unit,
         "position": post,
     }
@@ -353,6 +355,7 @@ def credentials_issue(*, actor, regenerate: bool = False, request=None) -> Crede
     if not users:
         raise ValidationError("没有需要下发首次密码的账号。")
     now = timezone.now()
+    areas = selectors.account_areas(user=actor, users=users)
     rows, accounts = [], []
     for user in users:
         password = generate_password()
@@ -361,7 +364,7 @@ def credentials_issue(*, actor, regenerate: bool = False, request=None) -> Crede
         account.must_change_password = True
         account.first_password_issued_at = now
         accounts.append(account)
-        rows.append({**_sheet_row(user), "password": password})
+        rows.append({**_sheet_row(user, areas.get(user.pk, "")), "password": password})
     update_with_history(get_user_model(), users, ["password"], actor=actor, reason="下发首次密码")
     new_accounts = [a for a in accounts if a.pk is None]
     for account in new_accounts:
@@ -416,7 +419,10 @@ def credential_sheets_wipe(now: datetime.datetime | None = None) -> int:
     """Wipe the passwords of the sheets whose time is up (Celery beat, and before any
     sheet is read)."""
     now = now or timezone.now()
-    return selectors.sheets_to_wipe(now).update(payload="", wiped_at=now)
+    due = list(selectors.sheets_to_wipe(now).values_list("pk", flat=True))
+    if not due:
+        return 0  # the common case: one read, nothing written
+    return selectors.sheets_to_wipe(now).filter(pk__in=due).update(payload="", wiped_at=now)
 
 
 # ----- logins from the rosters (accounts.import_kinds) -----

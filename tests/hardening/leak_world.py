@@ -145,7 +145,7 @@ class World:
 CADRE_OWN_ONLY = ("Cadre", "Assignment", "Visit", "VisitPhoto", "AssignmentProposal")
 # Records of one login: only that login sees them, city-wide roles included ("a user sees
 # only the exports they started").
-OWNER_ONLY = ("ExportJob",)
+OWNER_ONLY = ("ExportJob", "CredentialSheet")
 # Records of one login that city admins manage for everyone.
 OWNER_OR_CITY_ADMIN = (
     "UserRole",
@@ -443,6 +443,11 @@ def build_world() -> World:
     )
     compute_snapshots(year=YEAR)
 
+    # ----- 账号管理: an account for each cadre's login (the cadres of a1v2, a2v1 and b1v1 get
+    # logins opened without a password), and a township official of B1; each county official
+    # hands out the first passwords of their county (a sheet only they may read)
+    _accounts(world, cadres)
+
     # ----- the admin's history pages need an entry: rows written in bulk have none yet
     for items in world.placed.values():
         for item in items:
@@ -450,3 +455,44 @@ def build_world() -> World:
             if history is not None and not history.filter(pk=item.obj.pk).exists():
                 item.obj.save()
     return world
+
+
+def _accounts(world: World, cadres: dict) -> None:
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from accounts.models import Account, AccountEvent, CredentialSheet
+    from accounts.services import credentials_issue
+    from villages.models import UserRole
+
+    users, now = world.users, timezone.now()
+    User = get_user_model()
+    logins = {"a1v1": users["cadre_user"], "A2": users["township_cadre_user"]}
+    for place in ("a1v2", "a2v1", "b1v1"):
+        login = User(username=f"walker_{place}", first_name=cadres[place].name)
+        login.set_unusable_password()  # opened by the roster import, no password yet
+        login.save()
+        UserRole.objects.create(user=login, role=UserRole.Role.CADRE)
+        cadres[place].user = login
+        cadres[place].save(update_fields=["user"])
+        logins[place] = login
+    official = User.objects.create_user(
+        "walker_b1", password="test-pass-123", first_name=mark("B1", "乡级干部")
+    )
+    UserRole.objects.create(
+        user=official,
+        role=UserRole.Role.TOWNSHIP_OFFICIAL,
+        township=world.area.townships["B1"],
+    )
+    logins["B1"] = official
+    for place, login in logins.items():
+        issued = now if login.has_usable_password() else None
+        world.add(Account.objects.create(user=login, first_password_issued_at=issued), place)
+    # the walk outlasts CREDENTIAL_SHEET_MINUTES: the sheets stay readable throughout
+    for role, place in (("county_official", "A"), ("other_county_official", "B")):
+        sheet = credentials_issue(actor=users[role])
+        CredentialSheet.objects.filter(pk=sheet.pk).update(expires_at=now + datetime.timedelta(1))
+        world.add(CredentialSheet.objects.get(pk=sheet.pk), place, owner=users[role])
+    place_of = {login.pk: place for place, login in logins.items()}
+    for event in AccountEvent.objects.all():
+        world.add(event, place_of.get(event.user_id, "city"))

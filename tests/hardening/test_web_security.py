@@ -1002,9 +1002,11 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     history and download page has something to show."""
     import datetime
 
+    from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils.timezone import now
 
+    from accounts.services import credentials_issue
     from dashboards.models import Target
     from dashboards.services import compute_snapshots
     from disputes.models import ZeroReport
@@ -1012,7 +1014,7 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     from stars.models import StarAward, StarTask, StarType
     from stars.schemes import ensure_star_types
     from tests.disputes.factories import HazardFactory, IncidentFactory, UnitFactory
-    from tests.factories import AssignmentFactory
+    from tests.factories import AssignmentFactory, CadreFactory
     from tests.imports.builders import village_values, villages_xlsx
     from tests.stars.factories import StarAwardFactory, WeakCaseFactory, star
     from tests.visits.helpers import ProblemFactory, VisitFactory
@@ -1053,6 +1055,14 @@ def crawl_world(area, users, personal_records, django_capture_on_commit_callback
     )
     sanling_recompute(year=2024)
     compute_snapshots(year=2024)
+    # a login opened by the roster import, and the county's 开通通知 (its pages: the sheet,
+    # the printable slips, the workbook) reached from 账号管理 by the official who made it
+    newcomer = CadreFactory(work_unit=area.units["A"])
+    AssignmentFactory(cadre=newcomer, village=v["a1v2"])
+    # no password: create_user leaves it unusable, as the roster import does
+    newcomer.user = get_user_model().objects.create_user(newcomer.phone, first_name=newcomer.name)
+    newcomer.save(update_fields=["user"])
+    credentials_issue(actor=users["county_official"])
     # 2023 closed (its reopen page); 2024 opened with 2023's links carried forward for
     # the counties (the pages that list and change them)
     AssignmentFactory(cadre=area.cadres["a1v1"], village=v["a1v1"], year=2023)

@@ -331,6 +331,12 @@ CELERY_BEAT_SCHEDULE["export-tidy"] = {
     "schedule": crontab(minute=40),
 }
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+# accounts: the first passwords of a sheet are wiped once CREDENTIAL_SHEET_MINUTES are up
+# (also before any sheet is read, so a late beat never lets one be read past its time).
+CELERY_BEAT_SCHEDULE["credential-sheets-wipe"] = {
+    "task": "accounts.tasks.credential_sheets_wipe_due",
+    "schedule": 60.0,
+}
 
 CACHE_URL = env("CACHE_URL", default=REDIS_URL)
 # Every cache key starts with this: give each deployment that shares a Redis its own.
