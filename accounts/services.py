@@ -386,6 +386,8 @@ def credentials_issue(*, actor, regenerate: bool = False, request=None) -> Crede
         regenerated=len(again),
         payload=seal(rows),
     )
+    counties = selectors.county_ids_of(users)
+    again_ids = {u.pk for u in again}
     AccountEvent.objects.bulk_create(
         [
             AccountEvent(
@@ -393,10 +395,10 @@ def credentials_issue(*, actor, regenerate: bool = False, request=None) -> Crede
                 user=user,
                 username=user.get_username(),
                 actor=actor,
-                reason=f"开通通知 #{sheet.pk}" + ("（重新生成）" if user in again else ""),
+                reason=f"开通通知 #{sheet.pk}" + ("（重新生成）" if user.pk in again_ids else ""),
                 ip=_ip(request),
                 user_agent=_ua(request),
-                county_id_at=_county_of(user),
+                county_id_at=counties.get(user.pk),
             )
             for user in users
         ]

@@ -260,6 +260,26 @@ def test_the_list_costs_the_same_queries_for_2_or_20_logins(
     assert response.content.decode().count("many-") >= many
 
 
+@pytest.mark.parametrize("many", [3, 30])
+def test_a_sheet_costs_the_same_queries_for_3_or_30_logins(
+    many, users, area, django_assert_max_num_queries
+):
+    """Drawing a county's first passwords does not query once per person (2,000 cadres
+    would wait minutes): the log's county of each cadre is looked up for all at once."""
+    for n in range(many):
+        cadre = CadreFactory(work_unit=area.units["A"])
+        AssignmentFactory(cadre=cadre, village=area.villages["a1v1"])
+        opened_login(cadre, f"many-{n:02d}")
+
+    with django_assert_max_num_queries(16):
+        sheet = services.credentials_issue(actor=users["county_official"])
+
+    assert sheet.accounts == many
+    events = AccountEvent.objects.filter(kind=AccountEvent.Kind.CREDENTIALS_ISSUED)
+    assert events.count() == many
+    assert set(events.values_list("county_id_at", flat=True)) == {area.county_a.pk}
+
+
 # ----- a reset -----
 
 
