@@ -21,17 +21,10 @@ from accounts.exports import credential_workbook
 from accounts.filters import EventFilter
 from accounts.forms import ActiveForm, PasswordChangeForm, ReasonForm, SheetCreateForm
 from accounts.models import AccountEvent
+from core.forms import add_service_errors
 
 OUT_OF_REACH = "不存在，或不在您的管辖范围内。"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class ProfileView(LoginRequiredMixin, View):

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from core.forms import add_service_errors
 from disputes import selectors, services
 from disputes.forms import (
     FILTERS,
@@ -43,14 +44,6 @@ def _roles_only(request) -> None:
 def _writers_only(request) -> None:
     if not selectors.ledger_writer(user=request.user):
         raise PermissionDenied("您的账号只能查看，不能登记或修改记录。")
-
-
-def add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _place_options(user) -> dict:
