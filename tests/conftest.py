@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
     ALL_PASSES=1. Browser tests (marked `browser`, or using a Playwright
     page/context/browser) are skipped, with the reason, on a machine without Chromium. CI
     installs it."""
-    _embedded_pass_only(items)
+    _one_pass_only(items)
     if chromium_available():
         return
     skip = pytest.mark.skip(
@@ -62,22 +62,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def _embedded_pass_only(items) -> None:
+def _one_pass_only(items) -> None:
     """CI runs the suite twice, on PostgreSQL + Redis and on the embedded default. A test
     marked `embedded_pass` is long and asks nothing of the database engine (a crawl of every
     page for its headers, a demo on another pinned day, the present-year browser walk that
     is `make run`'s own setting): it runs once, in the embedded pass, and ALL_PASSES=1 runs
-    it on PostgreSQL as well."""
+    it on PostgreSQL as well.
+    A test marked `postgres_pass` is the other way round: long, and run once, in the
+    PostgreSQL pass (CI's embedded pass is followed by the real-worker tests, the longer of
+    the two chains that run side by side), and ALL_PASSES=1 runs it on SQLite as well."""
     from django.conf import settings
 
-    if "sqlite" in settings.DATABASES["default"]["ENGINE"] or os.environ.get("ALL_PASSES") == "1":
+    if os.environ.get("ALL_PASSES") == "1":
         return
+    on_sqlite = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+    marker, where = (
+        ("postgres_pass", "PostgreSQL") if on_sqlite else ("embedded_pass", "embedded-default")
+    )
     skip = pytest.mark.skip(
-        reason="engine-independent and long: runs in CI's embedded-default pass "
-        "(ALL_PASSES=1 to run here)"
+        reason=f"engine-independent and long: runs in CI's {where} pass (ALL_PASSES=1 to run here)"
     )
     for item in items:
-        if item.get_closest_marker("embedded_pass"):
+        if item.get_closest_marker(marker):
             item.add_marker(skip)
 
 
