@@ -174,23 +174,11 @@ def account_areas(*, user, users) -> dict[int, str]:
     return areas
 
 
-def cadre_county_id(*, cadre_id: int) -> int | None:
-    """The county a cadre works in, for the account log: that of their latest 联系点, else
-    that of the unit that sent them."""
-    link = (
-        Assignment.objects.filter(cadre_id=cadre_id)
-        .order_by("-year", "pk")
-        .values_list(Coalesce("village__township__county_id", "township__county_id"), flat=True)
-        .first()
-    )
-    if link is not None:
-        return link
-    return Cadre.objects.filter(pk=cadre_id).values_list("work_unit__county_id", flat=True).first()
-
-
 def county_ids_of(users) -> dict[int, int | None]:
-    """cadre_county_id and the officials' counties for many logins at once, in two queries
-    whatever their number (a sheet of a county's 2,000 first passwords)."""
+    """The county each login belongs to, for the account log: an official's own; a
+    cadre's, that of their latest 联系点, else that of the unit that sent them. For many
+    logins at once in two queries whatever their number (a sheet of a county's 2,000 first
+    passwords)."""
     found: dict[int, int | None] = {}
     cadres: dict[int, int] = {}
     for user in users:

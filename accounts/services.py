@@ -45,12 +45,7 @@ def _county_of(user) -> int | None:
     """The county a login belongs to, for filtering the log by area."""
     if user is None or user.pk is None:
         return None
-    scope = scope_for_user(user)
-    if scope.county_id:
-        return scope.county_id
-    if scope.cadre_id:
-        return selectors.cadre_county_id(cadre_id=scope.cadre_id)
-    return None
+    return selectors.county_ids_of([user])[user.pk]
 
 
 def record_event(*, kind: str, user=None, username: str = "", actor=None, reason="", request=None):
