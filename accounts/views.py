@@ -22,6 +22,7 @@ from accounts.filters import EventFilter
 from accounts.forms import ActiveForm, PasswordChangeForm, ReasonForm, SheetCreateForm
 from accounts.models import AccountEvent
 from core.forms import add_service_errors
+from core.paging import querystring_without_page
 
 OUT_OF_REACH = "不存在，或不在您的管辖范围内。"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,12 +89,6 @@ def _managers_only(request) -> None:
         raise Http404(OUT_OF_REACH)
 
 
-def _querystring(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 class AccountListView(LoginRequiredMixin, View):
     """The logins the reader manages, searched and filtered by state, with the panel that
     hands out first passwords."""
@@ -116,7 +111,7 @@ class AccountListView(LoginRequiredMixin, View):
             "state": state,
             "unknown_state": bool(state) and state not in selectors.STATES,
             "states": selectors.STATES,
-            "querystring": _querystring(request),
+            "querystring": querystring_without_page(request),
             "awaiting": selectors.accounts_awaiting_first_password(user=user).count(),
             "issued_unused": selectors.accounts_issued_unused(user=user).count(),
             "sheets": selectors.sheet_list_for_user(user=user),
@@ -318,6 +313,6 @@ class EventListView(LoginRequiredMixin, View):
             "filter_errors": filterset.errors if bad else {},
             "page_obj": page,
             "kinds": AccountEvent.Kind.choices,
-            "querystring": _querystring(request),
+            "querystring": querystring_without_page(request),
         }
         return render(request, "accounts/event_list.html", context)

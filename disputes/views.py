@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views import View
 
 from core.forms import add_service_errors
+from core.paging import querystring_without_page
 from disputes import selectors, services
 from disputes.forms import (
     FILTERS,
@@ -60,12 +61,6 @@ def _ledger(key: str) -> LedgerSpec:
         raise Http404("没有这个台账。") from None
 
 
-def _querystring(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 def _paginate(request, qs):
     from django.core.paginator import Paginator
 
@@ -98,7 +93,7 @@ class LedgerListView(LoginRequiredMixin, View):
             "filter_errors": filterset.errors if filterset.is_bound and not valid else {},
             "page_obj": page,
             "rows": page.object_list,
-            "querystring": _querystring(request),
+            "querystring": querystring_without_page(request),
             "can_write": selectors.ledger_writer(user=request.user),
             "townships": township_list_for_user(user=request.user).order_by("county__code", "code"),
             "years": selectors.sanling_years(),
@@ -315,7 +310,7 @@ class UnitListView(LoginRequiredMixin, View):
                 "filter_errors": filterset.errors if filterset.is_bound and not valid else {},
                 "page_obj": page,
                 "rows": page.object_list,
-                "querystring": _querystring(request),
+                "querystring": querystring_without_page(request),
                 "can_manage": selectors.units_can_manage(user=request.user),
                 "townships": township_list_for_user(user=request.user).order_by(
                     "county__code", "code"
@@ -423,7 +418,7 @@ class ZeroReportView(LoginRequiredMixin, View):
                 "month": month,
                 "rows": page.object_list,
                 "page_obj": page,
-                "querystring": _querystring(request),
+                "querystring": querystring_without_page(request),
                 "counts": counts,
                 "state": state,
                 "states": ZERO_REPORT_STATES,
@@ -500,7 +495,7 @@ class SanlingView(LoginRequiredMixin, View):
                 "township_id": township_id,
                 "only_not_met": only_not_met,
                 "townships": township_list_for_user(user=user).order_by("county__code", "code"),
-                "querystring": _querystring(request),
+                "querystring": querystring_without_page(request),
                 "rule": rule_for(year).describe(),
                 "can_recompute": selectors.sanling_can_recompute(user=user),
             },

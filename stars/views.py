@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
+from core.paging import querystring_without_page
 from stars import forms, selectors, services
 from stars.exports import board_filters
 from stars.models import Scheme, StarAward, StarAwardEvent, WeakBranchCase
@@ -170,8 +171,6 @@ class BoardView(LoginRequiredMixin, View):
         townships = township_list_for_user(user=request.user).order_by("code")
         if filters["county_id"] is not None:
             townships = townships.filter(county_id=filters["county_id"])
-        query = request.GET.copy()
-        query.pop("page", None)
         export_params = {k: v for k, v in filters.items() if v is not None}
         for key, name in (("county_id", "county"), ("township_id", "township")):
             if key in export_params:
@@ -190,7 +189,7 @@ class BoardView(LoginRequiredMixin, View):
             else [],
             "townships": townships if not scope.is_cadre else [],
             "levels": selectors.LEVELS,
-            "querystring": query.urlencode(),
+            "querystring": querystring_without_page(request),
             "export_params": export_params,
             "State": StarAward.State,
         }
@@ -222,8 +221,6 @@ class ReviewListView(LoginRequiredMixin, View):
             }
             for a in page.object_list
         ]
-        query = request.GET.copy()
-        query.pop("page", None)
         ctx = {
             "year": year,
             "years": selectors.roster_year_list(),
@@ -232,7 +229,7 @@ class ReviewListView(LoginRequiredMixin, View):
             "counts": selectors.pending_counts(user=request.user, year=year),
             "state": state,
             "states": [(s, StarAward.State(s).label) for s in StarAward.IN_PROGRESS],
-            "querystring": query.urlencode(),
+            "querystring": querystring_without_page(request),
             "bulk_steps": [
                 (Step.TOWNSHIP_REVIEW, "乡镇初审通过"),
                 (Step.COUNTY_RATE, "县级评定通过"),

@@ -16,6 +16,7 @@ from core.importing.engine import KINDS
 from core.importing.workbook import template_workbook
 from core.jobs import import_jobs_reap
 from core.models import ImportJob
+from core.paging import querystring_without_page
 from core.selectors import import_annotated_progress, import_progress
 from villages.filters import VillageFilter
 from villages.forms import (
@@ -85,9 +86,7 @@ class VillageListView(LoginRequiredMixin, ListView):
         ctx = super().get_context_data(**kwargs)
         ctx["filter"] = self.filterset
         ctx["filter_errors"] = self.filterset.errors if self.filterset.is_bound else {}
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        ctx["querystring"] = query.urlencode()
+        ctx["querystring"] = querystring_without_page(self.request)
         return ctx
 
     def get_template_names(self):

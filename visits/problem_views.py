@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from core.paging import querystring_without_page
 from villages.selectors import scope_for_user
 from visits.models import Problem
 from visits.problem_forms import ProblemCreateForm, ProblemFilter, ProblemUpdateForm
@@ -91,9 +92,7 @@ class ProblemListView(LoginRequiredMixin, ListView):
         ctx["filter"] = f
         ctx["filter_errors"] = f.errors if f.is_bound else {}
         ctx["can_write"] = problem_can_write(user=self.request.user)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        ctx["querystring"] = query.urlencode()
+        ctx["querystring"] = querystring_without_page(self.request)
         area = self._area()
         stats = problem_resolution_rate(area)
         stats["open"] = stats["total"] - stats["resolved"] - stats["explained"]

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView
 
+from core.paging import querystring_without_page
 from villages.models import UserRole
 from villages.selectors import scope_for_user
 from visits.exports import parse_period_day
@@ -79,9 +80,7 @@ class ReviewListView(LoginRequiredMixin, ListView):
         ctx["filter"] = self.filterset
         ctx["filter_errors"] = self.filterset.errors
         ctx["states"] = Visit.State.choices
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        ctx["querystring"] = query.urlencode()
+        ctx["querystring"] = querystring_without_page(self.request)
         ctx["can_bulk_approve"] = self.filterset.data.get("state") == Visit.State.SUBMITTED
         return ctx
 
