@@ -215,6 +215,16 @@ def sheet_list_for_user(*, user, limit: int = 5) -> list[CredentialSheet]:
     )
 
 
+def phone_of(user, account: Account | None = None) -> str:
+    """A login's phone number: its account's, else its cadre record's (with the relations
+    already loaded, no query)."""
+    account = account if account is not None else getattr(user, "account", None)
+    if account is not None and account.phone:
+        return account.phone
+    cadre = getattr(user, "cadre", None)
+    return cadre.phone if cadre is not None else ""
+
+
 def own_account(*, user) -> Account | None:
     return Account.objects.filter(user=user).first()
 

@@ -315,7 +315,6 @@ def account_set_active(*, actor, user, active: bool, reason: str, request=None) 
 def _sheet_row(user, area: str) -> dict:
     cadre = getattr(user, "cadre", None)
     role = getattr(user, "portal_role", None)
-    account = getattr(user, "account", None)
     if cadre is not None:
         unit, post = cadre.work_unit.name, cadre.position
     else:
@@ -323,8 +322,7 @@ def _sheet_row(user, area: str) -> dict:
     return {
         "name": user.first_name or (cadre.name if cadre is not None else user.get_username()),
         "username": user.get_username(),
-        "phone": (account.phone if account is not None and account.phone else "")
-        or (cadre.phone if cadre is not None else ""),
+        "phone": selectors.phone_of(user),
         "role": str(role.get_role_display()) if role is not None else "",
         "area": area,
         "unit": unit,

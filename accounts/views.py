@@ -42,8 +42,7 @@ class ProfileView(LoginRequiredMixin, View):
         return {
             "account": account,
             "cadre": cadre,
-            "phone": (account.phone if account and account.phone else "")
-            or (cadre.phone if cadre else ""),
+            "phone": selectors.phone_of(user, account),
             "sessions": selectors.own_sessions(user=user),
             "current_key": request.session.session_key,
             "events": selectors.own_events(user=user),
