@@ -62,9 +62,14 @@ class AccountPolicyMiddleware:
 
     @staticmethod
     def _allowed(path: str) -> bool:
-        return path in (reverse("accounts:password_change"), reverse("logout")) or path.startswith(
-            (settings.STATIC_URL, "/healthz/")
-        )
+        # the app's service worker and manifest are no pages: a worker refused one would stop
+        # updating while a password waits to be changed
+        return path in (
+            reverse("accounts:password_change"),
+            reverse("logout"),
+            reverse("visits:pwa_sw"),
+            reverse("visits:pwa_manifest"),
+        ) or path.startswith((settings.STATIC_URL, "/healthz/"))
 
     @staticmethod
     def _answer(request, message: str, *, status: int, to: str):

@@ -40,6 +40,26 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
+class PortalUserHeaderMiddleware:
+    """Marks a page rendered for a signed-in user with that user (X-Portal-User), so the
+    service worker keeps a page offline only for the user it was made for, and empties its
+    page cache when another user's page arrives (visits/pwa.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            response["X-Portal-User"] = str(user.pk)
+        return response
+
+
 class IntegrityErrorMiddleware:
     """The last line behind the services: a database constraint that refuses a write no
     service foresaw answers 409 with a Chinese page, not a 500. (The services turn the

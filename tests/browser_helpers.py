@@ -22,3 +22,84 @@ def watch_csp(page) -> list[str]:
         lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
     return violations
+
+
+class SwitchableLink:
+    """A TCP relay in front of the live server that the test can cut, like a phone losing
+    its signal. Playwright's offline emulation does not reach a service worker's own
+    requests in Chromium (microsoft/playwright#2311); a cut link reaches everything."""
+
+    def __init__(self, target_url: str):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        target = urlsplit(target_url)
+        self._target = (target.hostname, target.port)
+        self._socket = socket
+        self._threading = threading
+        self._lock = threading.Lock()
+        self._conns: list = []
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._listener = None
+        self.up()
+
+    def up(self) -> None:
+        sock = self._socket.socket()
+        sock.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        self._listener = sock
+        self._threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def down(self) -> None:
+        """No signal: new connections are refused, open ones are cut."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = self._socket.create_connection(self._target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass

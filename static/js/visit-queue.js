@@ -8,9 +8,6 @@
 (function () {
   "use strict";
 
-  var DB_NAME = "xuchang-visit-queue";
-  var STORE = "entries";
-  var LOCK = "xuchang-visit-queue";
   var RETRY_MS = 30000;
   var PHOTO_MAX_SIDE = 1600;
   var LAST_VILLAGE_KEY = "xuchang-visit-last-village";
@@ -35,111 +32,37 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  // ----- storage (IndexedDB; photos kept as ArrayBuffers, which every browser stores) -----
+  // ----- storage and sending: static/js/queue-send.js (shared with the service worker) -----
 
-  var dbPromise = null;
-
-  function openDb() {
-    if (!dbPromise) {
-      dbPromise = new Promise(function (resolve, reject) {
-        if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
-        var req = indexedDB.open(DB_NAME, 1);
-        req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "uuid" }); };
-        req.onsuccess = function () { resolve(req.result); };
-        req.onerror = function () { reject(req.error); };
-      });
-      dbPromise.catch(function () { dbPromise = null; });
-    }
-    return dbPromise;
-  }
-
-  function tx(mode, work) {
-    return openDb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var t = db.transaction(STORE, mode);
-        var result;
-        var req = work(t.objectStore(STORE));
-        if (req) { req.onsuccess = function () { result = req.result; }; }
-        t.oncomplete = function () { resolve(result); };
-        t.onerror = function () { reject(t.error); };
-        t.onabort = function () { reject(t.error || new Error("aborted")); };
-      });
-    });
-  }
+  var Q = window.XuchangQueue;
+  if (api) { Q.defaultApi = api; }
 
   var store = {
-    put: function (entry) { return tx("readwrite", function (s) { return s.put(entry); }); },
-    remove: function (uuid) { return tx("readwrite", function (s) { return s.delete(uuid); }); },
-    get: function (uuid) { return tx("readonly", function (s) { return s.get(uuid); }); },
-    mine: function () {
-      return tx("readonly", function (s) { return s.getAll(); }).then(function (all) {
-        return (all || []).filter(function (e) { return e.user === user; })
-          .sort(function (a, b) { return a.createdAt - b.createdAt; });
-      });
-    }
+    put: Q.store.put,
+    remove: Q.store.remove,
+    get: Q.store.get,
+    mine: function () { return Q.store.of(user); }
   };
-
-  // ----- sending -----
 
   function csrfToken() {
     return status ? status.dataset.csrf : "";
   }
 
-  function payloadBytes(entry) {
-    return entry.photos.reduce(function (n, p) { return n + p.data.byteLength; }, 0);
-  }
-
   // -> {kind: "ok", visit} | {kind: "rejected", errors} | {kind: "auth"} | {kind: "retry"}
   function send(entry) {
-    var body = new FormData();
-    body.append("client_uuid", entry.uuid);
-    Object.keys(entry.fields).forEach(function (name) {
-      var value = entry.fields[name];
-      if (Array.isArray(value)) {
-        value.forEach(function (v) { body.append(name, v); });
-      } else if (value !== "" && value !== null && value !== undefined) {
-        body.append(name, value);
-      }
-    });
-    entry.photos.forEach(function (p) {
-      body.append("photos", new Blob([p.data], { type: p.type }), p.name);
-    });
-    var controller = window.AbortController ? new AbortController() : null;
-    // A weak uplink needs time for photos; a time-out only means "send again later".
-    var timer = controller ? setTimeout(function () { controller.abort(); }, 20000 + payloadBytes(entry) / 10) : null;
-    return fetch(api, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
-      signal: controller ? controller.signal : undefined
-    }).then(function (resp) {
-      if (resp.status === 200 || resp.status === 201) {
-        return resp.json().catch(function () { return {}; }).then(function (visit) {
-          return { kind: "ok", visit: visit };
-        });
-      }
-      if (resp.status === 400) {
-        return resp.json().catch(function () { return { detail: ["提交的内容有误。"] }; }).then(function (errors) {
-          return { kind: "rejected", errors: errors };
-        });
-      }
-      if (resp.status === 401 || resp.status === 403) { return { kind: "auth" }; }
-      return { kind: "retry" };
-    }, function () {
-      return { kind: "retry" };
-    }).finally(function () {
-      if (timer) { clearTimeout(timer); }
+    return Q.send(entry, csrfToken()).then(function (r) {
+      if (r.kind === "ok") { r.visit = r.record; }
+      return r;
     });
   }
 
-  // One sender at a time, also across tabs (Web Locks where the browser has them).
-  function locked(work) {
-    if (navigator.locks && navigator.locks.request) {
-      return navigator.locks.request(LOCK, work);
-    }
-    return work();
+  // The browser replays the queue by itself when the network is back, where it can
+  // (Background Sync in the service worker, static/js/pwa.js).
+  function requestSync() {
+    if (window.XuchangPwa) { window.XuchangPwa.requestSync(); }
   }
+
+  var locked = Q.locked;
 
   var flushing = null;
   var lastProblem = "";
@@ -164,6 +87,7 @@
               return store.put(entry).then(function () { return next(i + 1); });
             }
             lastProblem = r.kind;
+            requestSync();
             return uploaded;
           });
         }
@@ -384,6 +308,7 @@
     var entry = {
       uuid: field("client_uuid").value,
       user: user,
+      api: api,
       createdAt: Date.now(),
       label: villageLabel(values),
       fields: values,
@@ -414,6 +339,7 @@
           return;
         }
         lastProblem = r.kind;
+        if (stored) { requestSync(); }
         if (!stored) {
           showResult("网络不通，且本浏览器无法暂存记录。请联网后再点“提交”。", "danger");
           return;
@@ -618,6 +544,11 @@
       refreshLink.addEventListener("click", function (e) { e.preventDefault(); window.location.reload(); });
     }
     window.addEventListener("online", flush);
+    // the service worker sent the queue (Background Sync): show what is left
+    document.addEventListener("xuchang:queue-flushed", function (e) {
+      if (e.detail && e.detail.uploaded) { showDone("已上传 " + e.detail.uploaded + " 条暂存的记录。"); }
+      refresh();
+    });
     window.addEventListener("offline", refresh);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible") { flush(); }

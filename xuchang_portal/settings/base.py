@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # idle sign-out, first/reset/expired passwords changed first (accounts.middleware)
     "accounts.middleware.AccountPolicyMiddleware",
+    # marks pages with their user for the service worker's page cache (visits/pwa.py)
+    "core.middleware.PortalUserHeaderMiddleware",
     "core.middleware.IntegrityErrorMiddleware",
 ]
 

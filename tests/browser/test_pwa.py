@@ -1,0 +1,179 @@
+"""The cadre's offline-first app in a real browser at 375 px: the service worker keeps the
+shell, the form opens cold with no signal, a new version is announced and updating keeps
+the queue, and signing out leaves no page behind.
+
+"No signal" is a cut TCP link in front of the live server (tests.browser_helpers.
+SwitchableLink), because Chromium's offline emulation does not reach a service worker's
+own requests; the page is also told it is offline, as a phone would be."""
+
+import re
+import shutil
+import time
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser_helpers import SwitchableLink, watch_csp
+from tests.browser_helpers import sign_in as browser_sign_in
+from tests.factories import (
+    AssignmentFactory,
+    CadreFactory,
+    CountyFactory,
+    TownshipFactory,
+    UserFactory,
+    UserRoleFactory,
+    VillageFactory,
+)
+from visits.models import Visit
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
+]
+
+PASSWORD = "demo12345"
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "viewport": {"width": 375, "height": 800},
+        "has_touch": True,
+        "is_mobile": True,
+        "service_workers": "allow",
+    }
+
+
+@pytest.fixture
+def cadre(transactional_db):
+    county = CountyFactory(code="411024", name="鄢陵县")
+    township = TownshipFactory(county=county, code="411024107", name="张桥镇")
+    village = VillageFactory(township=township, code="411024107225", name="裴庄村")
+    user = UserFactory(username="cadre_peizhuang", first_name="裴庄村帮扶干部")
+    user.set_password(PASSWORD)
+    user.save()
+    UserRoleFactory(user=user, role="cadre")
+    person = CadreFactory(name="王帮扶", user=user)
+    AssignmentFactory(cadre=person, village=village, year=timezone.localdate().year)
+    return {"user": user, "cadre": person, "village": village}
+
+
+@pytest.fixture
+def link(live_server):
+    relay = SwitchableLink(live_server.url)
+    yield relay
+    relay.down()
+
+
+SHELL_CACHED = """async (paths) => {
+  const cache = await caches.open("xuchang-pages");
+  for (const p of paths) { if (!(await cache.match(p, {ignoreSearch: true}))) return false; }
+  return true;
+}"""
+
+
+def install(page, base):
+    """Signed in once with a signal: the worker controls the page and holds the shell."""
+    browser_sign_in(page, base, "cadre_peizhuang", PASSWORD)
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+    )
+    shell = ["/", "/visits/new/", "/problems/new/", "/visits/"]
+    deadline = time.monotonic() + 20
+    while not page.evaluate(SHELL_CACHED, shell):
+        assert time.monotonic() < deadline, "the shell was not cached"
+        page.wait_for_timeout(200)
+
+
+def fill_visit(page, notes="离线填报"):
+    page.get_by_text("入户走访", exact=True).click()
+    page.get_by_label("走访群众(人次)").fill("12")
+    page.get_by_label("入户(户)").fill("3")
+    page.get_by_label("工作记录").fill(notes)
+
+
+def test_the_form_opens_cold_with_no_signal_and_the_visit_arrives_once(
+    link, page, context, cadre, screenshot_dir
+):
+    base = link.url
+    violations = watch_csp(page)
+    install(page, base)
+
+    # no signal; the tab is closed, and the form is opened again from nothing
+    link.down()
+    context.set_offline(True)
+    page.close()
+    cold = context.new_page()
+    cold_violations = watch_csp(cold)
+    cold.goto(f"{base}/visits/new/")
+    expect(cold.get_by_role("heading", name="记一次下沉")).to_be_visible()
+    expect(cold.locator("[data-pwa-stale]")).to_contain_text("当前没有网络")
+    expect(cold.get_by_label("日期")).to_have_value(timezone.localdate().isoformat())
+    cold.screenshot(path=str(screenshot_dir / "pwa-cold-offline-form.png"), full_page=True)
+
+    fill_visit(cold)
+    cold.get_by_role("button", name="提交").click()
+    expect(cold.locator("#visit-result")).to_contain_text("已保存在本机")
+    expect(cold.locator("[data-queue-count]")).to_have_text("1")
+    assert Visit.objects.count() == 0
+
+    # the signal comes back: the queued visit is sent, once
+    link.up()
+    context.set_offline(False)
+    expect(cold.locator("[data-queue-pending]")).to_be_hidden(timeout=20000)
+    assert Visit.objects.filter(notes="离线填报").count() == 1
+    assert violations == [] and cold_violations == []
+
+
+def test_a_new_version_is_announced_and_updating_keeps_the_queue(
+    link, page, context, cadre, tmp_path, settings
+):
+    base = link.url
+    install(page, base)
+    page.goto(f"{base}/visits/new/")
+    expect(page.get_by_role("heading", name="记一次下沉")).to_be_visible()
+
+    # a visit waits in the queue (the link is down while it is sent)
+    link.down()
+    fill_visit(page, notes="更新前暂存")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("[data-queue-count]")).to_have_text("1")
+    link.up()
+    page.route("**/api/visits/", lambda route: route.abort("internetdisconnected"))
+
+    # a deployment changes a static file of the shell
+    deployed = tmp_path / "static"
+    (deployed / "css").mkdir(parents=True)
+    original = settings.BASE_DIR / "static" / "css" / "portal.css"
+    shutil.copy(original, deployed / "css" / "portal.css")
+    with open(deployed / "css" / "portal.css", "a", encoding="utf-8") as fh:
+        fh.write("\n.deployed-2 { color: #000; }\n")
+    settings.STATICFILES_DIRS = [deployed, *settings.STATICFILES_DIRS]
+
+    page.reload()
+    bar = page.locator("[data-pwa-update]")
+    expect(bar).to_be_visible(timeout=20000)
+    expect(bar).to_contain_text("有新版本，点此更新")
+    with page.expect_navigation():
+        bar.get_by_role("button").click()
+    expect(page.locator("[data-queue-count]")).to_have_text("1")
+    assert Visit.objects.count() == 0
+
+    # the new version sends what the old one queued
+    page.unroute("**/api/visits/")
+    page.locator("[data-queue-flush]").click()
+    expect(page.locator("[data-queue-pending]")).to_be_hidden(timeout=20000)
+    assert Visit.objects.filter(notes="更新前暂存").count() == 1
+    css = page.evaluate("() => fetch('/static/css/portal.css').then(r => r.text())")
+    assert ".deployed-2" in css
+
+
+def test_signing_out_leaves_no_page_of_the_user(link, page, context, cadre):
+    base = link.url
+    install(page, base)
+    page.get_by_role("button", name="展开菜单").click()
+    page.get_by_role("button", name="退出").click()
+    expect(page).to_have_url(re.compile(r"/accounts/"))
+    assert page.evaluate("() => caches.has('xuchang-pages')") is False
