@@ -91,7 +91,7 @@
     tooltip: { trigger: "item", formatter: tooltip },
     legend: { top: 0, left: "center", data: [FLAGGED].concat(Object.keys(COLORS).map(function (s) { return data.states[s]; }), [VILLAGES]) },
     geo: name ? {
-      map: name, roam: true, silent: true, top: 40, bottom: 10, left: 10, right: 10,
+      map: name, roam: true, silent: true, top: el.clientWidth < 480 ? 64 : 40, bottom: 10, left: 10, right: 10,
       label: { show: name === "许昌", color: "#78909c" },
       itemStyle: { areaColor: "#f5f7f8", borderColor: "#90a4ae", borderWidth: 1 },
       scaleLimit: { min: 0.8, max: 40 }
@@ -109,7 +109,7 @@
       var a = chart.convertToPixel({ geoIndex: 0 }, lo), b = chart.convertToPixel({ geoIndex: 0 }, hi);
       if (a && b) {
         var w = Math.abs(b[0] - a[0]) || 1, h = Math.abs(b[1] - a[1]) || 1;
-        var zoom = Math.max(1, Math.min(8, 0.7 * Math.min(chart.getWidth() / w, (chart.getHeight() - 50) / h)));
+        var zoom = Math.max(1, Math.min(4, 0.5 * Math.min(chart.getWidth() / w, (chart.getHeight() - 70) / h)));
         chart.setOption({ geo: { center: [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2], zoom: zoom } });
       }
     }
