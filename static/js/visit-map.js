@@ -93,7 +93,7 @@
     geo: name ? {
       map: name, roam: true, silent: true, top: el.clientWidth < 480 ? 64 : 40, bottom: 10, left: 10, right: 10,
       label: { show: name === "许昌", color: "#78909c" },
-      itemStyle: { areaColor: "#f5f7f8", borderColor: "#90a4ae", borderWidth: 1 },
+      itemStyle: { areaColor: "#e9eff2", borderColor: "#90a4ae", borderWidth: 1 },
       scaleLimit: { min: 0.8, max: 40 }
     } : undefined,
     series: name ? series : []
