@@ -11,18 +11,20 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.history import choice_labels, scoped_history
-from villages.models import Assignment, Cadre, Township, UserRole, Village
+from villages.models import Assignment, Cadre, County, Township, UserRole, Village
 from villages.selectors import (
     area_keys_of,
     cadre_list_for_user,
+    county_list_for_user,
     roll_up_by_area,
     scope_for_user,
+    township_list_for_user,
     village_list_for_user,
 )
 from visits.models import Problem, Visit, WorkdayRule
@@ -609,3 +611,172 @@ def visits_monthly_by_area(*, year: int) -> dict[AreaKey, dict[int, dict[str, in
             item["visits"] += visits
             item["days"] += days
     return dict(out)
+
+
+# ----- the visits map (走访地图) -----
+#
+# Points of the visits with a GPS fix in one period of the user's area, with their
+# villages' own points; a fixed number of queries whatever the number of visits.
+
+MAP_POINT_CAP = 5000
+MAP_VILLAGE_CAP = 5000
+MAP_FLAGGED_CAP = 200
+
+
+def user_sees_visit_map(*, user) -> bool:
+    """City users and county and township officials; cadres keep to their own list."""
+    scope = scope_for_user(user)
+    return scope.is_city or scope.is_official
+
+
+@dataclass(frozen=True)
+class MapArea:
+    """What a map request narrows to, inside the user's area."""
+
+    county: County | None  # the county asked for (city users)
+    township: Township | None  # the township asked for
+    outline: County | None  # the county whose outline is drawn; None: the whole city
+    township_level: bool  # one township only: the map opens zoomed on the points
+
+
+def visit_map_area(
+    *, user, county_id: int | None = None, township_id: int | None = None
+) -> MapArea:
+    """The area a map request names. A county or township outside the user's area is a 404,
+    like any object out of scope."""
+    scope = scope_for_user(user)
+    township = county = None
+    if township_id is not None:
+        township = get_object_or_404(township_list_for_user(user=user), pk=township_id)
+    if county_id is not None:
+        county = get_object_or_404(county_list_for_user(user=user), pk=county_id)
+    outline = township.county if township is not None else county
+    if outline is None and scope.county_id:
+        outline = county_list_for_user(user=user).filter(pk=scope.county_id).first()
+    return MapArea(
+        county=county,
+        township=township,
+        outline=outline,
+        township_level=township is not None or scope.role == UserRole.Role.TOWNSHIP_OFFICIAL,
+    )
+
+
+def _map_visits(*, user, area: MapArea) -> QuerySet[Visit]:
+    visits = visit_list_for_user(user=user)
+    if area.township is not None:
+        visits = visits.filter(village__township_id=area.township.pk)
+    if area.county is not None:
+        visits = visits.filter(village__township__county_id=area.county.pk)
+    return visits
+
+
+def visit_map_latest_day(*, user, area: MapArea, today: datetime.date) -> datetime.date:
+    """Today, or the latest day before it with a visit in the area (today without any)."""
+    latest = (
+        _map_visits(user=user, area=area)
+        .filter(date__lte=today)
+        .order_by()
+        .aggregate(latest=Max("date"))["latest"]
+    )
+    return latest or today
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def visit_map_for_user(*, user, area: MapArea, start: datetime.date, end: datetime.date) -> dict:
+    """The visits map of `start`–`end` (both included) for `user`'s area narrowed to `area`:
+
+    - points: the visits with a GPS fix, newest first, at most MAP_POINT_CAP (`capped`);
+    - villages: the area's villages that have a coordinate;
+    - counts: visits with a fix, without one, and flagged (位置存疑);
+    - flagged: the flagged visits, newest first, at most MAP_FLAGGED_CAP.
+
+    Four queries (plus the scope, once per request)."""
+    visits = _map_visits(user=user, area=area).filter(date__gte=start, date__lte=end)
+    has_fix = Q(latitude__isnull=False, longitude__isnull=False)
+    counts = visits.order_by().aggregate(
+        total=Count("id"),
+        located=Count("id", filter=has_fix),
+        flagged=Count("id", filter=Q(location_flag=True)),
+    )
+    counts["unlocated"] = counts["total"] - counts["located"]
+    rows = list(
+        visits.filter(has_fix)
+        .order_by("-date", "-id")
+        .values(
+            "id",
+            "date",
+            "state",
+            "location_flag",
+            "latitude",
+            "longitude",
+            "distance_km",
+            "village__name",
+            "cadre__name",
+        )[: MAP_POINT_CAP + 1]
+    )
+    flagged = list(
+        visits.filter(location_flag=True)
+        .order_by("-date", "-id")
+        .values(
+            "id",
+            "date",
+            "state",
+            "distance_km",
+            "village__name",
+            "village__township__name",
+            "cadre__name",
+        )[: MAP_FLAGGED_CAP + 1]
+    )
+    villages = village_list_for_user(user=user).filter(
+        latitude__isnull=False, longitude__isnull=False
+    )
+    if area.township is not None:
+        villages = villages.filter(township_id=area.township.pk)
+    if area.county is not None:
+        villages = villages.filter(township__county_id=area.county.pk)
+    village_rows = list(
+        villages.order_by("code").values_list("id", "name", "latitude", "longitude")[
+            :MAP_VILLAGE_CAP
+        ]
+    )
+    states = dict(Visit.State.choices)
+    return {
+        "counts": counts,
+        "capped": len(rows) > MAP_POINT_CAP,
+        "cap": MAP_POINT_CAP,
+        "points": [
+            {
+                "id": r["id"],
+                "lng": _number(r["longitude"]),
+                "lat": _number(r["latitude"]),
+                "state": r["state"],
+                "flag": r["location_flag"],
+                "date": r["date"].isoformat(),
+                "village": r["village__name"],
+                "cadre": r["cadre__name"],
+                "km": _number(r["distance_km"]),
+            }
+            for r in rows[:MAP_POINT_CAP]
+        ],
+        "villages": [
+            {"id": pk, "name": name, "lng": _number(lng), "lat": _number(lat)}
+            for pk, name, lat, lng in village_rows
+        ],
+        "flagged": [
+            {
+                "id": r["id"],
+                "date": r["date"],
+                "state": str(states.get(r["state"], r["state"])),
+                "km": r["distance_km"],
+                "village": r["village__name"],
+                "township": r["village__township__name"],
+                "cadre": r["cadre__name"],
+            }
+            for r in flagged[:MAP_FLAGGED_CAP]
+        ],
+        "flagged_capped": len(flagged) > MAP_FLAGGED_CAP,
+        "flagged_cap": MAP_FLAGGED_CAP,
+    }
