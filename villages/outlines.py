@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +102,76 @@ def all_outlines() -> dict[str, Outline]:
 def county_outline(name: str) -> Outline | None:
     """The outline of the county called `name`, or None when the file has none."""
     return all_outlines().get(name)
+
+
+GRID = 1024  # the file's coordinates lie on a 1/1024° grid
+
+
+@functools.cache
+def _strips(name: str) -> tuple[tuple[float, tuple[tuple[float, float], ...]], ...]:
+    """The inside of a county's outline (GCJ-02) cut along horizontal lines half-way
+    between the file's grid rows: ((y, ((x_from, x_to), …)), …). No vertex lies on such a
+    line, so every point of a strip is at least half a grid step (~50 m) from any edge
+    that does not cross the line."""
+    outline = county_outline(name)
+    if outline is None:
+        return ()
+    crossings: dict[int, list[float]] = {}
+    for polygon in outline.gcj_polygons:
+        for ring in polygon:
+            x1, y1 = ring[-1]
+            for x2, y2 in ring:
+                low, high = sorted((y1 * GRID, y2 * GRID))
+                for k in range(math.ceil(low - 0.5), math.floor(high - 0.5) + 1):
+                    y = (k + 0.5) / GRID
+                    if low < y * GRID < high:
+                        crossings.setdefault(k, []).append(x1 + (y - y1) * (x2 - x1) / (y2 - y1))
+                x1, y1 = x2, y2
+    strips = []
+    for k in sorted(crossings):
+        xs = sorted(crossings[k])
+        pairs = tuple((xs[i], xs[i + 1]) for i in range(0, len(xs) - 1, 2))
+        strips.append(((k + 0.5) / GRID, pairs))
+    return tuple(strips)
+
+
+def inside_point(
+    name: str, u: float, *, margin_km: float = 0.5, near=None
+) -> tuple[float, float] | None:
+    """A point (WGS-84 lat, lon) inside the county's outline, at least `margin_km` from its
+    edge along the east-west line it lies on, picked by a number in [0, 1) (the same
+    number gives the same point). `near` = (lat, lon, km) keeps it within that many km
+    of a WGS-84 point. None when the county has no outline (or nothing fits)."""
+    strips = _strips(name)
+    if near is not None:
+        c_lat, c_lon = geo.wgs84_to_gcj02(near[0], near[1])
+        ky = math.radians(1) * geo.EARTH_RADIUS_KM
+        kx = ky * math.cos(math.radians(c_lat))
+        clipped = []
+        for y, pairs in strips:
+            dy = (y - c_lat) * ky
+            if abs(dy) >= near[2]:
+                continue
+            half = math.sqrt(near[2] ** 2 - dy * dy) / kx
+            cut = tuple(
+                (max(a, c_lon - half), min(b, c_lon + half))
+                for a, b in pairs
+                if min(b, c_lon + half) > max(a, c_lon - half)
+            )
+            clipped.append((y, cut))
+        strips = tuple(clipped)
+    pieces = []
+    for y, pairs in strips:
+        margin = margin_km / (math.radians(1) * geo.EARTH_RADIUS_KM * math.cos(math.radians(y)))
+        pieces.extend((y, a + margin, b - margin) for a, b in pairs if b - a > 2 * margin)
+    total = sum(b - a for _, a, b in pieces)
+    if not pieces or total <= 0:
+        return None
+    # `u` picks a spot along all the strips laid end to end (so area counts evenly).
+    target = u * total
+    for y, a, b in pieces:
+        if target <= b - a:
+            return geo.gcj02_to_wgs84(y, a + target)
+        target -= b - a
+    y, a, b = pieces[-1]
+    return geo.gcj02_to_wgs84(y, b)
