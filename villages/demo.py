@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -27,6 +29,7 @@ from villages.models import (
     Branch,
     Cadre,
     County,
+    LocationSource,
     ProgrammeYear,
     Roster,
     RosterEntry,
@@ -35,6 +38,7 @@ from villages.models import (
     Village,
     WorkUnit,
 )
+from villages.outlines import inside_point
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "demo12345"
@@ -213,6 +217,24 @@ def _sync(model, key_fields: tuple[str, ...], rows: list[dict], stats: SyncStats
     }
 
 
+# 许昌经济技术开发区 has no outline of its own in the vendored map: its demo villages lie
+# within 5 km of a point in its area south-east of the city centre, inside 建安区's outline.
+DEMO_AREA_NEAR = {"411071": ("建安区", (33.975, 113.855, 5.0))}
+
+
+def demo_location(code: str, county_code: str, county_name: str) -> tuple[Decimal, Decimal] | None:
+    """A plausible coordinate (WGS-84, six places) for a demo village: a point inside its
+    county's outline, drawn from a hash of its code, so a village keeps its point from run
+    to run and whatever else the demo changes. None for a county without an outline."""
+    name, near = DEMO_AREA_NEAR.get(county_code, (county_name, None))
+    digest = hashlib.sha256(f"demo-location/{code}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    point = inside_point(name, u, near=near)
+    if point is None:
+        return None
+    return tuple(Decimal(f"{value:.6f}") for value in point)
+
+
 def _person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
@@ -374,8 +396,11 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
     township_county = {t["code"]: t["county_code"] for t in townships}
 
     plan = _plan_villages(rng, scale)
+    full_name = {c["code"]: c["name"] for c in counties}
     village_rows = []
     for v in plan:
+        county_code = township_county[v.township_code]
+        point = demo_location(v.code, county_code, full_name[county_code])
         households = (
             rng.randint(180, 1200)
             if v.kind != Village.Kind.URBAN_COMMUNITY
@@ -393,6 +418,9 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
                 "population": int(households * rng.uniform(2.8, 3.9)),
                 "secretary_name": _person_name(rng),
                 "secretary_phone": f"15{rng.randrange(10**9):09d}",
+                "latitude": point[0] if point else None,
+                "longitude": point[1] if point else None,
+                "location_source": LocationSource.DEMO if point else "",
             }
         )
     village_ids = _sync(Village, ("code",), village_rows, stats)

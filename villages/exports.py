@@ -36,6 +36,9 @@ VILLAGE_HEADERS = (
     "党组织书记",
     "联系电话",
     "原区划代码",
+    "经度",
+    "纬度",
+    "坐标系",
 )
 
 
@@ -51,6 +54,9 @@ def village_row(v) -> Sequence:
         v.secretary_name,
         v.secretary_phone,
         "",  # 原区划代码: filled in only when a village changes township
+        v.longitude,
+        v.latitude,
+        "WGS-84" if v.latitude is not None else "",
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 
 from core.importing import normalise as n
 from core.importing.bulk import create_with_history, update_with_history
@@ -18,17 +20,42 @@ from core.importing.engine import (
     register,
 )
 from villages.auth import forget_logins
+from villages.geo import gcj02_to_wgs84
 from villages.models import (
     HOUSEHOLDS,
     POPULATION,
     Assignment,
     Cadre,
     County,
+    LocationSource,
     Township,
     Village,
     WorkUnit,
 )
+from villages.outlines import county_outline
 from villages.selectors import cadre_list_for_user
+
+WGS84, GCJ02 = "wgs84", "gcj02"
+# What people write in the 坐标系 column (upper-cased, spaces dropped). Blank is WGS-84.
+DATUMS = {
+    "": WGS84,
+    "WGS-84": WGS84,
+    "WGS84": WGS84,
+    "WGS": WGS84,
+    "GPS": WGS84,
+    "CGCS2000": WGS84,  # 天地图: within a metre of WGS-84
+    "GCJ-02": GCJ02,
+    "GCJ02": GCJ02,
+    "GCJ": GCJ02,
+    "火星坐标": GCJ02,
+    "火星坐标系": GCJ02,
+    "国测局坐标": GCJ02,
+    "高德": GCJ02,
+    "高德地图": GCJ02,
+    "腾讯": GCJ02,
+    "腾讯地图": GCJ02,
+}
+OUTLINE_TOLERANCE_KM = 20
 
 
 def _cell(add_error, key: str, parse, *args, **kwargs):
@@ -37,6 +64,58 @@ def _cell(add_error, key: str, parse, *args, **kwargs):
     except n.CellError as exc:
         add_error(key, str(exc))
         return None
+
+
+def _degrees(value, *, label: str, limit: int) -> Decimal:
+    """A coordinate cell as decimal degrees (six places), within ±limit."""
+    if isinstance(value, bool):
+        raise n.CellError(f"{label}必须是数字")
+    if isinstance(value, int | float):
+        raw = repr(value)
+    else:
+        raw = unicodedata.normalize("NFKC", n.text(value)).replace(" ", "").rstrip("°")
+    if len(raw) > 30:
+        raise n.CellError(f"{label}必须是数字（十进制度数）")
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        raise n.CellError(
+            f"{label}“{n.text(value)[:30]}”必须是数字（十进制度数，如 113.852311）"
+        ) from None
+    if not number.is_finite() or not -limit <= number <= limit:
+        raise n.CellError(f"{label}“{n.text(value)[:30]}”超出范围（-{limit} 到 {limit}）")
+    return number
+
+
+def _coordinates(cells, add_error) -> dict:
+    """{"latitude", "longitude"} in WGS-84 (Decimals), {} when both cells are blank or a
+    cell is wrong (reported with add_error)."""
+    has_lon, has_lat = (not n.is_blank(cells.get(k)) for k in ("longitude", "latitude"))
+    if not (has_lon or has_lat):
+        return {}
+    datum = DATUMS.get(
+        unicodedata.normalize("NFKC", n.text(cells.get("datum"))).upper().replace(" ", "")
+    )
+    if datum is None:
+        add_error(
+            "datum",
+            f"坐标系“{n.text(cells.get('datum'))[:20]}”无法识别：请填 WGS-84 或 GCJ-02"
+            "（百度坐标须先转换）",
+        )
+    if not has_lat:
+        add_error("latitude", "填了经度就须同时填纬度")
+        return {}
+    if not has_lon:
+        add_error("longitude", "填了纬度就须同时填经度")
+        return {}
+    lon = _cell(add_error, "longitude", _degrees, cells["longitude"], label="经度", limit=180)
+    lat = _cell(add_error, "latitude", _degrees, cells["latitude"], label="纬度", limit=90)
+    if lat is None or lon is None or datum is None:
+        return {}
+    if datum == GCJ02:
+        lat, lon = (Decimal(f"{v:.6f}") for v in gcj02_to_wgs84(float(lat), float(lon)))
+    q = Decimal("0.000001")
+    return {"latitude": lat.quantize(q), "longitude": lon.quantize(q)}
 
 
 def _county_kind(name: str) -> str:
@@ -123,6 +202,33 @@ class VillageSheet(SheetKind):
             width=18,
             is_text=True,
         ),
+        Column(
+            "longitude",
+            "经度",
+            required=False,
+            aliases=("东经",),
+            note="可选：村委会(社区居委会)所在地的经度，十进制度数，如 113.852311；"
+            "与“纬度”成对填写。坐标系见“坐标系”列。",
+            width=12,
+        ),
+        Column(
+            "latitude",
+            "纬度",
+            required=False,
+            aliases=("北纬",),
+            note="可选：十进制度数，如 34.035812；与“经度”成对填写。",
+            width=12,
+        ),
+        Column(
+            "datum",
+            "坐标系",
+            required=False,
+            options=("WGS-84", "GCJ-02"),
+            note="经纬度所用的坐标系。WGS-84：手机 GPS、奥维、天地图等（留空即为 WGS-84）；"
+            "GCJ-02：在高德、腾讯地图上取的点（“火星坐标”）。平台统一换算为 WGS-84 保存。"
+            "不支持百度坐标(BD-09)。坐标须在所属县(市、区)范围内（边界外 20 公里以内）。",
+            width=10,
+        ),
     )
     display_labels = {"kind": dict(Village.Kind.choices)}
     labels = {
@@ -135,6 +241,8 @@ class VillageSheet(SheetKind):
         "secretary_phone": "联系电话",
         "code": "统计用区划代码",
         "township": "乡镇(街道)",
+        "latitude": "纬度",
+        "longitude": "经度",
     }
 
     def parse(self, cells, add_error) -> dict:
@@ -202,6 +310,7 @@ class VillageSheet(SheetKind):
             if len(phone) > 20:
                 add_error("secretary_phone", "联系电话不能超过 20 个字符")
             row["secretary_phone"] = phone
+        row.update(_coordinates(cells, add_error))
         return row
 
     def load(self, rows, ctx: Context) -> None:
@@ -274,6 +383,8 @@ class VillageSheet(SheetKind):
         if not self._check_area(item, ctx, add_error):
             return
         item.label = f"{row['county_name'] or row['code'][:6]} {row['township_name']} {row['name']}（{row['code']}）"
+        if "latitude" in row and not self._check_outline(row, ctx, add_error):
+            return
         wanted = {
             k: row[k]
             for k in (
@@ -284,6 +395,8 @@ class VillageSheet(SheetKind):
                 "population",
                 "secretary_name",
                 "secretary_phone",
+                "latitude",
+                "longitude",
             )
             if k in row
         }
@@ -333,6 +446,27 @@ class VillageSheet(SheetKind):
                 return
             row["kind"] = Village.Kind.VILLAGE if is_village else Village.Kind.RURAL_COMMUNITY
         item.status = NEW
+
+    def _check_outline(self, item_row: dict, ctx: Context, add_error) -> bool:
+        """A coordinate more than OUTLINE_TOLERANCE_KM outside the village's county is
+        refused (a swapped pair, the wrong datum, another county's village). Counties the
+        vendored outlines do not cover are only range-checked (in parse)."""
+        county = ctx.cache["counties"].get(item_row["code"][:6])
+        name = county.name if county is not None else item_row["county_name"]
+        outline = county_outline(name)
+        if outline is None:
+            return True
+        lat, lon = float(item_row["latitude"]), float(item_row["longitude"])
+        km = outline.km_outside(lat, lon)
+        if km > OUTLINE_TOLERANCE_KM:
+            add_error(
+                "longitude",
+                f"坐标（纬度 {item_row['latitude']}，经度 {item_row['longitude']}）在{name}边界外"
+                f"约 {km:.0f} 公里（超过 {OUTLINE_TOLERANCE_KM} 公里）：请核对经纬度是否填反、"
+                "坐标系是否填对",
+            )
+            return False
+        return True
 
     def _moved_from(self, item: Item, ctx: Context, add_error):
         """The existing village a row with a new code moves, None, or False (an error).
@@ -401,17 +535,27 @@ class VillageSheet(SheetKind):
             "population",
             "secretary_name",
             "secretary_phone",
+            "latitude",
+            "longitude",
         ]
         to_create, to_update, update_fields = [], [], set()
         for item in items:
             row = item.data
             values = {k: row[k] for k in fields if k in row}
+            if "latitude" in values:
+                values["location_source"] = LocationSource.ROSTER
             if item.status == NEW:
                 to_create.append(
                     Village(code=row["code"], township=townships[row["code"][:9]], **values)
                 )
             elif item.status in (CHANGED, MOVED):
                 village = item.target
+                if "latitude" in values and (village.latitude, village.longitude) == (
+                    values["latitude"],
+                    values["longitude"],
+                ):
+                    # the same point again (an export re-imported): it keeps its source
+                    del values["location_source"]
                 for k, v in values.items():
                     if getattr(village, k) != v:
                         setattr(village, k, v)

@@ -103,6 +103,15 @@ class Township(models.Model):
             )
 
 
+class LocationSource(models.TextChoices):
+    """Where a village's coordinate came from."""
+
+    ROSTER = "roster", _("导入")
+    LEARNED = "learned", _("走访推算")
+    DEMO = "demo", _("演示位置")
+    CONFIRMED = "confirmed", _("人工确认")
+
+
 class Village(models.Model):
     """A village or community (行政村/农村社区/城市社区) with its 12-digit 统计用区划代码."""
 
@@ -143,6 +152,13 @@ class Village(models.Model):
     )
     longitude = models.DecimalField(
         _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    location_source = models.CharField(
+        _("坐标来源"),
+        max_length=10,
+        choices=LocationSource.choices,
+        blank=True,
+        help_text=_("坐标均为 WGS-84（GPS）坐标。"),
     )
 
     history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
@@ -586,6 +602,48 @@ class AssignmentProposal(models.Model):
     def __str__(self) -> str:
         target = self.village if self.kind == Assignment.Kind.VILLAGE else self.township
         return f"{self.year} {self.cadre.name} {self.get_kind_display()} {target}"
+
+
+class LocationProposal(models.Model):
+    """A coordinate learned for a village that has none: the median of the GPS fixes of its
+    approved visits, waiting for a township or county official to confirm or reject it."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        REJECTED = "rejected", _("已驳回")
+
+    village = models.OneToOneField(
+        Village,
+        on_delete=models.CASCADE,
+        related_name="location_proposal",
+        verbose_name=_("村(社区)"),
+    )
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6)
+    fixes = models.PositiveIntegerField(_("走访定位数"))
+    computed_at = models.DateTimeField(_("推算时间"))
+    decision = models.CharField(
+        _("处理结果"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("处理人"),
+    )
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("村庄位置推算")
+        verbose_name_plural = _("村庄位置推算")
+        ordering = ["village__code"]
+        indexes = [models.Index(fields=["decision"])]
+
+    def __str__(self) -> str:
+        return f"{self.village}：{self.latitude}, {self.longitude}（{self.fixes} 次定位）"
 
 
 class Installation(models.Model):

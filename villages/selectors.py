@@ -678,3 +678,44 @@ def area_overview_for_user(*, user, year: int, county_id: int | None = None) -> 
                 item[key] += row[key]
         county_rows = sorted(by_county.values(), key=lambda item: item["county"].code)
     return {"rows": rows, "totals": totals, "county_rows": county_rows}
+
+
+# ----- village locations -----
+
+
+def location_list_for_user(*, user) -> QuerySet[Village]:
+    """村庄位置: the villages of an official's (or the city's) area that have no coordinate
+    yet, with their learned proposal if any. Nothing for cadres and logins without a role."""
+    scope = scope_for_user(user)
+    if not (scope.is_city or scope.is_official):
+        return Village.objects.none()
+    return (
+        village_list_for_user(user=user)
+        .filter(latitude__isnull=True)
+        .select_related("township__county", "location_proposal")
+        .order_by("code")
+    )
+
+
+def location_village_get_for_user(*, user, village_id) -> Village:
+    """One village of `location_list_for_user`'s area (with or without a coordinate), or
+    404 whether it is missing, out of the area, or the user may not decide locations."""
+    scope = scope_for_user(user)
+    if not (scope.is_city or scope.is_official):
+        raise Http404("不存在，或不在您的管辖范围内。")
+    return get_object_or_404(
+        village_list_for_user(user=user).select_related("township__county", "location_proposal"),
+        pk=village_id,
+    )
+
+
+def location_can_decide(user, village: Village) -> bool:
+    """City admins, and the county or township officials whose area holds `village`."""
+    scope = scope_for_user(user)
+    if scope.role == Role.CITY_ADMIN:
+        return True
+    if scope.role == Role.COUNTY_OFFICIAL:
+        return village.township.county_id == scope.county_id
+    if scope.role == Role.TOWNSHIP_OFFICIAL:
+        return village.township_id == scope.township_id
+    return False

@@ -7,7 +7,9 @@ import datetime
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -23,6 +25,8 @@ from villages.models import (
     AssignmentProposal,
     Cadre,
     County,
+    LocationProposal,
+    LocationSource,
     ProgrammeYear,
     Roster,
     RosterEntry,
@@ -33,6 +37,7 @@ from villages.models import (
 from villages.selectors import (
     closed_year_refusal,
     county_id_of,
+    location_can_decide,
     scope_for_user,
     user_can_write_area,
 )
@@ -565,4 +570,89 @@ def proposal_change(
     proposal.save()
     proposals_confirm(actor=actor, proposals=[proposal])
     proposal.refresh_from_db()
+    return proposal
+
+
+# ----- village locations -----
+
+
+def location_min_fixes() -> int:
+    return max(1, int(getattr(settings, "VILLAGE_LOCATION_MIN_FIXES", 5)))
+
+
+@transaction.atomic
+def location_proposal_store(
+    *, village_id: int, latitude: float, longitude: float, fixes: int
+) -> LocationProposal | None:
+    """Keep the coordinate learned for a village without one (the system's write: the
+    nightly task and the 重新推算 button call it through visits). A pending proposal is
+    brought up to date; a rejected one is proposed again only once at least
+    VILLAGE_LOCATION_MIN_FIXES more fixes have come in since. None when nothing is kept."""
+    village = Village.objects.select_for_update().filter(pk=village_id).first()
+    if village is None or village.latitude is not None or fixes < location_min_fixes():
+        return None
+    q = Decimal("0.000001")
+    lat, lon = Decimal(f"{latitude:.6f}").quantize(q), Decimal(f"{longitude:.6f}").quantize(q)
+    proposal = LocationProposal.objects.filter(village=village).first()
+    if proposal is None:
+        proposal = LocationProposal(village=village)
+    elif proposal.decision == LocationProposal.Decision.REJECTED:
+        if fixes < proposal.fixes + location_min_fixes():
+            return None
+    elif (proposal.latitude, proposal.longitude, proposal.fixes) == (lat, lon, fixes):
+        return proposal
+    proposal.latitude, proposal.longitude, proposal.fixes = lat, lon, fixes
+    proposal.computed_at = timezone.now()
+    proposal.decision = LocationProposal.Decision.PENDING
+    proposal.decided_by, proposal.decided_at = None, None
+    proposal.full_clean(exclude=["village"])
+    proposal.save()
+    return proposal
+
+
+def _check_location_decider(actor, village: Village) -> None:
+    if not location_can_decide(actor, village):
+        raise PermissionDenied(_("只有本乡镇、本县或市级管理员可以确认村庄位置。"))
+
+
+def _pending(proposal: LocationProposal | None) -> LocationProposal:
+    if proposal is None or proposal.decision != LocationProposal.Decision.PENDING:
+        raise ValidationError(_("该村(社区)没有待确认的推算位置。"))
+    if proposal.village.latitude is not None:
+        raise ValidationError(_("该村(社区)已有坐标，推算位置不再适用。"))
+    return proposal
+
+
+@transaction.atomic
+def location_proposal_confirm(*, actor, village: Village) -> Village:
+    """Write the learned coordinate onto the village (source 人工确认), audited in the
+    village's history with the actor."""
+    _check_location_decider(actor, village)
+    village = Village.objects.select_for_update().select_related("township").get(pk=village.pk)
+    proposal = _pending(LocationProposal.objects.filter(village=village).first())
+    proposal.village = village
+    village.latitude, village.longitude = proposal.latitude, proposal.longitude
+    village.location_source = LocationSource.CONFIRMED
+    village._history_user = actor
+    village._change_reason = f"确认走访推算位置（{proposal.fixes} 次定位的中位数）"
+    village.save(update_fields=["latitude", "longitude", "location_source"])
+    proposal.decision = LocationProposal.Decision.CONFIRMED
+    proposal.decided_by, proposal.decided_at = actor, timezone.now()
+    proposal.save(update_fields=["decision", "decided_by", "decided_at"])
+    return village
+
+
+@transaction.atomic
+def location_proposal_reject(*, actor, village: Village) -> LocationProposal:
+    """Set the learned coordinate aside; it comes back only with more fixes."""
+    _check_location_decider(actor, village)
+    proposal = _pending(
+        LocationProposal.objects.select_for_update()
+        .select_related("village")
+        .filter(village_id=village.pk)
+        .first()
+    )
+    proposal.decision = LocationProposal.Decision.REJECTED
+    proposal.decided_by, proposal.decided_at = actor, timezone.now()
+    proposal.save(update_fields=["decision", "decided_by", "decided_at"])
     return proposal

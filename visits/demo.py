@@ -70,6 +70,7 @@ import datetime
 import hashlib
 import io
 import json
+import math
 import queue
 import random
 import re
@@ -89,6 +90,7 @@ from django.utils import timezone
 from villages.demo import GIVEN, SURNAMES, SyncStats
 from villages.models import Assignment, Cadre, Village
 from visits.models import Problem, Visit, VisitEvent
+from visits.services import location_check
 
 YEAR = 2023
 MEETINGS_TOTAL = 45_214
@@ -744,6 +746,9 @@ VISIT_FIELDS = [
     "people_reached",
     "households_visited",
     "notes",
+    "latitude",
+    "longitude",
+    "distance_km",
     "location_flag",
     "state",
     "review_comment",
@@ -811,6 +816,12 @@ def seed_demo(*, seed: int = 2023, scale: int = 1) -> SyncStats:
         peizhuang_user=users.get("cadre_peizhuang"),
         peizhuang_id=peizhuang_id,
         tz=timezone.get_current_timezone(),
+        village_points={
+            pk: (float(lat), float(lon))
+            for pk, lat, lon in Village.objects.filter(latitude__isnull=False).values_list(
+                "pk", "latitude", "longitude"
+            )
+        },
     )
     now = timezone.now()
     year = timezone.localdate(now).year
@@ -1007,6 +1018,32 @@ class _Times(dict):
         return value
 
 
+# GPS fixes: most visits carry one, taken within 1.5 km of the village's (demo) point; one in
+# FAR_ONE_IN is taken 6–20 km away, so the 5 km flag (visits.services.location_check) fires.
+NO_FIX_ONE_IN = 8
+FAR_ONE_IN = 40
+KM_PER_DEGREE = 111.19
+
+
+def _fix(uuid_hex: str, village: tuple[float, float] | None) -> tuple:
+    """(latitude, longitude, distance_km, location_flag) for a planned visit, drawn from its
+    client_uuid (so a re-run gives the same fix), the distance and flag by the portal's
+    own rule. No fix without a village coordinate, or for one visit in NO_FIX_ONE_IN."""
+    if village is None:
+        return None, None, None, False
+    a, b, c = int(uuid_hex[:6], 16), int(uuid_hex[6:12], 16), int(uuid_hex[12:18], 16)
+    if a % NO_FIX_ONE_IN == 0:
+        return None, None, None, False
+    far = a % FAR_ONE_IN == 1
+    km = 6 + 14 * (b / 0xFFFFFF) if far else 1.5 * (b / 0xFFFFFF) ** 0.5
+    bearing = 2 * math.pi * c / 0xFFFFFF
+    lat = village[0] + km * math.cos(bearing) / KM_PER_DEGREE
+    lon = village[1] + km * math.sin(bearing) / (KM_PER_DEGREE * math.cos(math.radians(lat)))
+    lat, lon = f"{lat:.6f}", f"{lon:.6f}"
+    distance, flag = location_check(lat, lon, village[0], village[1])
+    return lat, lon, str(distance), flag
+
+
 @dataclass
 class _RowMaker:
     """Makes the rows of the visits and problems of planned years, values adapted for the
@@ -1017,6 +1054,7 @@ class _RowMaker:
     peizhuang_user: int | None
     peizhuang_id: int | None
     tz: object
+    village_points: dict = field(default_factory=dict)  # {village id: (lat, lon)}
 
     def visit_chunks(self, plans: list[Plan]):
         """Lists of WRITE_CHUNK tuples at most, one per plan, in the order of VISIT_FIELDS."""
@@ -1027,6 +1065,7 @@ class _RowMaker:
         texts: dict = {}  # {(activities, meetings, households): (activities JSON, notes)}
         submitted = Visit.State.SUBMITTED
         reviewer_of, pz_user, pz_id = self.reviewer_of, self.peizhuang_user, self.peizhuang_id
+        points = self.village_points
         rows = []
         add = rows.append
         for plan in plans:
@@ -1059,7 +1098,7 @@ class _RowMaker:
                     plan.people,
                     plan.households,
                     text[1],
-                    False,
+                    *_fix(plan.uuid, points.get(plan.village)),
                     plan.state,
                     plan.comment,
                     reviewer,

@@ -780,3 +780,40 @@ def visit_map_for_user(*, user, area: MapArea, start: datetime.date, end: dateti
         "flagged_capped": len(flagged) > MAP_FLAGGED_CAP,
         "flagged_cap": MAP_FLAGGED_CAP,
     }
+
+
+# ----- the fixes a village's location is learned from -----
+
+
+def approved_fixes_by_village(*, village_ids=None) -> dict[int, list[tuple[float, float]]]:
+    """{village id: [(lat, lon), …]}: the GPS fixes of the approved visits of the villages
+    that have no coordinate yet (of `village_ids` only, when given). The system's read for
+    the nightly learning, no user involved."""
+    visits = Visit.objects.filter(
+        state=Visit.State.APPROVED,
+        latitude__isnull=False,
+        longitude__isnull=False,
+        village__latitude__isnull=True,
+    )
+    if village_ids is not None:
+        visits = visits.filter(village_id__in=list(village_ids))
+    fixes: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    rows = visits.order_by().values_list("village_id", "latitude", "longitude")
+    for village_id, lat, lon in rows.iterator(chunk_size=5000):
+        fixes[village_id].append((float(lat), float(lon)))
+    return dict(fixes)
+
+
+def village_fixes_for_user(*, user, village: Village) -> list[Visit]:
+    """The located, approved visits of `village` that `user` may see: the points a
+    learned location is the median of."""
+    return list(
+        visit_list_for_user(user=user)
+        .filter(
+            village=village,
+            state=Visit.State.APPROVED,
+            latitude__isnull=False,
+            longitude__isnull=False,
+        )
+        .order_by("-date", "-pk")[:500]
+    )

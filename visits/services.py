@@ -18,10 +18,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core import jobs
+from villages.geo import haversine_km, median
 from villages.models import UserRole, Village
-from villages.selectors import cadre_village_links, scope_for_user, village_list_for_user
+from villages.selectors import (
+    cadre_village_links,
+    location_list_for_user,
+    scope_for_user,
+    village_list_for_user,
+)
+from villages.services import location_proposal_store
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
 from visits.selectors import (
+    approved_fixes_by_village,
     problem_can_write,
     visit_can_review,
     visit_edit_refusal,
@@ -52,12 +61,17 @@ VISIT_FIELDS = (
 
 def _distance_km(lat1, lon1, lat2, lon2) -> float:
     """Great-circle distance (haversine)."""
-    lat1, lon1, lat2, lon2 = (math.radians(float(v)) for v in (lat1, lon1, lat2, lon2))
-    a = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
+    return haversine_km(lat1, lon1, lat2, lon2)
+
+
+def location_check(lat, lon, village_lat, village_lon) -> tuple[Decimal | None, bool]:
+    """(distance to the village in km, to two places; whether it is flagged) for a fix
+    and the village's coordinate; (None, False) when either is missing. The one rule,
+    for a visit written here and for the demo's visits alike."""
+    if lat is None or lon is None or village_lat is None or village_lon is None:
+        return None, False
+    km = _distance_km(lat, lon, village_lat, village_lon)
+    return Decimal(f"{km:.2f}"), km > FLAG_DISTANCE_KM
 
 
 def _cadre_id(actor) -> int:
@@ -133,12 +147,9 @@ def _clean(visit: Visit) -> None:
 def _locate(visit: Visit) -> None:
     """Flag (never block) a fix more than 5 km from the village's own coordinate."""
     village = visit.village
-    if visit.latitude is None or village.latitude is None:
-        visit.distance_km, visit.location_flag = None, False
-        return
-    km = _distance_km(visit.latitude, visit.longitude, village.latitude, village.longitude)
-    visit.distance_km = Decimal(f"{km:.2f}")
-    visit.location_flag = km > FLAG_DISTANCE_KM
+    visit.distance_km, visit.location_flag = location_check(
+        visit.latitude, visit.longitude, village.latitude, village.longitude
+    )
 
 
 def _photo_jpeg(upload) -> ContentFile:
@@ -467,3 +478,32 @@ def problem_update(
     problem._history_user = actor
     problem.save()
     return problem
+
+
+def village_locations_learn(*, village_ids=None) -> int:
+    """Propose a coordinate for each village without one (of `village_ids`, or all) that
+    has at least VILLAGE_LOCATION_MIN_FIXES located, approved visits: the median latitude
+    and the median longitude of their fixes (a few fixes taken elsewhere do not move it).
+    Returns how many proposals were made or brought up to date. Idempotent."""
+    stored = 0
+    for village_id, fixes in sorted(approved_fixes_by_village(village_ids=village_ids).items()):
+        proposal = location_proposal_store(
+            village_id=village_id,
+            latitude=median([lat for lat, _lon in fixes]),
+            longitude=median([lon for _lat, lon in fixes]),
+            fixes=len(fixes),
+        )
+        stored += proposal is not None
+    return stored
+
+
+def village_locations_learn_queue(*, actor) -> int:
+    """重新推算 on 村庄位置: queue the learning for the villages without a coordinate in
+    the actor's area (an official's or the city's). Returns how many villages that is."""
+    scope = scope_for_user(actor)
+    if not (scope.is_city or scope.is_official):
+        raise PermissionDenied(_("只有乡镇、县级干部和市级管理员可以推算村庄位置。"))
+    ids = list(location_list_for_user(user=actor).values_list("pk", flat=True))
+    if ids:
+        jobs.enqueue("visits.tasks.village_locations_learn", kwargs={"village_ids": ids})
+    return len(ids)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("visits.urls")),
     path("", include("visits.review_urls")),
     path("", include("visits.problem_urls")),
+    path("", include("visits.location_urls")),
     path("", include("stars.urls")),
     path("", include("disputes.urls")),
     path("", include("dashboards.urls")),

@@ -23,19 +23,22 @@ from tests.imports.builders import (
 from villages.services import export_job_create
 
 ENUMERATED = {
-    "villages": {"类型": ("行政村", "农村社区", "城市社区")},
+    "villages": {"类型": ("行政村", "农村社区", "城市社区"), "坐标系": ("WGS-84", "GCJ-02")},
     "cadres": {"干部层级": ("市级", "县级", "乡级"), "联系类型": ("联乡", "帮村")},
 }
 # The cadre roster's template and export end with the optional 工号 (accounts.import_kinds:
 # the login name when ACCOUNT_USERNAME is "staff_no").
 CADRE_LAYOUT = (*CADRE_HEADERS, "工号")
-HEADERS = {"villages": VILLAGE_HEADERS, "cadres": CADRE_LAYOUT}
+# The village roster's end with the optional coordinates (issue 17).
+COORDINATES = ("经度", "纬度", "坐标系")
+VILLAGE_LAYOUT = (*VILLAGE_HEADERS, *COORDINATES)
+HEADERS = {"villages": VILLAGE_LAYOUT, "cadres": CADRE_LAYOUT}
 TEXT_COLUMNS = {
     "villages": {"统计用区划代码", "联系电话", "原区划代码"},
     "cadres": {"手机号", "联系点区划代码", "工号"},
 }
 OPTIONAL = {
-    "villages": {"类型", "户数", "人口", "党组织书记", "联系电话", "原区划代码"},
+    "villages": {"类型", "户数", "人口", "党组织书记", "联系电话", "原区划代码", *COORDINATES},
     "cadres": {"职务", "工号"},
 }
 
@@ -84,12 +87,12 @@ def test_header_notes_explain_the_codes():
     assert "自动新建" in unit
 
 
-def test_old_code_is_the_last_column_and_its_note_says_when_to_fill_it():
+def test_old_code_is_the_last_column_before_the_coordinates_and_its_note_says_when_to_fill_it():
     # when
     ws = _template("villages").worksheets[0]
 
     # then
-    last = ws[1][-1]
+    last = ws[1][-1 - len(COORDINATES)]
     assert last.value == "原区划代码"
     note = last.comment.text
     assert "改隶其他乡镇" in note and "原来的 12 位代码" in note and "否则留空" in note
@@ -178,7 +181,7 @@ def test_village_export_escapes_formula_injection(django_capture_on_commit_callb
     ws = _export_sheet(admin, "villages", django_capture_on_commit_callbacks)
 
     # then
-    assert tuple(c.value for c in ws[1]) == VILLAGE_HEADERS
+    assert tuple(c.value for c in ws[1]) == VILLAGE_LAYOUT
     rows = list(ws.iter_rows(min_row=2))
     names = [r[2] for r in rows]
     assert [c.value for c in names] == ['\'=HYPERLINK("http://evil.example","点我")', "'@SUM(A1)"]

@@ -213,3 +213,36 @@ def test_first_run_reports_what_it_created(seeded):
     # then
     assert "新建" in seeded
     assert "已是最新" not in seeded
+
+
+def test_every_demo_village_lies_inside_its_own_county_outline(seeded):
+    from villages.demo import DEMO_AREA_NEAR
+    from villages.geo import haversine_km
+    from villages.models import LocationSource
+    from villages.outlines import county_outline
+
+    villages = Village.objects.select_related("township__county")
+    assert not villages.filter(latitude__isnull=True).exists()
+    assert set(villages.values_list("location_source", flat=True)) == {LocationSource.DEMO}
+    for v in villages:
+        county = v.township.county
+        lat, lon = float(v.latitude), float(v.longitude)
+        if county.code in DEMO_AREA_NEAR:  # no outline of its own (经开区)
+            host, (c_lat, c_lon, km) = DEMO_AREA_NEAR[county.code]
+            assert county_outline(county.name) is None
+            assert county_outline(host).contains(lat, lon), v.code
+            assert haversine_km(lat, lon, c_lat, c_lon) <= km + 0.01, v.code
+        else:
+            assert county_outline(county.name).contains(lat, lon), (v.code, county.name)
+    # a point per village, not one per county
+    assert villages.values("latitude", "longitude").distinct().count() == villages.count()
+
+
+def test_the_village_page_says_the_location_is_a_demo(seeded, client):
+    village = Village.objects.get(code=PEIZHUANG)
+    client.force_login(_user("county_yanling"))
+
+    body = client.get(f"/villages/{village.pk}/").content.decode()
+
+    assert f"{village.latitude}, {village.longitude}" in body
+    assert "演示位置" in body

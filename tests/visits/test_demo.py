@@ -257,3 +257,27 @@ def test_a_run_on_a_later_day_adds_the_visits_since_and_leaves_the_rest(seeded):
         assert not new.filter(created_at__lte=NOW).exists()
         assert not new.filter(date__gt=later.date()).exists()
         assert_peizhuang_can_log_today(later)
+
+
+def test_demo_visits_carry_gps_fixes_and_some_are_flagged_far_away(seeded):
+    from visits.services import FLAG_DISTANCE_KM, location_check
+
+    visits = Visit.objects.all()
+    total = visits.count()
+    located = visits.filter(latitude__isnull=False)
+    flagged = located.filter(location_flag=True)
+    # most visits are located; a small share is logged more than 5 km away
+    assert 0.8 < located.count() / total < 0.95
+    assert 0.01 < flagged.count() / located.count() < 0.05
+    assert not visits.filter(latitude__isnull=True, location_flag=True).exists()
+    # the flag and distance are the services' own rule, against the village's demo point
+    for lat, lon, km, flag, v_lat, v_lon in located.values_list(
+        "latitude",
+        "longitude",
+        "distance_km",
+        "location_flag",
+        "village__latitude",
+        "village__longitude",
+    )[:20_000].iterator(chunk_size=5_000):
+        assert (km, flag) == location_check(lat, lon, v_lat, v_lon)
+        assert flag == (km > FLAG_DISTANCE_KM)

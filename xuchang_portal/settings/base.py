@@ -318,6 +318,13 @@ CELERY_BEAT_SCHEDULE["dashboards-changes"] = {
 DASHBOARDS_REFRESH_IN_REQUESTS = env.bool(
     "DASHBOARDS_REFRESH_IN_REQUESTS", default=CELERY_TASK_ALWAYS_EAGER
 )
+# visits → villages: a village without a coordinate learns one from the GPS fixes of its
+# approved visits (their median, once there are this many), nightly, for an official to confirm.
+VILLAGE_LOCATION_MIN_FIXES = env.int("VILLAGE_LOCATION_MIN_FIXES", default=5)
+CELERY_BEAT_SCHEDULE["village-locations-nightly"] = {
+    "task": "visits.tasks.village_locations_learn",
+    "schedule": crontab(hour=2, minute=30),
+}
 # villages: queue what could not be queued while Redis was down; fail dead imports.
 CELERY_BEAT_SCHEDULE["pending-tasks"] = {
     "task": "core.tasks.pending_tasks_send",
