@@ -453,8 +453,11 @@ def problem_create(
     errors = {}
     if not (category or "").strip():
         errors["category"] = _("请选择问题类别。")
+    limit = Problem._meta.get_field("description").max_length
     if not (description or "").strip():
         errors["description"] = _("请填写问题描述。")
+    elif len(description.strip()) > limit:
+        errors["description"] = _("问题描述不能超过 %d 字。") % limit
     if errors:
         raise ValidationError(errors)
     problem = Problem(

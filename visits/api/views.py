@@ -166,7 +166,10 @@ class VisitViewSet(
             "新建返回 201；该 client_uuid 已登记过则返回 200 和同一个问题"
             "（离线队列重发时不会重复登记）。"
         ),
-        request=ProblemCreateSerializer,
+        request={
+            "application/json": ProblemCreateSerializer,
+            "multipart/form-data": ProblemCreateSerializer,
+        },
         responses={
             201: OpenApiResponse(ProblemSerializer, description="已新建"),
             200: OpenApiResponse(ProblemSerializer, description="该编号已登记过，返回原问题"),
@@ -187,6 +190,8 @@ class ProblemViewSet(
 ):
     serializer_class = ProblemSerializer
     filterset_class = ProblemFilter
+    # multipart: the offline queue (static/js/visit-queue.js) sends a form, as for visits
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
     ordering_fields = ["created_at", "deadline", "status"]
     ordering = ["-created_at", "-id"]
 
