@@ -110,11 +110,16 @@ PROBLEM_HEADERS = (
     "办理情况/解释说明",
     "群众满意度",
     "来源走访日期",
+    "来源走访村(社区)",
 )
 
 
 def _problems(*, user, params: dict) -> QuerySet:
-    visible = problem_list_for_user(user=user).order_by("created_at", "id")
+    visible = (
+        problem_list_for_user(user=user)
+        .select_related("visit__village")
+        .order_by("created_at", "id")
+    )
     filterset = ProblemFilter(params or {}, queryset=visible, request=SimpleNamespace(user=user))
     if not filterset.is_valid():
         # Never widen an export silently: a bad filter is refused, not ignored.
@@ -143,6 +148,7 @@ def problem_row(p) -> Sequence:
         p.explanation,
         p.get_satisfaction_display() if p.satisfaction else "",
         p.visit.date if p.visit_id else None,
+        p.visit.village.name if p.visit_id else "",
     )
 
 
@@ -151,7 +157,7 @@ register(
         key="problems",
         label="问题台账",
         headers=PROBLEM_HEADERS,
-        widths=(14, 16, 16, 12, 40, 10, 16, 12, 12, 14, 8, 12, 30, 10, 12),
+        widths=(14, 16, 16, 12, 40, 10, 16, 12, 12, 14, 8, 12, 30, 10, 12, 16),
         queryset=_problems,
         row=problem_row,
     )

@@ -5,7 +5,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from villages.selectors import village_list_for_user
-from visits.models import HOUSEHOLDS_VISITED, MEETINGS, PEOPLE_REACHED, Visit
+from visits.models import HOUSEHOLDS_VISITED, MEETINGS, PEOPLE_REACHED, Problem, Visit
+from visits.services import MAX_VISIT_PROBLEMS
+
+# The 发现问题 rows of a new visit travel as repeated fields, row by row, in the page's
+# form as in the API's (see visits.api.serializers.VisitInputSerializer).
+PROBLEM_CATEGORY = "problem_category"
+PROBLEM_DESCRIPTION = "problem_description"
+MAX_PROBLEM_ROWS = MAX_VISIT_PROBLEMS
 
 NUMBER_ATTRS = {
     "class": "form-control form-control-lg",
@@ -97,3 +104,35 @@ class VisitForm(forms.Form):
                 errors = [f"定位：{e}" for e in errors]
             for message in errors:
                 self.add_error(target, message)
+
+
+class VisitNewForm(VisitForm):
+    """A new visit, with the problems found on it (发现问题): zero or more rows of
+    category and description, checked by visits.services with the visit."""
+
+    problem_categories = Problem.Category.choices
+    max_problem_rows = MAX_PROBLEM_ROWS
+
+    def problem_rows(self) -> list[dict]:
+        """The rows as sent (at most one more than allowed is read), for the service and
+        for showing the form again."""
+        if not self.is_bound:
+            return []
+        categories = self.data.getlist(PROBLEM_CATEGORY)[: MAX_PROBLEM_ROWS + 1]
+        descriptions = self.data.getlist(PROBLEM_DESCRIPTION)[: MAX_PROBLEM_ROWS + 1]
+        count = max(len(categories), len(descriptions))
+        categories += [""] * (count - len(categories))
+        descriptions += [""] * (count - len(descriptions))
+        return [
+            {"category": c, "description": d} for c, d in zip(categories, descriptions, strict=True)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        rows = self.problem_rows()
+        if len(rows) > MAX_PROBLEM_ROWS:
+            raise forms.ValidationError(
+                _("每条记录最多 %(count)d 个发现问题。") % {"count": MAX_PROBLEM_ROWS}
+            )
+        data["problems"] = rows
+        return data

@@ -255,6 +255,7 @@ class Problem(models.Model):
         BASIC = "basic", _("基本满意")
         UNSATISFIED = "unsatisfied", _("不满意")
 
+    client_uuid = models.UUIDField(_("客户端编号"), unique=True, default=uuid.uuid4)
     village = models.ForeignKey(
         "villages.Village",
         on_delete=models.PROTECT,

@@ -1,5 +1,7 @@
 """The problem ledger (问题台账) pages. Thin: shape in, selector or service, template out."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,10 +21,12 @@ from visits.selectors import (
     problem_list_for_user,
     problem_resolution_by_township,
     problem_resolution_rate,
+    problems_with_source_visit,
     visit_get_for_user,
     visit_list_for_user,
 )
-from visits.services import problem_create, problem_update
+from visits.services import problem_create, problem_submit, problem_update
+from visits.views import queue_context
 
 PROBLEM_PAGE_SIZE = 50
 # The per-area statistics follow the area, month and category filters; status and
@@ -74,7 +78,7 @@ class ProblemListView(LoginRequiredMixin, ListView):
         )
         if self.filterset.is_bound and not self.filterset.is_valid():
             return self.filterset.queryset.none()
-        return self.filterset.qs
+        return problems_with_source_visit(self.filterset.qs, user=self.request.user)
 
     def _area(self):
         """The visible problems under the area, month and category filters only."""
@@ -155,11 +159,23 @@ class ProblemCreateView(LoginRequiredMixin, View):
             raise Http404("没有这条下沉记录。")
         return visit_get_for_user(user=request.user, visit_id=int(visit_id))
 
+    def _render(self, request, form, visit, client_uuid=None):
+        # A cadre's form queues offline (static/js/visit-queue.js, as the visit form does)
+        offline = scope_for_user(request.user).is_cadre
+        context = {
+            "form": form,
+            "visit": visit,
+            "offline": offline,
+            "client_uuid": client_uuid or uuid.uuid4(),
+            **(queue_context() if offline else {}),
+        }
+        return render(request, self.template_name, context)
+
     def get(self, request):
         _writers_only(request)
         visit = self._visit(request)
         form = ProblemCreateForm(user=request.user, fixed_village=visit.village if visit else None)
-        return render(request, self.template_name, {"form": form, "visit": visit})
+        return self._render(request, form, visit)
 
     def post(self, request):
         _writers_only(request)
@@ -167,17 +183,35 @@ class ProblemCreateView(LoginRequiredMixin, View):
         form = ProblemCreateForm(
             request.POST, user=request.user, fixed_village=visit.village if visit else None
         )
+        try:
+            client_uuid = uuid.UUID(request.POST.get("client_uuid", ""))
+        except ValueError:
+            client_uuid = None  # an older page without the id: stored as a new problem
         if form.is_valid():
             data = dict(form.cleaned_data)
             village = visit.village if visit else data.pop("village")
             try:
-                problem = problem_create(actor=request.user, village=village, visit=visit, **data)
+                if client_uuid:
+                    problem, created = problem_submit(
+                        actor=request.user,
+                        client_uuid=client_uuid,
+                        village=village,
+                        visit=visit,
+                        **data,
+                    )
+                else:
+                    problem, created = (
+                        problem_create(actor=request.user, village=village, visit=visit, **data),
+                        True,
+                    )
             except ValidationError as exc:
                 _add_service_errors(form, exc)
             else:
-                messages.success(request, "问题已登记。")
+                messages.success(
+                    request, "问题已登记。" if created else "这个问题之前已经登记过，未重复提交。"
+                )
                 return redirect("problems:problem_detail", pk=problem.pk)
-        return render(request, self.template_name, {"form": form, "visit": visit})
+        return self._render(request, form, visit, client_uuid)
 
 
 class ProblemDetailView(LoginRequiredMixin, View):

@@ -112,7 +112,7 @@ def service_worker(request):
         "modules": worker_scripts,
         "shellPages": shell_pages(),
         "pagesCache": PAGES_CACHE,
-        "visitsApi": reverse("visit-list"),
+        "apis": {"visit": reverse("visit-list"), "problem": reverse("problem-list")},
     }
     body = render_to_string(
         "visits/sw.js",

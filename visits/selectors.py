@@ -11,7 +11,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -48,6 +48,15 @@ def visit_get_for_user(*, user, visit_id) -> Visit:
 def problem_list_for_user(*, user) -> QuerySet[Problem]:
     return Problem.objects.select_related("village__township__county", "visit").filter(
         village__in=village_list_for_user(user=user).values("pk")
+    )
+
+
+def problems_with_source_visit(problems: QuerySet[Problem], *, user) -> QuerySet[Problem]:
+    """`problems` with the visit each came from (its date and village loaded) and
+    `visit_visible`: whether `user` may open that visit (a cadre sees a colleague's problem
+    but not the colleague's visit). In the same query, whatever the number of rows."""
+    return problems.select_related("visit__village").annotate(
+        visit_visible=Exists(visit_list_for_user(user=user).filter(pk=OuterRef("visit_id")))
     )
 
 

@@ -39,6 +39,7 @@ from visits.selectors import (
 
 FLAG_DISTANCE_KM = 5
 MAX_PHOTOS = 3
+MAX_VISIT_PROBLEMS = 5
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 PHOTO_MAX_SIDE = 1600
 MAX_PHOTO_PIXELS = 40_000_000
@@ -235,10 +236,18 @@ def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
     return saved
 
 
-def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, bool]:
+def visit_create(*, actor, client_uuid, photos=(), problems=(), **fields) -> tuple[Visit, bool]:
     """Store a visit once per client-made UUID. A double tap, a retry or a resubmission
-    after a time-out returns the visit already stored: (visit, created)."""
+    after a time-out returns the visit already stored: (visit, created).
+
+    `problems` are the 发现问题 rows sent with it ({"category", "description"} each): each
+    becomes a problem of the ledger linked to the visit, by `problem_create`'s rules, in
+    the same transaction; one bad row refuses the visit and names the row. A resent visit
+    creates none again."""
     cadre_id = _cadre_id(actor)
+    problems = list(problems or [])
+    if len(problems) > MAX_VISIT_PROBLEMS:
+        raise ValidationError({"problems": _("每条记录最多 %d 个发现问题。") % MAX_VISIT_PROBLEMS})
     client_uuid = uuid_lib.UUID(str(client_uuid))
     visit = Visit(client_uuid=client_uuid, cadre_id=cadre_id, created_by=actor)
     _set_fields(visit, fields)
@@ -260,6 +269,7 @@ def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, boo
             visit._history_user = actor
             visit.save()
             event = _event(visit, VisitEvent.Action.SUBMIT, actor)
+            _visit_problems(visit, problems, actor=actor)  # before the photos' files
             saved = _save_photos(visit, photos)
     except IntegrityError:
         # Already stored: a double tap, a retry, or two copies racing (the other one won).
@@ -271,6 +281,34 @@ def visit_create(*, actor, client_uuid, photos=(), **fields) -> tuple[Visit, boo
     _loaded(visit, "photos", saved)
     _loaded(visit, "events", [event])
     return visit, True
+
+
+def _visit_problems(visit: Visit, rows: list[dict], *, actor) -> None:
+    """The 发现问题 rows of a new visit, as problems linked to it. A row with neither
+    category nor description is an unused row and skipped (it keeps its number)."""
+    for number, row in enumerate(rows, start=1):
+        category = (row.get("category") or "").strip()
+        description = (row.get("description") or "").strip()
+        if not category and not description:
+            continue
+        try:
+            problem_create(
+                actor=actor,
+                village=visit.village,
+                visit=visit,
+                category=category,
+                description=description,
+            )
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    "problems": [
+                        _("发现问题第%(number)d行：%(message)s")
+                        % {"number": number, "message": message}
+                        for message in exc.messages
+                    ]
+                }
+            ) from None
 
 
 def _loaded(instance, name: str, rows: list) -> None:
@@ -408,7 +446,14 @@ def _check_problem_writer(actor, village) -> None:
 
 @transaction.atomic
 def problem_create(
-    *, actor, village, category: str, description: str, visit: Visit | None = None, **fields
+    *,
+    actor,
+    village,
+    category: str,
+    description: str,
+    visit: Visit | None = None,
+    client_uuid=None,
+    **fields,
 ) -> Problem:
     _check_problem_writer(actor, village)
     if visit is not None and (
@@ -416,7 +461,18 @@ def problem_create(
         or not visit_list_for_user(user=actor).filter(pk=visit.pk).exists()
     ):
         raise ValidationError({"visit": _("来源走访必须是您能查看的、同一村(社区)的记录。")})
+    errors = {}
+    if not (category or "").strip():
+        errors["category"] = _("请选择问题类别。")
+    limit = Problem._meta.get_field("description").max_length
+    if not (description or "").strip():
+        errors["description"] = _("请填写问题描述。")
+    elif len(description.strip()) > limit:
+        errors["description"] = _("问题描述不能超过 %d 字。") % limit
+    if errors:
+        raise ValidationError(errors)
     problem = Problem(
+        client_uuid=uuid_lib.UUID(str(client_uuid)) if client_uuid else uuid_lib.uuid4(),
         village=village,
         visit=visit,
         category=category,
@@ -426,10 +482,31 @@ def problem_create(
         deadline=fields.get("deadline"),
         created_by=actor,
     )
-    problem.full_clean()
+    # The client id's uniqueness is the table's: a copy racing in fails on insert.
+    problem.full_clean(exclude=["client_uuid"])
     problem._history_user = actor
     problem.save()
     return problem
+
+
+def problem_submit(*, actor, client_uuid, **fields) -> tuple[Problem, bool]:
+    """`problem_create` once per client-made UUID (the offline queue of the problem form):
+    a retry or a resubmission after a time-out returns the problem already stored:
+    (problem, created)."""
+    client_uuid = uuid_lib.UUID(str(client_uuid))
+    existing = Problem.objects.filter(client_uuid=client_uuid).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return problem_create(actor=actor, client_uuid=client_uuid, **fields), True
+        except IntegrityError:
+            # two copies racing: the other one won
+            existing = Problem.objects.filter(client_uuid=client_uuid).first()
+            if existing is None:
+                raise
+    if existing.created_by_id != actor.pk:
+        raise ValidationError({"client_uuid": _("该编号已被其他记录使用。")})
+    return existing, False
 
 
 @transaction.atomic

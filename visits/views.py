@@ -19,7 +19,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from villages.selectors import scope_for_user
-from visits.forms import VisitForm
+from visits.forms import VisitForm, VisitNewForm
 from visits.models import Visit
 from visits.selectors import (
     cadre_progress,
@@ -42,8 +42,14 @@ def _cadre_only(request) -> None:
 
 
 def queue_context() -> dict:
-    """What the pending-upload badge (templates/visits/partials/queue_status.html) needs."""
-    return {"visits_api": reverse("visit-list"), "visit_new_url": reverse("visits:visit_new")}
+    """What the pending-upload badge (templates/visits/partials/queue_status.html) needs:
+    where each kind of queued entry is sent, and the form that corrects it."""
+    return {
+        "visits_api": reverse("visit-list"),
+        "visit_new_url": reverse("visits:visit_new"),
+        "problems_api": reverse("problem-list"),
+        "problem_new_url": reverse("problems:problem_new"),
+    }
 
 
 class VisitNewView(LoginRequiredMixin, View):
@@ -55,7 +61,7 @@ class VisitNewView(LoginRequiredMixin, View):
         # the form opens on their last day, for 补记 (catching up) inside them.
         day = reference_day(cadre_id=scope_for_user(request.user).cadre_id)
         if form is None:
-            form = VisitForm(user=request.user, initial={"date": day})
+            form = VisitNewForm(user=request.user, initial={"date": day})
         first_two = list(form.fields["village"].queryset[:2])
         if len(first_two) == 1 and not form.is_bound:
             form.initial["village"] = first_two[0].pk
@@ -72,7 +78,7 @@ class VisitNewView(LoginRequiredMixin, View):
     def post(self, request):
         """The same submission as the API's, for a browser without JavaScript."""
         _cadre_only(request)
-        form = VisitForm(request.POST, user=request.user)
+        form = VisitNewForm(request.POST, user=request.user)
         client_uuid = request.POST.get("client_uuid", "")
         try:
             client_uuid = uuid.UUID(client_uuid)

@@ -108,8 +108,8 @@
     var controller = scope.AbortController ? new AbortController() : null;
     // A weak uplink needs time for photos; a time-out only means "send again later".
     var timer = controller ? setTimeout(function () { controller.abort(); }, 20000 + payloadBytes(entry) / 10) : null;
-    // entries queued before entries named their API were all visits
-    return fetch(entry.api || scope.XuchangQueue.defaultApi, {
+    // an entry queued before problems could be queued has no kind: it is a visit
+    return fetch(scope.XuchangQueue.apis[entry.kind === "problem" ? "problem" : "visit"], {
       method: "POST",
       body: body(entry),
       credentials: "same-origin",
@@ -176,7 +176,7 @@
     send: send,
     flush: flush,
     locked: locked,
-    defaultApi: "/api/visits/",
+    apis: { visit: "/api/visits/", problem: "/api/problems/" },
     SYNC_TAG: "xuchang-queue"
   };
 })(self);

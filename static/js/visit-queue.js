@@ -1,10 +1,15 @@
-// 双十工作日：下沉记录的离线队列。
+// 双十工作日：下沉记录和问题登记的离线队列。
 //
-// A visit is first stored in this browser (IndexedDB), then sent to the API with its
-// client-made UUID; it leaves the queue only after the server answered 200/201. A
-// dropped connection keeps it queued; it is sent again on the `online` event, on every
-// page load, every 30 s while something waits, and by the "立即上传" button. The server
-// recognises a resent UUID, so a retry can never create a second visit.
+// A visit (with the problems found on it) or a problem is first stored in this browser
+// (IndexedDB), then sent to the API with its client-made UUID; it leaves the queue only
+// after the server answered 200/201. A dropped connection keeps it queued; it is sent
+// again on the `online` event, on every page load, every 30 s while something waits, and
+// by the "立即上传" button. The server recognises a resent UUID, so a retry can never
+// create a second visit or problem.
+//
+// One queue holds both kinds of entry (`entry.kind`, see KINDS); an entry queued before
+// problems could be queued has no kind and is a visit. The form on the page
+// (`form[data-offline-form]`, its value the kind) is read and filled through FORMS.
 (function () {
   "use strict";
 
@@ -16,7 +21,29 @@
   var form = document.querySelector("form[data-offline-form]");
   var anyForm = document.getElementById("visit-form");
   var user = status ? status.dataset.user : null;
-  var api = status ? status.dataset.api : null;
+  var formKind = form ? (form.dataset.offlineForm === "problem" ? "problem" : "visit") : null;
+
+  // ----- kinds of entry: where each is sent, and which form corrects it -----
+
+  var KINDS = {
+    visit: {
+      api: status ? status.dataset.api : null,
+      newUrl: status ? status.dataset.newUrl : null,
+      noun: "下沉记录"
+    },
+    problem: {
+      api: status ? status.dataset.problemsApi : null,
+      newUrl: status ? status.dataset.problemNewUrl : null,
+      noun: "问题"
+    }
+  };
+
+  function kindOf(entry) { return entry && entry.kind === "problem" ? "problem" : "visit"; }
+
+  function editUrl(entry) {
+    var url = entry.formUrl || KINDS[kindOf(entry)].newUrl;
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + "load=" + encodeURIComponent(entry.uuid);
+  }
 
   // ----- ids -----
 
@@ -35,7 +62,8 @@
   // ----- storage and sending: static/js/queue-send.js (shared with the service worker) -----
 
   var Q = window.XuchangQueue;
-  if (api) { Q.defaultApi = api; }
+  Q.apis.visit = KINDS.visit.api || Q.apis.visit;
+  Q.apis.problem = KINDS.problem.api || Q.apis.problem;
 
   var store = {
     put: Q.store.put,
@@ -49,6 +77,7 @@
   }
 
   // -> {kind: "ok", visit} | {kind: "rejected", errors} | {kind: "auth"} | {kind: "retry"}
+  // (`visit` is the stored record the API answered with: a visit or a problem)
   function send(entry) {
     return Q.send(entry, csrfToken()).then(function (r) {
       if (r.kind === "ok") { r.visit = r.record; }
@@ -68,18 +97,18 @@
   var lastProblem = "";
 
   function flush() {
-    if (!status || !api) { return Promise.resolve(0); }
+    if (!status || !KINDS.visit.api) { return Promise.resolve(0); }
     if (flushing) { return flushing; }
     flushing = locked(function () {
       return store.mine().then(function (entries) {
-        var uploaded = 0;
-        var waiting = entries.filter(function (e) { return !e.errors; });
+        var uploaded = [];
+        var waiting = entries.filter(function (e) { return !e.errors && KINDS[kindOf(e)].api; });
         function next(i) {
           if (i >= waiting.length) { lastProblem = ""; return uploaded; }
           var entry = waiting[i];
           return send(entry).then(function (r) {
             if (r.kind === "ok") {
-              uploaded += 1;
+              uploaded.push(entry);
               return store.remove(entry.uuid).then(function () { return next(i + 1); });
             }
             if (r.kind === "rejected") {
@@ -94,8 +123,8 @@
         return next(0);
       });
     }).then(function (uploaded) {
-      if (uploaded) { showDone("已上传 " + uploaded + " 条暂存的下沉记录。"); }
-      return uploaded;
+      if (uploaded.length) { showDone(uploadedText(uploaded)); }
+      return uploaded.length;
     }, function () {
       return 0;
     }).finally(function () {
@@ -114,6 +143,14 @@
     if (!done) { return; }
     el("[data-queue-done-text]").textContent = text;
     done.hidden = false;
+  }
+
+  function uploadedText(entries) {
+    var problems = entries.filter(function (e) { return kindOf(e) === "problem"; }).length;
+    var visits = entries.length - problems;
+    if (!problems) { return "已上传 " + visits + " 条暂存的下沉记录。"; }
+    if (!visits) { return "已上传 " + problems + " 条暂存的问题。"; }
+    return "已上传 " + entries.length + " 条暂存的记录（下沉记录 " + visits + " 条、问题 " + problems + " 条）。";
   }
 
   function errorText(errors) {
@@ -155,14 +192,15 @@
       var text = document.createElement("div");
       text.textContent = entry.label + "：" + errorText(entry.errors);
       li.appendChild(text);
-      var edit = document.createElement(form ? "button" : "a");
+      var here = form && kindOf(entry) === formKind;
+      var edit = document.createElement(here ? "button" : "a");
       edit.className = "btn btn-sm btn-outline-danger me-2 mt-1";
       edit.textContent = "修改";
-      if (form) {
+      if (here) {
         edit.type = "button";
-        edit.addEventListener("click", function () { loadIntoForm(entry); });
+        edit.addEventListener("click", function () { FORMS[formKind].load(entry); });
       } else {
-        edit.href = status.dataset.newUrl + "?load=" + encodeURIComponent(entry.uuid);
+        edit.href = editUrl(entry);
       }
       var drop = document.createElement("button");
       drop.type = "button";
@@ -179,7 +217,7 @@
     });
   }
 
-  // ----- the form -----
+  // ----- the form (common to both kinds; FORMS below says what differs) -----
 
   var photos = [];
   var sending = false;
@@ -218,12 +256,12 @@
       });
       top.hidden = false;
     }
-    var first = form.querySelector(".field-error:not(:empty), [data-form-errors]:not([hidden])");
+    var first = form.querySelector(".field-error:not(:empty), .invalid-feedback:not(:empty), [data-form-errors]:not([hidden])");
     if (first) { first.scrollIntoView({ block: "center" }); }
   }
 
   function showResult(text, kind) {
-    var box = document.getElementById("visit-result");
+    var box = document.querySelector("[data-offline-result]");
     box.className = "alert alert-" + (kind || "success");
     box.textContent = "";
     if (text.nodeType) { box.appendChild(text); } else { box.textContent = text; }
@@ -231,91 +269,60 @@
     box.scrollIntoView({ block: "start" });
   }
 
-  function readFields() {
-    var data = new FormData(form);
-    var values = {};
-    ["village", "date", "day_part", "notes", "latitude", "longitude"].forEach(function (n) {
-      values[n] = (data.get(n) || "").toString();
-    });
-    ["meetings", "people_reached", "households_visited"].forEach(function (n) {
-      values[n] = (data.get(n) || "").toString().trim() || "0";
-    });
-    values.activities = data.getAll("activities").map(String);
-    return values;
-  }
-
-  function localChecks(values) {
-    var errors = {};
-    if (!values.village) { errors.village = ["请选择联系点。"]; }
-    if (!values.date) { errors.date = ["请填写日期。"]; }
-    var max = field("date").getAttribute("max");
-    if (values.date && max && values.date > max) { errors.date = ["日期不能晚于今天。"]; }
-    if (!values.activities.length) { errors.activities = ["请至少选择一项工作内容。"]; }
-    ["meetings", "people_reached", "households_visited"].forEach(function (n) {
-      if (!/^\d+$/.test(values[n])) { errors[n] = ["请填写 0 或正整数。"]; }
-    });
-    return errors;
-  }
-
-  function villageLabel(values) {
-    var select = field("village");
-    var option = select.options[select.selectedIndex];
-    var name = option ? option.textContent.replace(/（.*$/, "") : "";
-    var d = values.date.split("-");
-    return name + " " + (d.length === 3 ? Number(d[1]) + "月" + Number(d[2]) + "日" : values.date);
-  }
-
-  function resetForm() {
-    var village = field("village").value;
-    form.reset();
-    if (village) { field("village").value = village; }
-    field("client_uuid").value = newUuid();
-    field("latitude").value = "";
-    field("longitude").value = "";
-    photos = [];
-    renderPhotos();
-    setLocateStatus("可选：记录当前位置，便于审核核实");
-    clearErrors();
-  }
-
   function setBusy(busy) {
     sending = busy;
     var button = form.querySelector("[data-submit]");
+    if (!button.dataset.idleText) { button.dataset.idleText = button.textContent; }
     button.disabled = busy;
-    button.textContent = busy ? "正在保存…" : "提交";
+    button.textContent = busy ? "正在保存…" : button.dataset.idleText;
   }
 
-  function visitLink(text, visit) {
+  function resultLink(text, href) {
     var span = document.createElement("span");
     span.textContent = text + " ";
-    if (visit && visit.id) {
+    if (href) {
       var a = document.createElement("a");
-      a.href = "/visits/" + encodeURIComponent(visit.id) + "/";
+      a.href = href;
       a.textContent = "查看";
       span.appendChild(a);
     }
     return span;
   }
 
+  function selectedText(name) {
+    var select = field(name);
+    if (!select) { return form.dataset.villageName || ""; }  // a problem form fixed by its visit
+    var option = select.options[select.selectedIndex];
+    return option && option.value ? option.textContent : "";
+  }
+
+  function newFormUuid() {
+    field("client_uuid").value = newUuid();
+  }
+
   function onSubmit(event) {
     event.preventDefault();
     if (sending) { return; }
+    var kind = FORMS[formKind];
     clearErrors();
-    var values = readFields();
-    var problems = localChecks(values);
+    var values = kind.read();
+    var problems = kind.check(values);
     if (Object.keys(problems).length) { showErrors(problems); return; }
     setBusy(true);
+    var params = new URLSearchParams(window.location.search);
+    params.delete("load");
     var entry = {
       uuid: field("client_uuid").value,
+      kind: formKind,
+      formUrl: window.location.pathname + (params.toString() ? "?" + params.toString() : ""),
       user: user,
-      api: api,
       createdAt: Date.now(),
-      label: villageLabel(values),
+      label: kind.label(values),
       fields: values,
-      photos: photos.map(function (p) { return { name: p.name, type: p.type, data: p.data }; }),
+      photos: photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, exif: p.exif || null }; }),
       errors: null
     };
-    try { localStorage.setItem(LAST_VILLAGE_KEY, values.village); } catch (e) { /* private mode */ }
+    try { if (values.village) { localStorage.setItem(LAST_VILLAGE_KEY, values.village); } } catch (e) { /* private mode */ }
     var stored = false;
     store.put(entry).then(function () { stored = true; }, function () { stored = false; })
       .then(function () {
@@ -330,8 +337,8 @@
       })
       .then(function (r) {
         if (r.kind === "ok") {
-          resetForm();
-          showResult(visitLink("已保存：" + entry.label + " 的下沉记录已提交，等待审核。", r.visit));
+          kind.reset();
+          showResult(kind.saved(entry, r.visit));
           return;
         }
         if (r.kind === "rejected") {
@@ -341,10 +348,10 @@
         lastProblem = r.kind;
         if (stored) { requestSync(); }
         if (!stored) {
-          showResult("网络不通，且本浏览器无法暂存记录。请联网后再点“提交”。", "danger");
+          showResult("网络不通，且本浏览器无法暂存记录。请联网后再点“" + form.querySelector("[data-submit]").dataset.idleText + "”。", "danger");
           return;
         }
-        resetForm();
+        kind.reset();
         showResult(
           r.kind === "auth"
             ? "登录已失效：记录已保存在本机，重新登录后会自动上传。"
@@ -358,22 +365,208 @@
       });
   }
 
-  function loadIntoForm(entry) {
-    clearErrors();
-    var f = entry.fields;
-    field("client_uuid").value = entry.uuid;
-    ["village", "date", "notes", "meetings", "people_reached", "households_visited", "latitude", "longitude"].forEach(function (n) {
-      if (field(n)) { field(n).value = f[n] || ""; }
-    });
-    form.querySelectorAll('[name="day_part"]').forEach(function (r) { r.checked = r.value === f.day_part; });
-    form.querySelectorAll('[name="activities"]').forEach(function (c) { c.checked = f.activities.indexOf(c.value) !== -1; });
-    if (f.latitude) { setLocateStatus("已定位：" + f.latitude + ", " + f.longitude); }
-    photos = entry.photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, thumb: null }; });
-    Promise.all(photos.map(function (p) {
-      return thumbnail(new Blob([p.data], { type: p.type })).then(function (t) { p.thumb = t; });
-    })).then(renderPhotos);
-    showErrors(entry.errors);
+  // ----- 发现问题: rows of (category, description) on the visit form, sent with the visit
+  // as repeated problem_category / problem_description fields, row by row -----
+
+  var problemBox = form ? form.querySelector("[data-problem-rows]") : null;
+
+  function problemRows() {
+    return problemBox ? Array.prototype.slice.call(problemBox.querySelectorAll("[data-problem-list] [data-problem-row]")) : [];
   }
+
+  function renumberProblemRows() {
+    var rows = problemRows();
+    rows.forEach(function (row, i) {
+      row.querySelector("[data-problem-row-title]").textContent = "发现问题 " + (i + 1);
+      ["category", "description"].forEach(function (name) {
+        var id = "problem-" + name + "-" + (i + 1);
+        row.querySelector('[data-problem-field="' + name + '"]').id = id;
+        row.querySelector('[data-problem-label="' + name + '"]').htmlFor = id;
+      });
+    });
+    var add = problemBox.querySelector("[data-problem-add]");
+    add.hidden = false;
+    add.disabled = rows.length >= Number(problemBox.dataset.maxRows || 5);
+  }
+
+  function wireProblemRow(row) {
+    row.querySelector("[data-problem-remove]").addEventListener("click", function () {
+      row.remove();
+      renumberProblemRows();
+    });
+  }
+
+  function addProblemRow(values) {
+    var template = problemBox.querySelector("template[data-problem-row-template]");
+    var row = template.content.firstElementChild.cloneNode(true);
+    wireProblemRow(row);
+    row.querySelector('[data-problem-field="category"]').value = values ? values.category : "";
+    row.querySelector('[data-problem-field="description"]').value = values ? values.description : "";
+    problemBox.querySelector("[data-problem-list]").appendChild(row);
+    renumberProblemRows();
+    return row;
+  }
+
+  function setProblemRows(fields) {
+    if (!problemBox) { return; }
+    problemRows().forEach(function (row) { row.remove(); });
+    var categories = fields.problem_category || [];
+    var descriptions = fields.problem_description || [];
+    categories.forEach(function (c, i) { addProblemRow({ category: c, description: descriptions[i] || "" }); });
+    renumberProblemRows();
+  }
+
+  function readProblemRows(values) {
+    if (!problemBox) { return; }
+    values.problem_category = [];
+    values.problem_description = [];
+    problemRows().forEach(function (row) {
+      values.problem_category.push(row.querySelector('[data-problem-field="category"]').value);
+      values.problem_description.push(row.querySelector('[data-problem-field="description"]').value);
+    });
+  }
+
+  // The server's rules (visits.services), checked here first so a cadre offline hears them.
+  function checkProblemRows(values, errors) {
+    var messages = [];
+    (values.problem_category || []).forEach(function (category, i) {
+      var description = values.problem_description[i].trim();
+      if (!category && !description) { return; }
+      if (!category) { messages.push("发现问题第" + (i + 1) + "行：请选择问题类别。"); }
+      if (!description) { messages.push("发现问题第" + (i + 1) + "行：请填写问题描述。"); }
+    });
+    if (messages.length) { errors.problems = messages; }
+  }
+
+  function countProblemRows(fields) {
+    return (fields.problem_category || []).filter(function (c, i) {
+      return c || (fields.problem_description[i] || "").trim();
+    }).length;
+  }
+
+  // ----- what differs between the visit form and the problem form -----
+
+  var FORMS = {};
+
+  FORMS.visit = {
+    read: function () {
+      var data = new FormData(form);
+      var values = {};
+      ["village", "date", "day_part", "notes", "latitude", "longitude"].forEach(function (n) {
+        values[n] = (data.get(n) || "").toString();
+      });
+      ["meetings", "people_reached", "households_visited"].forEach(function (n) {
+        values[n] = (data.get(n) || "").toString().trim() || "0";
+      });
+      values.activities = data.getAll("activities").map(String);
+      readProblemRows(values);
+      return values;
+    },
+    check: function (values) {
+      var errors = {};
+      if (!values.village) { errors.village = ["请选择联系点。"]; }
+      if (!values.date) { errors.date = ["请填写日期。"]; }
+      var max = field("date").getAttribute("max");
+      if (values.date && max && values.date > max) { errors.date = ["日期不能晚于今天。"]; }
+      if (!values.activities.length) { errors.activities = ["请至少选择一项工作内容。"]; }
+      ["meetings", "people_reached", "households_visited"].forEach(function (n) {
+        if (!/^\d+$/.test(values[n])) { errors[n] = ["请填写 0 或正整数。"]; }
+      });
+      checkProblemRows(values, errors);
+      return errors;
+    },
+    label: function (values) {
+      var name = selectedText("village").replace(/（.*$/, "");
+      var d = values.date.split("-");
+      return name + " " + (d.length === 3 ? Number(d[1]) + "月" + Number(d[2]) + "日" : values.date);
+    },
+    reset: function () {
+      var village = field("village").value;
+      form.reset();
+      if (village) { field("village").value = village; }
+      newFormUuid();
+      field("latitude").value = "";
+      field("longitude").value = "";
+      photos = [];
+      renderPhotos();
+      setProblemRows({});
+      setLocateStatus("可选：记录当前位置，便于审核核实");
+      clearErrors();
+    },
+    saved: function (entry, visit) {
+      var found = countProblemRows(entry.fields);
+      return resultLink(
+        "已保存：" + entry.label + " 的下沉记录已提交，等待审核" + (found ? "（发现问题 " + found + " 条已登记）" : "") + "。",
+        visit && visit.id ? "/visits/" + encodeURIComponent(visit.id) + "/" : null
+      );
+    },
+    load: function (entry) {
+      clearErrors();
+      var f = entry.fields;
+      field("client_uuid").value = entry.uuid;
+      ["village", "date", "notes", "meetings", "people_reached", "households_visited", "latitude", "longitude"].forEach(function (n) {
+        if (field(n)) { field(n).value = f[n] || ""; }
+      });
+      form.querySelectorAll('[name="day_part"]').forEach(function (r) { r.checked = r.value === f.day_part; });
+      form.querySelectorAll('[name="activities"]').forEach(function (c) { c.checked = f.activities.indexOf(c.value) !== -1; });
+      if (f.latitude) { setLocateStatus("已定位：" + f.latitude + ", " + f.longitude); }
+      setProblemRows(f);
+      photos = entry.photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, thumb: null }; });
+      Promise.all(photos.map(function (p) {
+        return thumbnail(new Blob([p.data], { type: p.type })).then(function (t) { p.thumb = t; });
+      })).then(renderPhotos);
+      showErrors(entry.errors);
+    }
+  };
+
+  var PROBLEM_FIELDS = ["village", "category", "description", "raised_by", "handler", "deadline"];
+
+  FORMS.problem = {
+    read: function () {
+      var values = {};
+      PROBLEM_FIELDS.forEach(function (n) {
+        values[n] = field(n) ? String(field(n).value || "") : "";
+      });
+      // raised from a visit (?visit=): the visit decides the village
+      if (form.dataset.visit) {
+        values.visit = form.dataset.visit;
+        values.village = form.dataset.village;
+      }
+      return values;
+    },
+    check: function (values) {
+      var errors = {};
+      if (!values.village) { errors.village = ["请选择村(社区)。"]; }
+      if (!values.category) { errors.category = ["请选择问题类别。"]; }
+      if (!values.description.trim()) { errors.description = ["请填写问题描述。"]; }
+      return errors;
+    },
+    label: function (values) {
+      var text = values.description.trim();
+      return "问题（" + selectedText("village").replace(/^.*· /, "") + "）" + (text.length > 12 ? text.slice(0, 12) + "…" : text);
+    },
+    reset: function () {
+      var village = field("village") ? field("village").value : "";
+      form.reset();
+      if (village) { field("village").value = village; }
+      newFormUuid();
+      clearErrors();
+    },
+    saved: function (entry, problem) {
+      return resultLink(
+        "已登记：" + entry.label + "。",
+        problem && problem.id ? "/problems/" + encodeURIComponent(problem.id) + "/" : null
+      );
+    },
+    load: function (entry) {
+      clearErrors();
+      field("client_uuid").value = entry.uuid;
+      PROBLEM_FIELDS.forEach(function (n) {
+        if (field(n)) { field(n).value = entry.fields[n] || ""; }
+      });
+      showErrors(entry.errors);
+    }
+  };
 
   // ----- photos: shrunk in the browser so the queue stays small and uploads are quick -----
 
@@ -515,7 +708,7 @@
   if (form) {
     field("client_uuid").value = newUuid();
     var villageSelect = field("village");
-    if (!villageSelect.value) {
+    if (villageSelect && !villageSelect.value) {
       try {
         var last = localStorage.getItem(LAST_VILLAGE_KEY);
         if (last && villageSelect.querySelector('option[value="' + CSS.escape(last) + '"]')) { villageSelect.value = last; }
@@ -525,10 +718,17 @@
     form.querySelectorAll("[data-photo-input]").forEach(function (input) {
       input.addEventListener("change", onPhotosChosen);
     });
+    if (problemBox) {
+      problemRows().forEach(wireProblemRow);  // rows the server showed again
+      problemBox.querySelector("[data-problem-add]").addEventListener("click", function () {
+        addProblemRow(null).querySelector('[data-problem-field="category"]').focus();
+      });
+      renumberProblemRows();
+    }
     var load = new URLSearchParams(window.location.search).get("load");
     if (load) {
       store.get(load).then(function (entry) {
-        if (entry && entry.user === user) { loadIntoForm(entry); }
+        if (entry && entry.user === user && kindOf(entry) === formKind) { FORMS[formKind].load(entry); }
       }, function () {});
     }
   }

@@ -5,7 +5,7 @@ const CONFIG = {{ config_json|safe }};
 importScripts(CONFIG.modules["workbox-sw"]);
 workbox.setConfig({ debug: false, modulePathCb: (name) => CONFIG.modules[name] });
 importScripts(CONFIG.modules["queue-send"]);
-XuchangQueue.defaultApi = CONFIG.visitsApi;
+XuchangQueue.apis = CONFIG.apis;
 
 const { precacheAndRoute, cleanupOutdatedCaches } = workbox.precaching;
 const { registerRoute } = workbox.routing;

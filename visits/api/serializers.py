@@ -18,6 +18,7 @@ from visits.models import (
     VisitEvent,
 )
 from visits.selectors import visit_can_edit, visit_list_for_user
+from visits.services import MAX_VISIT_PROBLEMS
 
 # ----- visits -----
 
@@ -155,12 +156,49 @@ class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
         help_text="最多 3 张；保存时统一转为 JPEG。",
         error_messages={"max_length": "每条记录最多 {max_length} 张照片。"},
     )
+    # 发现问题: row by row, the n-th category with the n-th description (repeated keys in a
+    # form, two lists in JSON). Each row is checked by the problem ledger's own rules.
+    problem_category = FlatListField(
+        child=serializers.CharField(allow_blank=True, max_length=20),
+        required=False,
+        max_length=MAX_VISIT_PROBLEMS,
+        label="发现问题类别",
+        help_text=(
+            "发现问题：每行一个类别（Problem.Category 的值），与 problem_description 按顺序"
+            "一一对应；最多 5 行，类别和描述都为空的行不计。"
+        ),
+        error_messages={"max_length": "每条记录最多 {max_length} 个发现问题。"},
+    )
+    problem_description = FlatListField(
+        child=serializers.CharField(allow_blank=True, max_length=2000, trim_whitespace=True),
+        required=False,
+        max_length=MAX_VISIT_PROBLEMS,
+        label="发现问题描述",
+        help_text="发现问题：每行一段描述，与 problem_category 按顺序一一对应。",
+        error_messages={"max_length": "每条记录最多 {max_length} 个发现问题。"},
+    )
+
+    def validate(self, attrs):
+        categories = attrs.pop("problem_category", [])
+        descriptions = attrs.pop("problem_description", [])
+        if len(categories) != len(descriptions):
+            raise serializers.ValidationError(
+                {"problems": "发现问题的类别和描述行数不一致，请逐行填写。"}
+            )
+        if categories:
+            attrs["problems"] = [
+                {"category": c, "description": d}
+                for c, d in zip(categories, descriptions, strict=True)
+            ]
+        return attrs
 
 
 class VisitUpdateSerializer(VisitInputSerializer):
     """修改下沉记录：只传要改的字段；上传的照片追加到已有照片之后。"""
 
     client_uuid = None
+    problem_category = None
+    problem_description = None
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("partial", True)
@@ -279,6 +317,7 @@ class ProblemSerializer(serializers.ModelSerializer):
         model = Problem
         fields = [
             "id",
+            "client_uuid",
             "village",
             "village_name",
             "visit",
@@ -302,6 +341,11 @@ class ProblemSerializer(serializers.ModelSerializer):
 
 
 class ProblemCreateSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField(
+        required=False,
+        label="客户端编号",
+        help_text="客户端生成的 UUID；同一编号重复提交只登记一次（不传则每次都登记为新问题）。",
+    )
     village = ScopedVillageField(label="村(社区)")
     category = serializers.ChoiceField(choices=Problem.Category.choices, label="类别")
     description = serializers.CharField(max_length=2000, label="问题描述")

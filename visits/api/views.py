@@ -1,6 +1,8 @@
 """Visits and the problem ledger over REST. Every queryset comes from the visits selectors
 (out-of-area objects answer 404) and every write goes through visits.services."""
 
+import uuid
+
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
@@ -24,7 +26,7 @@ from visits.api.serializers import (
 from visits.models import VisitEvent
 from visits.selectors import problem_list_for_user, visit_list_for_user
 from visits.services import (
-    problem_create,
+    problem_submit,
     problem_update,
     visit_approve,
     visit_create,
@@ -57,7 +59,12 @@ class CadresCreateVisits(permissions.BasePermission):
         summary="填报下沉记录（同一 client_uuid 只保存一次）",
         description=(
             "接受 JSON 或 multipart/form-data（表单中 activities、photos 可重复）。"
-            "新建返回 201；该 client_uuid 已保存过则返回 200 和同一条记录。"
+            "新建返回 201；该 client_uuid 已保存过则返回 200 和同一条记录。\n\n"
+            "发现问题：problem_category 与 problem_description 为重复的键（JSON 中为两个"
+            "等长的列表），第 n 个类别与第 n 段描述组成第 n 行，最多 5 行；每行登记为问题台账"
+            "中一条来源于这条记录的问题，与记录同时保存。任何一行有误则整条记录不保存，"
+            "错误在 problems 中指明行号（如“发现问题第2行：请填写问题描述。”）；"
+            "重复提交同一 client_uuid 不会重复登记问题。"
         ),
         request={
             "application/json": VisitJsonInputSerializer,
@@ -154,9 +161,21 @@ class VisitViewSet(
     list=extend_schema(summary="问题台账（按管辖范围过滤）"),
     retrieve=extend_schema(summary="单个问题", responses={200: ProblemSerializer, **NOT_FOUND}),
     create=extend_schema(
-        summary="登记问题",
-        request=ProblemCreateSerializer,
-        responses={201: ProblemSerializer, **BAD_INPUT, **FORBIDDEN},
+        summary="登记问题（同一 client_uuid 只登记一次）",
+        description=(
+            "新建返回 201；该 client_uuid 已登记过则返回 200 和同一个问题"
+            "（离线队列重发时不会重复登记）。"
+        ),
+        request={
+            "application/json": ProblemCreateSerializer,
+            "multipart/form-data": ProblemCreateSerializer,
+        },
+        responses={
+            201: OpenApiResponse(ProblemSerializer, description="已新建"),
+            200: OpenApiResponse(ProblemSerializer, description="该编号已登记过，返回原问题"),
+            **BAD_INPUT,
+            **FORBIDDEN,
+        },
     ),
     partial_update=extend_schema(
         summary="办理问题（待办 → 办理中 → 已办结 / 无法办结已解释）",
@@ -171,6 +190,8 @@ class ProblemViewSet(
 ):
     serializer_class = ProblemSerializer
     filterset_class = ProblemFilter
+    # multipart: the offline queue (static/js/visit-queue.js) sends a form, as for visits
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
     ordering_fields = ["created_at", "deadline", "status"]
     ordering = ["-created_at", "-id"]
 
@@ -184,8 +205,12 @@ class ProblemViewSet(
     def create(self, request, *args, **kwargs):
         incoming = ProblemCreateSerializer(data=request.data, context=self.get_serializer_context())
         incoming.is_valid(raise_exception=True)
-        problem = problem_create(actor=request.user, **incoming.validated_data)
-        return self._answer(problem, code=status.HTTP_201_CREATED)
+        fields = dict(incoming.validated_data)
+        client_uuid = fields.pop("client_uuid", None) or uuid.uuid4()
+        problem, created = problem_submit(actor=request.user, client_uuid=client_uuid, **fields)
+        return self._answer(
+            problem, code=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     def partial_update(self, request, *args, **kwargs):
         problem = self.get_object()
