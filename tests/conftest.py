@@ -85,6 +85,21 @@ def _one_pass_only(items) -> None:
     for item in items:
         if item.get_closest_marker(marker):
             item.add_marker(skip)
+    # CI (BROWSER_TESTS_PASS=postgres) drives the browser once, in its PostgreSQL pass: the
+    # pages do not depend on the engine. The browser wiring's own test (it checks the live
+    # server beside SQLite too) and the tests marked `embedded_pass` stay where they are.
+    if on_sqlite and os.environ.get("BROWSER_TESTS_PASS") == "postgres":
+        once = pytest.mark.skip(reason="browser test: CI runs it in the PostgreSQL pass")
+        for item in items:
+            is_browser = item.get_closest_marker("browser") or BROWSER_FIXTURES & set(
+                getattr(item, "fixturenames", ())
+            )
+            if (
+                is_browser
+                and not item.get_closest_marker("embedded_pass")
+                and not item.nodeid.startswith("tests/test_browser_setup.py")
+            ):
+                item.add_marker(once)
 
 
 @pytest.fixture(scope="session")

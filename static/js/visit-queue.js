@@ -511,7 +511,7 @@
       form.querySelectorAll('[name="activities"]').forEach(function (c) { c.checked = f.activities.indexOf(c.value) !== -1; });
       if (f.latitude) { setLocateStatus("已定位：" + f.latitude + ", " + f.longitude); }
       setProblemRows(f);
-      photos = entry.photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, thumb: null }; });
+      photos = entry.photos.map(function (p) { return { name: p.name, type: p.type, data: p.data, exif: p.exif || null, thumb: null }; });
       Promise.all(photos.map(function (p) {
         return thumbnail(new Blob([p.data], { type: p.type })).then(function (t) { p.thumb = t; });
       })).then(renderPhotos);
@@ -588,7 +588,40 @@
     }, function () { return null; });
   }
 
+  // What the photo itself says about when and where it was taken (EXIF, read with the
+  // vendored exifr before the photo is redrawn, which drops all metadata). A photo without
+  // EXIF, or with a broken one, is kept all the same, without it.
+  function pad2(n) { return (n < 10 ? "0" : "") + n; }
+
+  function localIso(d) {
+    return d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate()) + "T" +
+      pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
+  }
+
+  function readExif(file) {
+    if (!window.exifr) { return Promise.resolve(null); }
+    var blocks = { tiff: true, exif: true, gps: true, ifd1: false, interop: false, xmp: false, icc: false, iptc: false, jfif: false, ihdr: false };
+    return window.exifr.parse(file, blocks)
+      .then(function (tags) {
+        if (!tags) { return null; }
+        var taken = tags.DateTimeOriginal || tags.CreateDate;
+        var exif = {
+          takenAt: taken instanceof Date && !isNaN(taken.getTime()) ? localIso(taken) : "",
+          latitude: typeof tags.latitude === "number" && isFinite(tags.latitude) ? tags.latitude.toFixed(6) : "",
+          longitude: typeof tags.longitude === "number" && isFinite(tags.longitude) ? tags.longitude.toFixed(6) : ""
+        };
+        return exif.takenAt || exif.latitude ? exif : null;
+      })
+      .catch(function () { return null; });
+  }
+
   function shrink(file) {
+    return readExif(file).then(function (exif) {
+      return shrinkImage(file).then(function (p) { p.exif = exif; return p; });
+    });
+  }
+
+  function shrinkImage(file) {
     var original = function () {
       return file.arrayBuffer().then(function (data) {
         return { name: file.name || "photo.jpg", type: file.type || "application/octet-stream", data: data };
