@@ -155,6 +155,27 @@ class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
         help_text="最多 3 张；保存时统一转为 JPEG。",
         error_messages={"max_length": "每条记录最多 {max_length} 张照片。"},
     )
+    # Read from each photo's EXIF in the browser, one per photo in the order of `photos`
+    # (empty when unknown). Any text is taken: visits.services drops a broken value and
+    # keeps the photo.
+    photo_taken_at = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄时间",
+        help_text="每张照片一项（与 photos 顺序相同）：EXIF 拍摄时间，ISO 8601 本地时间；未知留空。",
+    )
+    photo_latitude = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄纬度",
+        help_text="每张照片一项：EXIF GPS 纬度（WGS-84 十进制度）；未知留空。",
+    )
+    photo_longitude = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄经度",
+        help_text="每张照片一项：EXIF GPS 经度（WGS-84 十进制度）；未知留空。",
+    )
 
 
 class VisitUpdateSerializer(VisitInputSerializer):
@@ -175,12 +196,14 @@ class VisitJsonInputSerializer(VisitInputSerializer):
     """填报下沉记录（JSON）：照片只能以 multipart/form-data 上传。"""
 
     photos = None
+    photo_taken_at = photo_latitude = photo_longitude = None
 
 
 class VisitJsonUpdateSerializer(VisitUpdateSerializer):
     """修改下沉记录（JSON）：只传要改的字段；照片只能以 multipart/form-data 上传。"""
 
     photos = None
+    photo_taken_at = photo_latitude = photo_longitude = None
 
 
 # The output serializers declare their fields instead of deriving them from the models:
