@@ -19,7 +19,9 @@ from unittest import mock
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from playwright.sync_api import expect
 
+from tests.browser_helpers import sign_in, watch_csp
 from tests.visits.helpers import DAY, visit_fields
 from visits.models import Visit, VisitEvent, VisitPhoto
 from visits.services import visit_approve, visit_create
@@ -382,3 +384,46 @@ def test_bulk_return_by_another_county_touches_nothing(client, users, a1v1):
 
     visit.refresh_from_db()
     assert visit.state == Visit.State.SUBMITTED
+
+
+# ----- in a browser -----
+
+PASSWORD = "test-pass-123"  # tests.factories.UserFactory
+
+
+@pytest.mark.browser
+def test_inline_review_in_a_browser(live_server, page, users, area, flagged_visit, screenshot_dir):
+    # given: two more visits waiting
+    cadre = users["cadre_user"]
+    plain, other = (
+        log(cadre, area.villages["a1v1"], DAY - datetime.timedelta(days=d)) for d in (1, 2)
+    )
+    base = live_server.url
+    violations = watch_csp(page)
+    sign_in(page, base, users["township_official"].username, PASSWORD)
+    page.goto(f"{base}/visits/review/")
+    expect(page.locator(".review-table tbody tr")).to_have_count(3)
+    expect(page.locator("img.review-thumb")).to_have_count(2)
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    page.screenshot(path=str(screenshot_dir / "visits_review_inline.png"), full_page=True)
+
+    # when: one approved inline, one returned with a comment typed in its row (Enter sends)
+    row = page.locator(f"#review-row-{flagged_visit.pk}")
+    row.get_by_role("button", name="通过").click()
+    expect(row.get_by_text("已审核通过。")).to_be_visible()
+    returned = page.locator(f"#review-row-{plain.pk}")
+    returned.get_by_label(re.compile("退回原因")).fill("请补充入户情况")
+    returned.get_by_label(re.compile("退回原因")).press("Enter")
+    expect(returned.get_by_text("已退回，干部修改后会重新提交。")).to_be_visible()
+
+    # then: rows updated in place, no reload, the third row untouched
+    assert page.evaluate("window.__sameDocument") is True
+    expect(
+        page.locator(f"#review-row-{other.pk}").get_by_role("button", name="通过")
+    ).to_be_visible()
+    states = dict(Visit.objects.values_list("pk", "state"))
+    assert states[flagged_visit.pk] == Visit.State.APPROVED
+    assert states[plain.pk] == Visit.State.RETURNED
+    assert states[other.pk] == Visit.State.SUBMITTED
+    assert Visit.objects.get(pk=plain.pk).review_comment == "请补充入户情况"
+    assert violations == []
