@@ -615,3 +615,27 @@ def test_a_photo_without_an_exif_time_is_marked_with_the_servers_clock(cadre_use
         "12:00  2024-06-01 星期六  上传",
         "09:30  2024-05-14 星期二  拍摄",
     ]
+
+
+def test_the_api_tells_each_photos_exif_and_flags(cadre_api, cadre_user, located_a1v1):
+    visit = log_with_photos(
+        cadre_user,
+        located_a1v1,
+        photo_taken_at=["2024-05-01T09:00:00"],
+        photo_latitude=["34.3"],
+        photo_longitude=["113.8"],
+    )
+    photo = visit.photos.get()
+
+    (details,) = cadre_api.get(f"/api/visits/{visit.pk}/").json()["photo_details"]
+
+    assert details == {
+        "url": f"http://testserver/visits/{visit.pk}/photos/{photo.pk}/",
+        "thumbnail": f"http://testserver/visits/{visit.pk}/photos/{photo.pk}/thumbnail/",
+        "taken_at": "2024-05-01T09:00:00+08:00",
+        "latitude": "34.300000",
+        "longitude": "113.800000",
+        "distance_km": "33.36",
+        "time_flag": True,
+        "place_flag": True,
+    }

@@ -232,6 +232,37 @@ def _coordinate(label: str):
     )
 
 
+class VisitPhotoSerializer(ShallowFieldCopies, serializers.Serializer):
+    """One photo of a visit: where to get it (the scoped views) and what its EXIF said."""
+
+    url = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+    taken_at = serializers.DateTimeField(read_only=True, allow_null=True, label="拍摄时间")
+    latitude = _coordinate("拍摄纬度")
+    longitude = _coordinate("拍摄经度")
+    distance_km = serializers.DecimalField(
+        max_digits=7, decimal_places=2, allow_null=True, read_only=True, label="拍摄点距村(公里)"
+    )
+    time_flag = serializers.BooleanField(
+        read_only=True, label="拍摄时间存疑", help_text="拍摄时间早于走访日期 24 小时以上"
+    )
+    place_flag = serializers.BooleanField(
+        read_only=True, label="拍摄地点存疑", help_text="拍摄地点距村 5 公里以上"
+    )
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, obj) -> str:
+        return self._absolute(obj.scoped_url)
+
+    @extend_schema_field(serializers.URLField())
+    def get_thumbnail(self, obj) -> str:
+        return self._absolute(obj.thumbnail_url)
+
+
 class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     client_uuid = serializers.UUIDField(read_only=True, label="客户端编号")
@@ -261,6 +292,7 @@ class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     review_comment = serializers.CharField(read_only=True, label="审核意见")
     photos = serializers.SerializerMethodField()
+    photo_details = VisitPhotoSerializer(source="photos", many=True, read_only=True)
     events = VisitEventSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True, label="填报时间")
     editable = serializers.SerializerMethodField()
