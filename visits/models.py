@@ -250,6 +250,10 @@ class VisitPhoto(models.Model):
         return reverse("visits:visit_photo", args=[self.visit_id, self.pk])
 
     @property
+    def flagged(self) -> bool:
+        return self.time_flag or self.place_flag
+
+    @property
     def thumbnail_url(self) -> str:
         """The thumbnail through the same scope check as `scoped_url`."""
         from django.urls import reverse

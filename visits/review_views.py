@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +18,7 @@ from core.paging import querystring_without_page
 from villages.models import UserRole
 from villages.selectors import scope_for_user
 from visits.exports import parse_period_day
-from visits.models import Visit
+from visits.models import Visit, VisitPhoto
 from visits.review_forms import VisitReviewFilter, WorkdayRuleForm
 from visits.selectors import (
     compliance_for_user,
@@ -35,6 +36,10 @@ from visits.services import visit_approve, visit_return, workday_rule_set
 
 REVIEW_PAGE_SIZE = 50
 REVIEW_PAGE_SIZES = (50, 100, 200)
+# What a queue row shows of a photo: its thumbnail (by id) and its flags.
+REVIEW_PHOTOS = Prefetch(
+    "photos", queryset=VisitPhoto.objects.only("id", "visit_id", "time_flag", "place_flag")
+)
 
 
 def _error_text(exc) -> str:
@@ -80,7 +85,7 @@ class ReviewListView(LoginRequiredMixin, ListView):
         if not self.filterset.is_valid():
             return self.filterset.queryset.none()
         # the photos of the whole page in one query (their thumbnails are files made once)
-        return self.filterset.qs.prefetch_related("photos")
+        return self.filterset.qs.prefetch_related(REVIEW_PHOTOS)
 
     def get_paginate_by(self, queryset):
         size = self.request.GET.get("size", "")
@@ -162,7 +167,9 @@ def _reviewed(request, visit: Visit, *, error: str = "", done: str = ""):
     """The answer to an approval or return of one visit: its review-queue row, updated in
     place, to htmx; otherwise a message and a redirect (the queue or the visit's page)."""
     if _htmx(request):
-        row = visit_list_for_user(user=request.user).prefetch_related("photos").get(pk=visit.pk)
+        row = (
+            visit_list_for_user(user=request.user).prefetch_related(REVIEW_PHOTOS).get(pk=visit.pk)
+        )
         context = {
             "visit": row,
             "can_bulk_approve": request.POST.get("select_col") == "1",
