@@ -13,6 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# fonts-noto-cjk: the Chinese font of the watermark burnt into visit photos
+# (visits/watermark.py finds it; WATERMARK_FONT may name another).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first so code changes do not bust the pip layer.
 # psycopg2-binary ships manylinux wheels, so no compiler or libpq-dev is needed.
 COPY requirements.txt ./

@@ -41,7 +41,16 @@ class VisitEventInline(ReadOnlyInline):
 
 class VisitPhotoInline(ReadOnlyInline):
     model = VisitPhoto
-    fields = ("image", "created_at")
+    fields = (
+        "image",
+        "taken_at",
+        "latitude",
+        "longitude",
+        "distance_km",
+        "time_flag",
+        "place_flag",
+        "created_at",
+    )
     readonly_fields = fields
 
 

@@ -169,16 +169,54 @@ class Visit(models.Model):
         labels = dict(self.Activity.choices)
         return [str(labels.get(a, a)) for a in self.activities]
 
+    @property
+    def notes_first_line(self) -> str:
+        return next((line.strip() for line in self.notes.splitlines() if line.strip()), "")
+
+    # Over `photos.all()`: no query when the photos are prefetched (the review queue).
+    @property
+    def photo_time_flag(self) -> bool:
+        """Some photo was taken more than 24 h before the visit's day."""
+        return any(photo.time_flag for photo in self.photos.all())
+
+    @property
+    def photo_place_flag(self) -> bool:
+        """Some photo was taken more than 5 km from the village."""
+        return any(photo.place_flag for photo in self.photos.all())
+
 
 def visit_photo_path(instance, filename: str) -> str:
     return f"visits/{instance.visit.date:%Y/%m}/{instance.visit.client_uuid}-{uuid.uuid4().hex[:8]}.jpg"
 
 
+def visit_thumbnail_path(instance, filename: str) -> str:
+    return (
+        f"visits/{instance.visit.date:%Y/%m}/thumbs/"
+        f"{instance.visit.client_uuid}-{uuid.uuid4().hex[:8]}.jpg"
+    )
+
+
 class VisitPhoto(models.Model):
-    """A photo kept with a visit; stored re-encoded as JPEG so nothing but an image stays."""
+    """A photo kept with a visit; stored re-encoded as JPEG so nothing but an image stays,
+    with the time and place its own EXIF gave (read in the browser) burnt in as a
+    watermark and kept as fields, flagged for the reviewer when they do not fit the visit."""
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
     image = models.ImageField(_("照片"), upload_to=visit_photo_path)
+    # Made once when the photo is stored: the review queue shows hundreds of them.
+    thumbnail = models.ImageField(_("缩略图"), upload_to=visit_thumbnail_path, blank=True)
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
+    latitude = models.DecimalField(
+        _("拍摄纬度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("拍摄经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    distance_km = models.DecimalField(
+        _("拍摄点距村(公里)"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    time_flag = models.BooleanField(_("拍摄时间存疑"), default=False)
+    place_flag = models.BooleanField(_("拍摄地点存疑"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(bases=[HistoryRequestMeta], history_manager=PortalHistoryManager)
 
@@ -186,6 +224,18 @@ class VisitPhoto(models.Model):
         verbose_name = _("走访照片")
         verbose_name_plural = _("走访照片")
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="visitphoto_latitude_range",
+                violation_error_message=_("纬度必须在 -90 到 90 之间。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="visitphoto_longitude_range",
+                violation_error_message=_("经度必须在 -180 到 180 之间。"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.image.name
@@ -198,6 +248,17 @@ class VisitPhoto(models.Model):
         from django.urls import reverse
 
         return reverse("visits:visit_photo", args=[self.visit_id, self.pk])
+
+    @property
+    def flagged(self) -> bool:
+        return self.time_flag or self.place_flag
+
+    @property
+    def thumbnail_url(self) -> str:
+        """The thumbnail through the same scope check as `scoped_url`."""
+        from django.urls import reverse
+
+        return reverse("visits:visit_photo_thumbnail", args=[self.visit_id, self.pk])
 
 
 class VisitEvent(models.Model):

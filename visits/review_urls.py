@@ -10,6 +10,7 @@ urlpatterns = [
     path(
         "visits/review/approve/", views.ReviewBulkApproveView.as_view(), name="visit_bulk_approve"
     ),
+    path("visits/review/return/", views.ReviewBulkReturnView.as_view(), name="visit_bulk_return"),
     path("visits/<int:pk>/approve/", views.VisitApproveView.as_view(), name="visit_approve"),
     path("visits/<int:pk>/return/", views.VisitReturnView.as_view(), name="visit_return"),
     path("visits/map/", map_views.VisitMapView.as_view(), name="visit_map"),

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +18,7 @@ from core.paging import querystring_without_page
 from villages.models import UserRole
 from villages.selectors import scope_for_user
 from visits.exports import parse_period_day
-from visits.models import Visit
+from visits.models import Visit, VisitPhoto
 from visits.review_forms import VisitReviewFilter, WorkdayRuleForm
 from visits.selectors import (
     compliance_for_user,
@@ -34,6 +35,11 @@ from visits.selectors import (
 from visits.services import visit_approve, visit_return, workday_rule_set
 
 REVIEW_PAGE_SIZE = 50
+REVIEW_PAGE_SIZES = (50, 100, 200)
+# What a queue row shows of a photo: its thumbnail (by id) and its flags.
+REVIEW_PHOTOS = Prefetch(
+    "photos", queryset=VisitPhoto.objects.only("id", "visit_id", "time_flag", "place_flag")
+)
 
 
 def _error_text(exc) -> str:
@@ -54,8 +60,13 @@ def _safe_next(request, default: str) -> str:
     return default
 
 
+def _htmx(request) -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+
+
 class ReviewListView(LoginRequiredMixin, ListView):
-    """Visits of the user's area, 待审核 first by default, with bulk approval."""
+    """Visits of the user's area, 待审核 first by default: each with its photos' thumbnails
+    and flags, approved or returned inline, or many at once."""
 
     template_name = "visits/review_list.html"
     context_object_name = "visits"
@@ -73,7 +84,12 @@ class ReviewListView(LoginRequiredMixin, ListView):
         )
         if not self.filterset.is_valid():
             return self.filterset.queryset.none()
-        return self.filterset.qs
+        # the photos of the whole page in one query (their thumbnails are files made once)
+        return self.filterset.qs.prefetch_related(REVIEW_PHOTOS)
+
+    def get_paginate_by(self, queryset):
+        size = self.request.GET.get("size", "")
+        return int(size) if size in {str(n) for n in REVIEW_PAGE_SIZES} else REVIEW_PAGE_SIZE
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -82,42 +98,90 @@ class ReviewListView(LoginRequiredMixin, ListView):
         ctx["states"] = Visit.State.choices
         ctx["querystring"] = querystring_without_page(self.request)
         ctx["can_bulk_approve"] = self.filterset.data.get("state") == Visit.State.SUBMITTED
+        ctx["page_sizes"] = REVIEW_PAGE_SIZES
+        ctx["page_size"] = self.get_paginate_by(None)
         return ctx
 
     def get_template_names(self):
-        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-Boosted"):
+        if _htmx(self.request):
             return ["visits/review_table.html"]
         return [self.template_name]
+
+
+def _bulk_review(request, *, review, verb: str, done: str):
+    """`review(visit)` (a service call) for each chosen 待审核 visit of the user's area;
+    one message for those done, one for those that could not be, with the reasons."""
+    _reviewers_only(request)
+    ids = {int(v) for v in request.POST.getlist("visit") if v.isdigit()}
+    back = _safe_next(request, reverse("review:visit_list"))
+    if not ids:
+        messages.warning(request, f"请先勾选要{verb}的记录。")
+        return redirect(back)
+    visible = list(
+        visit_list_for_user(user=request.user).filter(pk__in=ids, state=Visit.State.SUBMITTED)
+    )
+    reviewed, reasons = 0, []
+    for visit in visible:
+        try:
+            review(visit)
+        except (ValidationError, PermissionDenied) as exc:
+            reasons.append(_error_text(exc))
+            continue
+        reviewed += 1
+    if len(visible) < len(ids):
+        reasons.append("已被他人审核、已退回或不在您的辖区")
+    if reviewed:
+        messages.success(request, done % reviewed)
+    if failed := len(ids) - reviewed:
+        reason = "；".join(dict.fromkeys(reasons))
+        messages.warning(request, f"{failed} 条记录未能{verb}（{reason}）。")
+    return redirect(back)
 
 
 class ReviewBulkApproveView(LoginRequiredMixin, View):
     """Approve the selected 待审核 visits of the user's area, one service call each."""
 
     def post(self, request):
-        _reviewers_only(request)
-        ids = {int(v) for v in request.POST.getlist("visit") if v.isdigit()}
-        back = _safe_next(request, reverse("review:visit_list"))
-        if not ids:
-            messages.warning(request, "请先勾选要审核通过的记录。")
-            return redirect(back)
-        visible = visit_list_for_user(user=request.user).filter(
-            pk__in=ids, state=Visit.State.SUBMITTED
+        return _bulk_review(
+            request,
+            review=lambda visit: visit_approve(actor=request.user, visit=visit),
+            verb="审核通过",
+            done="已审核通过 %d 条下沉记录。",
         )
-        approved, failed = 0, len(ids)
-        for visit in visible:
-            try:
-                visit_approve(actor=request.user, visit=visit)
-            except (ValidationError, PermissionDenied):
-                continue
-            approved += 1
-        failed -= approved
-        if approved:
-            messages.success(request, f"已审核通过 {approved} 条下沉记录。")
-        if failed:
-            messages.warning(
-                request, f"{failed} 条记录未能审核（已被他人审核、已退回或不在您的辖区）。"
-            )
-        return redirect(back)
+
+
+class ReviewBulkReturnView(LoginRequiredMixin, View):
+    """Return the selected 待审核 visits of the user's area, all with the same comment."""
+
+    def post(self, request):
+        comment = request.POST.get("bulk_comment", "")
+        return _bulk_review(
+            request,
+            review=lambda visit: visit_return(actor=request.user, visit=visit, comment=comment),
+            verb="退回",
+            done="已退回 %d 条下沉记录，干部修改后会重新提交。",
+        )
+
+
+def _reviewed(request, visit: Visit, *, error: str = "", done: str = ""):
+    """The answer to an approval or return of one visit: its review-queue row, updated in
+    place, to htmx; otherwise a message and a redirect (the queue or the visit's page)."""
+    if _htmx(request):
+        row = (
+            visit_list_for_user(user=request.user).prefetch_related(REVIEW_PHOTOS).get(pk=visit.pk)
+        )
+        context = {
+            "visit": row,
+            "can_bulk_approve": request.POST.get("select_col") == "1",
+            "row_error": error,
+            "row_done": done,
+        }
+        return render(request, "visits/partials/review_row.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect(_safe_next(request, reverse("visits:visit_detail", args=[visit.pk])))
 
 
 class VisitApproveView(LoginRequiredMixin, View):
@@ -126,10 +190,8 @@ class VisitApproveView(LoginRequiredMixin, View):
         try:
             visit_approve(actor=request.user, visit=visit, comment=request.POST.get("comment", ""))
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
-        else:
-            messages.success(request, "已审核通过。")
-        return redirect(_safe_next(request, reverse("visits:visit_detail", args=[visit.pk])))
+            return _reviewed(request, visit, error=_error_text(exc))
+        return _reviewed(request, visit, done="已审核通过。")
 
 
 class VisitReturnView(LoginRequiredMixin, View):
@@ -138,10 +200,8 @@ class VisitReturnView(LoginRequiredMixin, View):
         try:
             visit_return(actor=request.user, visit=visit, comment=request.POST.get("comment", ""))
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
-        else:
-            messages.success(request, "已退回，干部修改后会重新提交。")
-        return redirect(_safe_next(request, reverse("visits:visit_detail", args=[visit.pk])))
+            return _reviewed(request, visit, error=_error_text(exc))
+        return _reviewed(request, visit, done="已退回，干部修改后会重新提交。")
 
 
 # ----- workday compliance -----

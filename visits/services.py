@@ -7,9 +7,10 @@ import datetime
 import io
 import math
 import os
+import re
 import struct
 import uuid as uuid_lib
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -28,6 +29,7 @@ from villages.selectors import (
     village_list_for_user,
 )
 from villages.services import location_proposal_store
+from visits import watermark
 from visits.models import Problem, Visit, VisitEvent, VisitPhoto, WorkdayRule
 from visits.selectors import (
     approved_fixes_by_village,
@@ -46,6 +48,16 @@ MAX_PHOTO_PIXELS = 40_000_000
 # What phones and screenshots produce (JPEG covers the MPO files of some cameras).
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 MB = 1024 * 1024
+THUMBNAIL_SIDE = 240
+# A photo's own time and place, read from its EXIF in the browser: each value is text of at
+# most this length, else it is dropped (a broken EXIF never refuses the photo).
+MAX_EXIF_TEXT = 64
+# No phone photo predates this; a camera clock reset to 1970 or 1980 is a broken value.
+PHOTO_TIME_FLOOR = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+PHOTO_CLOCK_SLACK = datetime.timedelta(days=1)  # a phone clock a little ahead of ours
+PHOTO_TIME_FLAG_AFTER = datetime.timedelta(hours=24)  # before the start of the visit's day
+EXIF_DATETIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})([ T])")  # "2024:05:14 09:30:00"
+WEEKDAYS = "一二三四五六日"
 
 VISIT_FIELDS = (
     "date",
@@ -145,22 +157,103 @@ def _clean(visit: Visit) -> None:
     )
 
 
+def _distance_from_village(latitude, longitude, village) -> tuple[Decimal | None, bool]:
+    """(km from the village's own coordinate, whether that is more than 5 km); (None,
+    False) when either position is unknown."""
+    return location_check(latitude, longitude, village.latitude, village.longitude)
+
+
 def _locate(visit: Visit) -> None:
     """Flag (never block) a fix more than 5 km from the village's own coordinate."""
-    village = visit.village
-    visit.distance_km, visit.location_flag = location_check(
-        visit.latitude, visit.longitude, village.latitude, village.longitude
+    visit.distance_km, visit.location_flag = _distance_from_village(
+        visit.latitude, visit.longitude, visit.village
     )
 
 
-def _photo_jpeg(upload) -> ContentFile:
+def photo_exif(*, taken_at=None, latitude=None, longitude=None) -> dict:
+    """A photo's capture time and GPS fix as its EXIF gave them (text sent by the browser,
+    or values), each bounded and checked: a malformed or implausible value is dropped on
+    its own (None), never refused, and a fix needs both coordinates."""
+    lat, lon = _exif_coordinate(latitude, 90), _exif_coordinate(longitude, 180)
+    if lat is None or lon is None or (lat == 0 and lon == 0):  # 0, 0: a receiver's blank
+        lat = lon = None
+    return {"taken_at": _exif_time(taken_at), "latitude": lat, "longitude": lon}
+
+
+def _exif_time(value) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        text = str(value or "").strip()
+        if not text or len(text) > MAX_EXIF_TEXT:
+            return None
+        text = EXIF_DATETIME.sub(r"\1-\2-\3\4", text)
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if timezone.is_naive(moment):  # EXIF times are the phone's local time: 许昌's
+        moment = timezone.make_aware(moment)
+    try:
+        plausible = PHOTO_TIME_FLOOR <= moment <= timezone.now() + PHOTO_CLOCK_SLACK
+    except OverflowError:
+        return None
+    return moment if plausible else None
+
+
+def _exif_coordinate(value, limit: int) -> Decimal | None:
+    text = str(value if value is not None else "").strip()
+    if not text or len(text) > MAX_EXIF_TEXT:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or not -limit <= number <= limit:
+        return None
+    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def _flag_photo(photo: VisitPhoto, visit: Visit) -> None:
+    """Flag (never refuse) a photo taken more than 24 h before the visit's day began, or
+    more than 5 km from the village (the visit's own location rule)."""
+    photo.time_flag = False
+    if photo.taken_at is not None and visit.date:
+        day_start = timezone.make_aware(datetime.datetime.combine(visit.date, datetime.time.min))
+        photo.time_flag = photo.taken_at < day_start - PHOTO_TIME_FLAG_AFTER
+    photo.distance_km, photo.place_flag = _distance_from_village(
+        photo.latitude, photo.longitude, visit.village
+    )
+
+
+def _watermark_lines(visit: Visit, photo: VisitPhoto, uploaded_at) -> list[str]:
+    """What the band on a stored photo says: when (its capture time if the EXIF gave one,
+    else the upload time, marked as such), where (township and village), who, and the GPS
+    fix when known."""
+    moment = timezone.localtime(photo.taken_at or uploaded_at)
+    how = _("拍摄") if photo.taken_at else _("上传")
+    village = visit.village
+    lines = [
+        f"{moment:%H:%M}  {moment:%Y-%m-%d} 星期{WEEKDAYS[moment.weekday()]}  {how}",
+        f"{village.township.name} {village.name}",
+        _("帮扶干部：%s") % visit.cadre.name,
+    ]
+    if photo.latitude is not None:
+        lat, lon = photo.latitude, photo.longitude
+        lines.append(
+            f"{abs(lat):.6f}°{'N' if lat >= 0 else 'S'} {abs(lon):.6f}°{'E' if lon >= 0 else 'W'}"
+        )
+    return lines
+
+
+def _photo_jpeg(upload, *, watermark_lines: list[str] | None = None) -> ContentFile:
     """Re-encode an uploaded image as JPEG, keeping its pixels only: no comment, EXIF
     (time, GPS, camera), XMP, ICC profile or PNG text travels from the upload into the
     stored file (the image is rebuilt from its pixels; its EXIF orientation is applied
-    first, so it still stands upright). Only the formats phones and screenshots produce
-    are opened (never EPS, PDF and the like, which Pillow would hand to other programs),
-    and an image claiming more pixels than a photo has (a decompression bomb) is refused
-    before it is decoded."""
+    first, so it still stands upright), with `watermark_lines` burnt into a band along
+    its bottom. Only the formats phones and screenshots produce are opened (never EPS,
+    PDF and the like, which Pillow would hand to other programs), and an image claiming
+    more pixels than a photo has (a decompression bomb) is refused before it is decoded."""
     name = os.path.basename(upload.name or "")
     if upload.size > MAX_PHOTO_BYTES:
         size = math.ceil(upload.size / MB * 10) / 10
@@ -194,6 +287,8 @@ def _photo_jpeg(upload) -> ContentFile:
         rgb = _upright(rgb)
         pixels = Image.new("RGB", rgb.size)
         pixels.paste(rgb)
+        if watermark_lines:
+            pixels = watermark.burn(pixels, watermark_lines)
         out = io.BytesIO()
         pixels.save(out, format="JPEG", quality=82)
     except Image.DecompressionBombError:
@@ -201,6 +296,19 @@ def _photo_jpeg(upload) -> ContentFile:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError({"photos": not_a_photo}) from None
     return ContentFile(out.getvalue(), name="photo.jpg")
+
+
+def _thumbnail_jpeg(content: ContentFile) -> ContentFile:
+    """A small JPEG of a stored (already re-encoded, so trusted and bounded) photo."""
+    content.seek(0)
+    with Image.open(content, formats=("JPEG",)) as img:
+        img.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        small = img.convert("RGB")
+    content.seek(0)
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=75)
+    return ContentFile(out.getvalue(), name="thumb.jpg")
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -219,26 +327,71 @@ def _event(visit: Visit, action: str, actor, comment: str = "") -> VisitEvent:
     return event
 
 
-def _save_photos(visit: Visit, photos) -> list[VisitPhoto]:
+def _nth(values, index: int):
+    values = values or ()
+    return values[index] if index < len(values) else None
+
+
+def _save_photos(
+    visit: Visit, photos, *, taken_at=(), latitude=(), longitude=()
+) -> list[VisitPhoto]:
+    """Store `photos` with the EXIF time and GPS the browser read from each (the lists
+    `taken_at`, `latitude`, `longitude`, in the order of the photos; any value may be
+    missing or broken, and is then left out), watermarked, flagged, with a thumbnail."""
     photos = list(photos or [])
     if not photos:
         return []
     if len(photos) + visit.photos.count() > MAX_PHOTOS:
         raise ValidationError({"photos": _("每条记录最多 %d 张照片。") % MAX_PHOTOS})
-    encoded = [_photo_jpeg(p) for p in photos]  # all checked before any is stored
-    saved = []
-    for content in encoded:
-        photo = VisitPhoto(visit=visit)
+    uploaded_at = timezone.now()
+    rows = []
+    for index in range(len(photos)):
+        exif = photo_exif(
+            taken_at=_nth(taken_at, index),
+            latitude=_nth(latitude, index),
+            longitude=_nth(longitude, index),
+        )
+        photo = VisitPhoto(visit=visit, **exif)
+        _flag_photo(photo, visit)
+        rows.append(photo)
+    # all checked before any is stored
+    encoded = [
+        _photo_jpeg(upload, watermark_lines=_watermark_lines(visit, photo, uploaded_at))
+        for upload, photo in zip(photos, rows, strict=True)
+    ]
+    for photo, content in zip(rows, encoded, strict=True):
         photo._history_user = getattr(visit, "_history_user", None)
         photo.image.save(content.name, content, save=False)
+        thumbnail = _thumbnail_jpeg(content)
+        photo.thumbnail.save(thumbnail.name, thumbnail, save=False)
         photo.save()
-        saved.append(photo)
-    return saved
+    return rows
 
 
-def visit_create(*, actor, client_uuid, photos=(), problems=(), **fields) -> tuple[Visit, bool]:
+def _reflag_photos(visit: Visit) -> None:
+    """The flags of a visit's stored photos again, after its date or village changed."""
+    for photo in visit.photos.all():
+        before = (photo.time_flag, photo.place_flag, photo.distance_km)
+        _flag_photo(photo, visit)
+        if (photo.time_flag, photo.place_flag, photo.distance_km) != before:
+            photo._history_user = getattr(visit, "_history_user", None)
+            photo.save(update_fields=["time_flag", "place_flag", "distance_km"])
+
+
+def visit_create(
+    *,
+    actor,
+    client_uuid,
+    photos=(),
+    problems=(),
+    photo_taken_at=(),
+    photo_latitude=(),
+    photo_longitude=(),
+    **fields,
+) -> tuple[Visit, bool]:
     """Store a visit once per client-made UUID. A double tap, a retry or a resubmission
-    after a time-out returns the visit already stored: (visit, created).
+    after a time-out returns the visit already stored: (visit, created). `photo_*` are the
+    photos' own EXIF time and GPS, one value per photo in their order (see _save_photos).
 
     `problems` are the 发现问题 rows sent with it ({"category", "description"} each): each
     becomes a problem of the ledger linked to the visit, by `problem_create`'s rules, in
@@ -270,7 +423,13 @@ def visit_create(*, actor, client_uuid, photos=(), problems=(), **fields) -> tup
             visit.save()
             event = _event(visit, VisitEvent.Action.SUBMIT, actor)
             _visit_problems(visit, problems, actor=actor)  # before the photos' files
-            saved = _save_photos(visit, photos)
+            saved = _save_photos(
+                visit,
+                photos,
+                taken_at=photo_taken_at,
+                latitude=photo_latitude,
+                longitude=photo_longitude,
+            )
     except IntegrityError:
         # Already stored: a double tap, a retry, or two copies racing (the other one won).
         existing = Visit.objects.filter(client_uuid=client_uuid).first()
@@ -326,7 +485,16 @@ def _same_sender(visit: Visit, cadre_id: int) -> Visit:
 
 
 @transaction.atomic
-def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
+def visit_update(
+    *,
+    actor,
+    visit: Visit,
+    photos=(),
+    photo_taken_at=(),
+    photo_latitude=(),
+    photo_longitude=(),
+    **fields,
+) -> Visit:
     """The cadre edits their visit, when `visit_edit_refusal` allows it (awaiting review:
     within 7 days of logging it; returned: at any age). A returned visit is resubmitted by
     the edit, and from then on the 7-day rule applies to it again."""
@@ -337,6 +505,7 @@ def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
     refusal = visit_edit_refusal(visit)
     if refusal:
         raise ValidationError(refusal)
+    placed = (visit.date, visit.village_id)
     _set_fields(visit, fields)
     _check_visit(visit, actor=actor)
     _locate(visit)
@@ -348,7 +517,15 @@ def visit_update(*, actor, visit: Visit, photos=(), **fields) -> Visit:
     visit._history_user = actor
     visit.save()
     _event(visit, action, actor)
-    _save_photos(visit, photos)
+    if (visit.date, visit.village_id) != placed:
+        _reflag_photos(visit)
+    _save_photos(
+        visit,
+        photos,
+        taken_at=photo_taken_at,
+        latitude=photo_latitude,
+        longitude=photo_longitude,
+    )
     return visit
 
 

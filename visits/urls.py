@@ -17,4 +17,9 @@ urlpatterns = [
         views.VisitPhotoView.as_view(),
         name="visit_photo",
     ),
+    path(
+        "visits/<int:pk>/photos/<int:photo_id>/thumbnail/",
+        views.VisitPhotoThumbnailView.as_view(),
+        name="visit_photo_thumbnail",
+    ),
 ]

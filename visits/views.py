@@ -11,6 +11,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +40,15 @@ def _cadre_only(request) -> None:
     scope = scope_for_user(request.user)
     if not scope.is_cadre or not scope.cadre_id:
         raise PermissionDenied("只有帮扶干部可以填报下沉记录。")
+
+
+def photo_exif_fields(request) -> dict:
+    """The EXIF time and GPS the browser read from each uploaded photo (one value per photo,
+    in their order), as posted; visits.services checks them."""
+    return {
+        name: request.POST.getlist(name)
+        for name in ("photo_taken_at", "photo_latitude", "photo_longitude")
+    }
 
 
 def queue_context() -> dict:
@@ -92,6 +102,7 @@ class VisitNewView(LoginRequiredMixin, View):
                 actor=request.user,
                 client_uuid=client_uuid,
                 photos=request.FILES.getlist("photos"),
+                **photo_exif_fields(request),
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -128,6 +139,7 @@ class VisitDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
         user = request.user
         visit = visit_get_for_user(user=user, visit_id=pk)
+        prefetch_related_objects([visit], "photos")  # the page and its photo flags: one query
         scope = scope_for_user(user)
         own = scope.is_cadre and visit.cadre_id == scope.cadre_id
         context = {
@@ -202,6 +214,7 @@ class VisitEditView(LoginRequiredMixin, View):
                 actor=request.user,
                 visit=visit,
                 photos=request.FILES.getlist("photos"),
+                **photo_exif_fields(request),
                 **form.cleaned_data,
             )
         except ValidationError as exc:
@@ -240,4 +253,17 @@ class VisitPhotoView(LoginRequiredMixin, View):
         photo = get_object_or_404(visit.photos, pk=photo_id)
         response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
         response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class VisitPhotoThumbnailView(LoginRequiredMixin, View):
+    """A photo's thumbnail (made once when it was stored), under the same scope check as
+    the photo; a photo stored before thumbnails existed is served whole."""
+
+    def get(self, request, pk, photo_id):
+        visit = visit_get_for_user(user=request.user, visit_id=pk)
+        photo = get_object_or_404(visit.photos, pk=photo_id)
+        image = photo.thumbnail or photo.image
+        response = FileResponse(image.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
         return response

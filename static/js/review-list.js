@@ -1,4 +1,5 @@
-// Review list: "select all" for the bulk approval, and a confirmation before it is sent.
+// Review list: "select all" for the bulk approval and return, and a confirmation before
+// either is sent (the one-row approve and return forms are sent by htmx, without one).
 // Delegated on the document so it keeps working after htmx swaps the table.
 (function () {
   "use strict";
@@ -16,7 +17,7 @@
     var chosen = event.target.querySelectorAll('input[name="visit"]:checked').length;
     if (!chosen) {
       event.preventDefault();
-      window.alert("请先勾选要审核通过的记录。");
+      window.alert(button.dataset.none || "请先勾选要审核通过的记录。");
       return;
     }
     if (!window.confirm(button.dataset.confirm.replace("所选", "所选 " + chosen + " 条"))) {

@@ -229,6 +229,7 @@ def test_visit_detail_fields(client_for, area, visits, users):
         "state_display",
         "review_comment",
         "photos",
+        "photo_details",
         "events",
         "created_at",
         "editable",

@@ -192,6 +192,28 @@ class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
             ]
         return attrs
 
+    # Read from each photo's EXIF in the browser, one per photo in the order of `photos`
+    # (empty when unknown). Any text is taken: visits.services drops a broken value and
+    # keeps the photo.
+    photo_taken_at = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄时间",
+        help_text="每张照片一项（与 photos 顺序相同）：EXIF 拍摄时间，ISO 8601 本地时间；未知留空。",
+    )
+    photo_latitude = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄纬度",
+        help_text="每张照片一项：EXIF GPS 纬度（WGS-84 十进制度）；未知留空。",
+    )
+    photo_longitude = FlatListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        label="照片拍摄经度",
+        help_text="每张照片一项：EXIF GPS 经度（WGS-84 十进制度）；未知留空。",
+    )
+
 
 class VisitUpdateSerializer(VisitInputSerializer):
     """修改下沉记录：只传要改的字段；上传的照片追加到已有照片之后。"""
@@ -213,12 +235,14 @@ class VisitJsonInputSerializer(VisitInputSerializer):
     """填报下沉记录（JSON）：照片只能以 multipart/form-data 上传。"""
 
     photos = None
+    photo_taken_at = photo_latitude = photo_longitude = None
 
 
 class VisitJsonUpdateSerializer(VisitUpdateSerializer):
     """修改下沉记录（JSON）：只传要改的字段；照片只能以 multipart/form-data 上传。"""
 
     photos = None
+    photo_taken_at = photo_latitude = photo_longitude = None
 
 
 # The output serializers declare their fields instead of deriving them from the models:
@@ -245,6 +269,37 @@ def _coordinate(label: str):
     return serializers.DecimalField(
         max_digits=9, decimal_places=6, allow_null=True, read_only=True, label=label
     )
+
+
+class VisitPhotoSerializer(ShallowFieldCopies, serializers.Serializer):
+    """One photo of a visit: where to get it (the scoped views) and what its EXIF said."""
+
+    url = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+    taken_at = serializers.DateTimeField(read_only=True, allow_null=True, label="拍摄时间")
+    latitude = _coordinate("拍摄纬度")
+    longitude = _coordinate("拍摄经度")
+    distance_km = serializers.DecimalField(
+        max_digits=7, decimal_places=2, allow_null=True, read_only=True, label="拍摄点距村(公里)"
+    )
+    time_flag = serializers.BooleanField(
+        read_only=True, label="拍摄时间存疑", help_text="拍摄时间早于走访日期 24 小时以上"
+    )
+    place_flag = serializers.BooleanField(
+        read_only=True, label="拍摄地点存疑", help_text="拍摄地点距村 5 公里以上"
+    )
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, obj) -> str:
+        return self._absolute(obj.scoped_url)
+
+    @extend_schema_field(serializers.URLField())
+    def get_thumbnail(self, obj) -> str:
+        return self._absolute(obj.thumbnail_url)
 
 
 class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
@@ -276,6 +331,7 @@ class VisitSerializer(ShallowFieldCopies, serializers.Serializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     review_comment = serializers.CharField(read_only=True, label="审核意见")
     photos = serializers.SerializerMethodField()
+    photo_details = VisitPhotoSerializer(source="photos", many=True, read_only=True)
     events = VisitEventSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True, label="填报时间")
     editable = serializers.SerializerMethodField()

@@ -228,6 +228,9 @@ STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# The CJK font of the watermark burnt into visit photos (a .ttf/.otf/.ttc path). Empty: the
+# first one found of visits.watermark.CJK_FONT_CANDIDATES (the image installs fonts-noto-cjk).
+WATERMARK_FONT = env("WATERMARK_FONT", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
