@@ -6,12 +6,15 @@ the queue, and signing out leaves no page behind.
 SwitchableLink), because Chromium's offline emulation does not reach a service worker's
 own requests; the page is also told it is offline, as a phone would be."""
 
+import datetime
+import io
 import re
 import shutil
 import time
 
 import pytest
 from django.utils import timezone
+from PIL import Image, ImageStat
 from playwright.sync_api import expect
 
 from tests.browser_helpers import SwitchableLink, watch_csp
@@ -87,6 +90,23 @@ def install(page, base):
         page.wait_for_timeout(200)
 
 
+TAKEN = timezone.localtime().replace(second=0, microsecond=0) - datetime.timedelta(hours=1)
+
+
+def photo_with_exif() -> dict:
+    """A phone photo: light grey, its capture time an hour ago, a GPS fix near 许昌."""
+    img = Image.new("RGB", (1600, 1200), (200, 200, 200))
+    exif = Image.Exif()
+    stamp = TAKEN.strftime("%Y:%m:%d %H:%M:%S")
+    exif[0x0132] = stamp
+    exif.get_ifd(0x8769)[0x9003] = stamp
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (34.0, 2.0, 30.0), "E", (113.0, 48.0, 0.0)
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
+
+
 def fill_visit(page, notes="离线填报"):
     page.get_by_text("入户走访", exact=True).click()
     page.get_by_label("走访群众(人次)").fill("12")
@@ -114,6 +134,13 @@ def test_the_form_opens_cold_with_no_signal_and_the_visit_arrives_once(
     cold.screenshot(path=str(screenshot_dir / "pwa-cold-offline-form.png"), full_page=True)
 
     fill_visit(cold)
+    # a photo from the album, with its own capture time and GPS in its EXIF
+    cold.locator("input[data-photo-input][multiple]").set_input_files(photo_with_exif())
+    expect(cold.locator("[data-photo-list] img")).to_have_count(1)
+    cold.get_by_role("button", name="+ 发现问题").click()
+    row = cold.locator("[data-problem-list] [data-problem-row]").first
+    row.get_by_label("问题类别").select_option("environment")
+    row.get_by_label("问题描述").fill("村东头垃圾堆放无人清运")
     cold.get_by_role("button", name="提交").click()
     expect(cold.locator("#visit-result")).to_contain_text("已保存在本机")
     expect(cold.locator("[data-queue-count]")).to_have_text("1")
@@ -123,7 +150,25 @@ def test_the_form_opens_cold_with_no_signal_and_the_visit_arrives_once(
     link.up()
     context.set_offline(False)
     expect(cold.locator("[data-queue-pending]")).to_be_hidden(timeout=20000)
-    assert Visit.objects.filter(notes="离线填报").count() == 1
+    visit = Visit.objects.get(notes="离线填报")
+    photo = visit.photos.get()
+    linked = visit.problems.get()
+    assert linked.description == "村东头垃圾堆放无人清运" and linked.village == cadre["village"]
+    # the EXIF travelled with the photo, and the stored image carries the watermark band
+    assert photo.taken_at is not None
+    assert timezone.localtime(photo.taken_at).strftime("%Y-%m-%d %H:%M") == TAKEN.strftime(
+        "%Y-%m-%d %H:%M"
+    )
+    assert (float(photo.latitude), float(photo.longitude)) == pytest.approx(
+        (34.0417, 113.8), abs=1e-3
+    )
+    with photo.image.open("rb") as fh:
+        stored = Image.open(fh)
+        stored.load()
+    top = stored.crop((0, 0, stored.width, stored.height // 4)).convert("L")
+    bottom = stored.crop((0, stored.height * 7 // 8, stored.width, stored.height)).convert("L")
+    assert ImageStat.Stat(bottom).mean[0] < ImageStat.Stat(top).mean[0] * 0.8
+    assert not stored.getexif()
     assert violations == [] and cold_violations == []
 
 
