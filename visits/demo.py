@@ -773,6 +773,7 @@ PROBLEM_FIELDS = [
     "created_by",
     "created_at",
     "updated_at",
+    "client_uuid",
 ]
 
 
@@ -1160,6 +1161,9 @@ class _RowMaker:
                     self.peizhuang_user if plan.cadre == self.peizhuang_id else None,
                     ops.adapt_datetimefield_value(created),
                     ops.adapt_datetimefield_value(updated),
+                    # one problem per visit at most: named after its visit, so a re-run
+                    # gives it the same client_uuid
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"xuchang-demo-problem:{plan.uuid}").hex,
                 )
             )
         return rows

@@ -112,6 +112,7 @@ def service_worker(request):
         "modules": worker_scripts,
         "shellPages": shell_pages(),
         "pagesCache": PAGES_CACHE,
+        "logoutPath": reverse("logout"),
         "apis": {"visit": reverse("visit-list"), "problem": reverse("problem-list")},
     }
     body = render_to_string(

@@ -50,17 +50,6 @@
   // ----- signed in -----
   if (queue) { queue.session.set(user, csrf).catch(function () {}); }
 
-  // The sign-out button empties the page cache before the form goes.
-  document.querySelectorAll("form[data-sign-out]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.cleared) { return; }
-      event.preventDefault();
-      var go = function () { form.dataset.cleared = "1"; form.submit(); };
-      var timer = setTimeout(go, 1500); // never keep anyone from signing out
-      forgetPages().then(function () { clearTimeout(timer); go(); });
-    });
-  });
-
   // A page served from the cache says how old it is, and a cached form offers today.
   var renderedAt = Number(body.dataset.renderedAt || 0) * 1000;
   var staleBar = document.querySelector("[data-pwa-stale]");
@@ -124,7 +113,11 @@
   wb.register().then(function () {
     return navigator.serviceWorker.ready;
   }).then(function () {
-    warm();
+    // Only from the home page ("opened the portal once"), and only once the cadre stays
+    // there a moment: a fetch of the shell still under way while the user signs out or
+    // the cookies are cleared was seen to leave the next sign-in without a valid CSRF
+    // cookie (see the closing note of issue 17).
+    if (window.location.pathname === "/") { setTimeout(warm, 2000); }
   }).catch(function () { /* no worker: the pages still work online */ });
 
   document.addEventListener("visibilitychange", function () {

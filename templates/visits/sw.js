@@ -138,6 +138,15 @@ self.addEventListener("sync", (event) => {
   }
 });
 
+// Signing out (the POST to the sign-out address) empties the page cache while the request
+// goes to the server as usual; the signed-out page does the same (static/js/pwa.js).
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method === "POST" && pathOf(request.url) === CONFIG.logoutPath) {
+    event.waitUntil(forget());
+  }
+});
+
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "SKIP_WAITING") {
