@@ -103,17 +103,31 @@
     return data;
   }
 
+  // A problem has no files: it goes as JSON (the problem API takes JSON only), leaving
+  // out what was not filled in, as the form body does.
+  function jsonBody(entry) {
+    var data = { client_uuid: entry.uuid };
+    Object.keys(entry.fields).forEach(function (name) {
+      var value = entry.fields[name];
+      if (value !== "" && value !== null && value !== undefined) { data[name] = value; }
+    });
+    return JSON.stringify(data);
+  }
+
   // -> {kind: "ok", record} | {kind: "rejected", errors} | {kind: "auth"} | {kind: "retry"}
   function send(entry, csrf) {
     var controller = scope.AbortController ? new AbortController() : null;
     // A weak uplink needs time for photos; a time-out only means "send again later".
     var timer = controller ? setTimeout(function () { controller.abort(); }, 20000 + payloadBytes(entry) / 10) : null;
     // an entry queued before problems could be queued has no kind: it is a visit
-    return fetch(scope.XuchangQueue.apis[entry.kind === "problem" ? "problem" : "visit"], {
+    var problem = entry.kind === "problem";
+    var headers = { "X-CSRFToken": csrf || "", "Accept": "application/json" };
+    if (problem) { headers["Content-Type"] = "application/json"; }
+    return fetch(scope.XuchangQueue.apis[problem ? "problem" : "visit"], {
       method: "POST",
-      body: body(entry),
+      body: problem ? jsonBody(entry) : body(entry),
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf || "", "Accept": "application/json" },
+      headers: headers,
       signal: controller ? controller.signal : undefined
     }).then(function (resp) {
       if (resp.status === 200 || resp.status === 201) {

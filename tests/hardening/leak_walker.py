@@ -105,6 +105,7 @@ def _nouns() -> dict:
         "assignments": Assignment,
         "villages": Village,
         "village": Village,
+        "locations": Village,  # 村庄位置: a village's learned location
         "township": Township,
         "county": County,
         "exports": ExportJob,

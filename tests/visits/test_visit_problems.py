@@ -237,8 +237,8 @@ def test_api_problem_create_is_idempotent(api_as, area):
     client = api_as("cadre_user")
     data = {"client_uuid": str(uuid.uuid4()), "village": area.villages["a1v1"].pk, **ROAD}
 
-    created = client.post("/api/problems/", data, format="multipart")
-    resent = client.post("/api/problems/", data, format="multipart")
+    created = client.post("/api/problems/", data, format="json")
+    resent = client.post("/api/problems/", data, format="json")
 
     assert (created.status_code, resent.status_code) == (201, 200)
     assert created.json()["id"] == resent.json()["id"]
@@ -250,7 +250,7 @@ def test_api_problem_without_client_id_is_still_created_each_time(api_as, area):
     client = api_as("township_official")
     data = {"village": area.villages["a1v1"].pk, **ROAD}
 
-    codes = [client.post("/api/problems/", data).status_code for _ in range(2)]
+    codes = [client.post("/api/problems/", data, format="json").status_code for _ in range(2)]
 
     assert codes == [201, 201]
     assert Problem.objects.count() == 2

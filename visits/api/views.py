@@ -190,8 +190,8 @@ class ProblemViewSet(
 ):
     serializer_class = ProblemSerializer
     filterset_class = ProblemFilter
-    # multipart: the offline queue (static/js/visit-queue.js) sends a form, as for visits
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # JSON only: the offline queue (static/js/queue-send.js) sends a problem as JSON (it
+    # has no files); a form body would turn the schema's nulls into the text "null"
     ordering_fields = ["created_at", "deadline", "status"]
     ordering = ["-created_at", "-id"]
 
