@@ -18,6 +18,7 @@ from villages.selectors import (
     location_list_for_user,
     location_village_get_for_user,
     scope_for_user,
+    village_get_for_user,
 )
 from villages.services import (
     location_min_fixes,
@@ -34,11 +35,17 @@ def _messages(exc) -> list[str]:
     return list(getattr(exc, "messages", None) or [str(exc)])
 
 
+def _officials_only(request) -> None:
+    """村庄位置 is the officials' page: a cadre is refused (403) as on the review pages,
+    and an official's village outside their area is a 404 (the selectors)."""
+    scope = scope_for_user(request.user)
+    if not (scope.is_city or scope.is_official):
+        raise PermissionDenied("只有乡镇、县(市、区)和市里的干部可以查看和确认村庄位置。")
+
+
 class LocationListView(LoginRequiredMixin, View):
     def get(self, request):
-        scope = scope_for_user(request.user)
-        if not (scope.is_city or scope.is_official):
-            raise Http404("不存在，或不在您的管辖范围内。")
+        _officials_only(request)
         rows = location_list_for_user(user=request.user)
         shown = request.GET.get("show", "proposed")
         if shown == "proposed":
@@ -86,6 +93,10 @@ def _map_data(village, proposal, fixes) -> dict:
 
 class LocationDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
+        # a village outside the user's area is a 404 for everyone; inside it, a cadre is
+        # refused the officials' page
+        village_get_for_user(user=request.user, village_id=pk)
+        _officials_only(request)
         village = location_village_get_for_user(user=request.user, village_id=pk)
         proposal = getattr(village, "location_proposal", None)
         fixes = village_fixes_for_user(user=request.user, village=village)

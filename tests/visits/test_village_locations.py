@@ -178,9 +178,11 @@ def test_list_of_another_county_does_not_show_them(client, proposed, other_count
     assert proposed.name not in response.content.decode()
 
 
-def test_list_is_404_for_cadres(client, cadre_user):
+def test_the_pages_refuse_cadres(client, cadre_user, area):
     client.force_login(cadre_user)
-    assert client.get(reverse("locations:location_list")).status_code == 404
+    assert client.get(reverse("locations:location_list")).status_code == 403
+    village = area.villages["a1v1"]
+    assert client.get(reverse("locations:location_detail", args=[village.pk])).status_code == 403
 
 
 def test_village_list_links_to_the_locations_page(client, area, county_official):
