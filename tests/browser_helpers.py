@@ -5,6 +5,36 @@ from playwright.sync_api import expect
 
 DEMO_PASSWORD = "demo12345"
 
+# A phone: 375 × 800, touch (a module's `browser_context_args` adds it to the defaults).
+PHONE = {"viewport": {"width": 375, "height": 800}, "has_touch": True, "is_mobile": True}
+
+
+def peizhuang_cadre(password: str = DEMO_PASSWORD) -> dict:
+    """裴庄村 (张桥镇, 鄢陵县) and its 帮村 cadre `cadre_peizhuang`, linked for this whole
+    year (which covers today)."""
+    from django.utils import timezone
+
+    from tests.factories import (
+        AssignmentFactory,
+        CadreFactory,
+        CountyFactory,
+        TownshipFactory,
+        UserFactory,
+        UserRoleFactory,
+        VillageFactory,
+    )
+
+    county = CountyFactory(code="411024", name="鄢陵县")
+    township = TownshipFactory(county=county, code="411024107", name="张桥镇")
+    village = VillageFactory(township=township, code="411024107225", name="裴庄村")
+    user = UserFactory(username="cadre_peizhuang", first_name="裴庄村帮扶干部")
+    user.set_password(password)
+    user.save()
+    UserRoleFactory(user=user, role="cadre")
+    person = CadreFactory(name="王帮扶", user=user)
+    AssignmentFactory(cadre=person, village=village, year=timezone.localdate().year)
+    return {"user": user, "cadre": person, "village": village}
+
 
 def sign_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(f"{base_url}/accounts/login/")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Account, AccountEvent, UserSession
 from accounts.services import issued_password_hash
+from tests.browser_helpers import PHONE as PHONE_CONTEXT
 from tests.browser_helpers import sign_in as browser_sign_in
 from tests.browser_helpers import watch_csp
 from tests.factories import (
@@ -40,12 +41,7 @@ PHONE = "13700001234"
 @pytest.fixture
 def browser_context_args(browser_context_args):
     """A phone: 375 × 800, touch."""
-    return {
-        **browser_context_args,
-        "viewport": {"width": 375, "height": 800},
-        "has_touch": True,
-        "is_mobile": True,
-    }
+    return {**browser_context_args, **PHONE_CONTEXT}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import time_machine
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.browser_helpers import sign_in, watch_csp
+from tests.browser_helpers import PHONE, sign_in, watch_csp
 from villages.models import Cadre, ProgrammeYear
 from visits.models import Visit
 
@@ -32,12 +32,7 @@ TODAY = NOW.date()
 @pytest.fixture
 def browser_context_args(browser_context_args):
     """A phone: 375 × 800, touch."""
-    return {
-        **browser_context_args,
-        "viewport": {"width": 375, "height": 800},
-        "has_touch": True,
-        "is_mobile": True,
-    }
+    return {**browser_context_args, **PHONE}
 
 
 @pytest.fixture

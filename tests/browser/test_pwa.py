@@ -17,17 +17,8 @@ from django.utils import timezone
 from PIL import Image, ImageStat
 from playwright.sync_api import expect
 
-from tests.browser_helpers import SwitchableLink, watch_csp
+from tests.browser_helpers import PHONE, SwitchableLink, peizhuang_cadre, watch_csp
 from tests.browser_helpers import sign_in as browser_sign_in
-from tests.factories import (
-    AssignmentFactory,
-    CadreFactory,
-    CountyFactory,
-    TownshipFactory,
-    UserFactory,
-    UserRoleFactory,
-    VillageFactory,
-)
 from visits.models import Visit
 
 pytestmark = [
@@ -40,27 +31,13 @@ PASSWORD = "demo12345"
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 375, "height": 800},
-        "has_touch": True,
-        "is_mobile": True,
-        "service_workers": "allow",
-    }
+    return {**browser_context_args, **PHONE, "service_workers": "allow"}
 
 
 @pytest.fixture
 def cadre(transactional_db):
-    county = CountyFactory(code="411024", name="鄢陵县")
-    township = TownshipFactory(county=county, code="411024107", name="张桥镇")
-    village = VillageFactory(township=township, code="411024107225", name="裴庄村")
-    user = UserFactory(username="cadre_peizhuang", first_name="裴庄村帮扶干部")
-    user.set_password(PASSWORD)
-    user.save()
-    UserRoleFactory(user=user, role="cadre")
-    person = CadreFactory(name="王帮扶", user=user)
-    AssignmentFactory(cadre=person, village=village, year=timezone.localdate().year)
-    return {"user": user, "cadre": person, "village": village}
+    """裴庄村's 帮村 cadre `cadre_peizhuang`, linked for this whole year (covers today)."""
+    return peizhuang_cadre(PASSWORD)
 
 
 @pytest.fixture

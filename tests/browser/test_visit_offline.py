@@ -15,17 +15,8 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
+from tests.browser_helpers import PHONE, peizhuang_cadre, watch_csp
 from tests.browser_helpers import sign_in as browser_sign_in
-from tests.browser_helpers import watch_csp
-from tests.factories import (
-    AssignmentFactory,
-    CadreFactory,
-    CountyFactory,
-    TownshipFactory,
-    UserFactory,
-    UserRoleFactory,
-    VillageFactory,
-)
 from visits.models import Visit
 
 pytestmark = [
@@ -39,27 +30,13 @@ PASSWORD = "demo12345"
 @pytest.fixture
 def browser_context_args(browser_context_args):
     """A phone: 375 × 800, touch."""
-    return {
-        **browser_context_args,
-        "viewport": {"width": 375, "height": 800},
-        "has_touch": True,
-        "is_mobile": True,
-    }
+    return {**browser_context_args, **PHONE}
 
 
 @pytest.fixture
 def cadre(transactional_db):
     """裴庄村's 帮村 cadre `cadre_peizhuang`, linked for this whole year (covers today)."""
-    county = CountyFactory(code="411024", name="鄢陵县")
-    township = TownshipFactory(county=county, code="411024107", name="张桥镇")
-    village = VillageFactory(township=township, code="411024107225", name="裴庄村")
-    user = UserFactory(username="cadre_peizhuang", first_name="裴庄村帮扶干部")
-    user.set_password(PASSWORD)
-    user.save()
-    UserRoleFactory(user=user, role="cadre")
-    person = CadreFactory(name="王帮扶", user=user)
-    AssignmentFactory(cadre=person, village=village, year=timezone.localdate().year)
-    return {"user": user, "cadre": person, "village": village}
+    return peizhuang_cadre(PASSWORD)
 
 
 def sign_in(page, base_url):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from disputes.models import Dispute
-from tests.browser_helpers import sign_in
+from tests.browser_helpers import PHONE, sign_in
 from tests.factories import (
     AssignmentFactory,
     CadreFactory,
@@ -29,12 +29,7 @@ PASSWORD = "demo12345"
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        "viewport": {"width": 375, "height": 800},
-        "has_touch": True,
-        "is_mobile": True,
-    }
+    return {**browser_context_args, **PHONE}
 
 
 def _login_user(username, first_name, role, **area):
