@@ -177,7 +177,7 @@ def cadre_village_links(*, user, village_id: int) -> tuple[Village | None, list[
         return None, []
     assignments = list(
         Assignment.objects.filter(cadre_id=scope.cadre_id)
-        .select_related("cadre", "village")
+        .select_related("cadre", "village__township")
         .order_by()
     )
     village = next((a.village for a in assignments if a.village_id == village_id), None)

@@ -112,7 +112,7 @@ def _bulk_review(request, *, review, verb: str, done: str):
     """`review(visit)` (a service call) for each chosen 待审核 visit of the user's area;
     one message for those done, one for those that could not be, with the reasons."""
     _reviewers_only(request)
-    ids = {int(v) for v in request.POST.getlist("visit") if v.isdigit()}
+    ids = {int(v) for v in request.POST.getlist("visit") if v.isascii() and v.isdigit()}
     back = _safe_next(request, reverse("review:visit_list"))
     if not ids:
         messages.warning(request, f"请先勾选要{verb}的记录。")

@@ -541,6 +541,9 @@ def _review(*, actor, visit: Visit, state: str, action: str, comment: str) -> Vi
         raise ValidationError(
             _("该记录当前为“%(state)s”，不能审核。") % {"state": visit.get_state_display()}
         )
+    limit = Visit._meta.get_field("review_comment").max_length
+    if len(comment) > limit:
+        raise ValidationError({"comment": _("审核意见不能超过 %(n)d 个字。") % {"n": limit}})
     visit.state = state
     visit.review_comment = comment
     visit.reviewed_by = actor

@@ -46,7 +46,7 @@ def photo_exif_fields(request) -> dict:
     """The EXIF time and GPS the browser read from each uploaded photo (one value per photo,
     in their order), as posted; visits.services checks them."""
     return {
-        name: request.POST.getlist(name)
+        name: request.POST.getlist(name)[:MAX_PHOTOS]
         for name in ("photo_taken_at", "photo_latitude", "photo_longitude")
     }
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from playwright.sync_api import expect
@@ -24,7 +25,7 @@ from playwright.sync_api import expect
 from tests.browser_helpers import sign_in, watch_csp
 from tests.visits.helpers import DAY, visit_fields
 from visits.models import Visit, VisitEvent, VisitPhoto
-from visits.services import visit_approve, visit_create
+from visits.services import visit_approve, visit_create, visit_return
 
 pytestmark = pytest.mark.django_db
 
@@ -427,3 +428,19 @@ def test_inline_review_in_a_browser(live_server, page, users, area, flagged_visi
     assert states[other.pk] == Visit.State.SUBMITTED
     assert Visit.objects.get(pk=plain.pk).review_comment == "请补充入户情况"
     assert violations == []
+
+
+def test_a_return_comment_longer_than_the_field_is_refused_in_chinese(users, flagged_visit):
+    with pytest.raises(ValidationError) as refused:
+        visit_return(actor=users["township_official"], visit=flagged_visit, comment="太长" * 251)
+    assert "审核意见不能超过 500 个字" in str(refused.value)
+    flagged_visit.refresh_from_db()
+    assert flagged_visit.state == Visit.State.SUBMITTED and flagged_visit.review_comment == ""
+
+
+def test_bulk_review_ignores_ids_that_are_digits_but_not_ascii(client, users, flagged_visit):
+    client.force_login(users["township_official"])
+    response = client.post("/visits/review/approve/", {"visit": ["²"]})
+    assert response.status_code == 302
+    flagged_visit.refresh_from_db()
+    assert flagged_visit.state == Visit.State.SUBMITTED

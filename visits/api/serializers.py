@@ -18,7 +18,7 @@ from visits.models import (
     VisitEvent,
 )
 from visits.selectors import visit_can_edit, visit_list_for_user
-from visits.services import MAX_VISIT_PROBLEMS
+from visits.services import MAX_PHOTOS, MAX_VISIT_PROBLEMS
 
 # ----- visits -----
 
@@ -198,18 +198,24 @@ class VisitInputSerializer(ShallowFieldCopies, serializers.Serializer):
     photo_taken_at = FlatListField(
         child=serializers.CharField(allow_blank=True),
         required=False,
+        max_length=MAX_PHOTOS,
+        error_messages={"max_length": "每张照片一项，最多 {max_length} 项。"},
         label="照片拍摄时间",
         help_text="每张照片一项（与 photos 顺序相同）：EXIF 拍摄时间，ISO 8601 本地时间；未知留空。",
     )
     photo_latitude = FlatListField(
         child=serializers.CharField(allow_blank=True),
         required=False,
+        max_length=MAX_PHOTOS,
+        error_messages={"max_length": "每张照片一项，最多 {max_length} 项。"},
         label="照片拍摄纬度",
         help_text="每张照片一项：EXIF GPS 纬度（WGS-84 十进制度）；未知留空。",
     )
     photo_longitude = FlatListField(
         child=serializers.CharField(allow_blank=True),
         required=False,
+        max_length=MAX_PHOTOS,
+        error_messages={"max_length": "每张照片一项，最多 {max_length} 项。"},
         label="照片拍摄经度",
         help_text="每张照片一项：EXIF GPS 经度（WGS-84 十进制度）；未知留空。",
     )

@@ -4,6 +4,7 @@
 import uuid
 
 from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -166,10 +167,7 @@ class VisitViewSet(
             "新建返回 201；该 client_uuid 已登记过则返回 200 和同一个问题"
             "（离线队列重发时不会重复登记）。"
         ),
-        request={
-            "application/json": ProblemCreateSerializer,
-            "multipart/form-data": ProblemCreateSerializer,
-        },
+        request={"application/json": ProblemCreateSerializer},
         responses={
             201: OpenApiResponse(ProblemSerializer, description="已新建"),
             200: OpenApiResponse(ProblemSerializer, description="该编号已登记过，返回原问题"),
@@ -192,6 +190,7 @@ class ProblemViewSet(
     filterset_class = ProblemFilter
     # JSON only: the offline queue (static/js/queue-send.js) sends a problem as JSON (it
     # has no files); a form body would turn the schema's nulls into the text "null"
+    parser_classes = [JSONParser]
     ordering_fields = ["created_at", "deadline", "status"]
     ordering = ["-created_at", "-id"]
 
@@ -199,7 +198,8 @@ class ProblemViewSet(
         return problem_list_for_user(user=self.request.user)
 
     def _answer(self, problem, *, code=status.HTTP_200_OK) -> Response:
-        problem = self.get_queryset().get(pk=problem.pk)
+        # a resent problem the user can no longer see (moved out of their area) is a 404
+        problem = get_object_or_404(self.get_queryset(), pk=problem.pk)
         return Response(self.get_serializer(problem).data, status=code)
 
     def create(self, request, *args, **kwargs):
