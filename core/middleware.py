@@ -50,12 +50,10 @@ class PortalUserHeaderMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response  # no page: the lazy user is not even loaded
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and response.get("Content-Type", "").startswith("text/html")
-        ):
+        if user is not None and user.is_authenticated:
             response["X-Portal-User"] = str(user.pk)
         return response
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from core.forms import add_service_errors
 from core.paging import querystring_without_page
 from villages.selectors import scope_for_user
 from visits.models import Problem
@@ -25,7 +26,7 @@ from visits.selectors import (
     visit_get_for_user,
     visit_list_for_user,
 )
-from visits.services import problem_create, problem_submit, problem_update
+from visits.services import problem_submit, problem_update
 from visits.views import queue_context
 
 PROBLEM_PAGE_SIZE = 50
@@ -53,14 +54,6 @@ def _writers_only(request) -> None:
 
 def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
-
-
-def _add_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 class ProblemListView(LoginRequiredMixin, ListView):
@@ -191,21 +184,15 @@ class ProblemCreateView(LoginRequiredMixin, View):
             data = dict(form.cleaned_data)
             village = visit.village if visit else data.pop("village")
             try:
-                if client_uuid:
-                    problem, created = problem_submit(
-                        actor=request.user,
-                        client_uuid=client_uuid,
-                        village=village,
-                        visit=visit,
-                        **data,
-                    )
-                else:
-                    problem, created = (
-                        problem_create(actor=request.user, village=village, visit=visit, **data),
-                        True,
-                    )
+                problem, created = problem_submit(
+                    actor=request.user,
+                    client_uuid=client_uuid,
+                    village=village,
+                    visit=visit,
+                    **data,
+                )
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(
                     request, "问题已登记。" if created else "这个问题之前已经登记过，未重复提交。"
@@ -246,7 +233,7 @@ class ProblemDetailView(LoginRequiredMixin, View):
             try:
                 problem_update(actor=request.user, problem=problem, **form.cleaned_data)
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "已保存办理情况。")
                 return redirect("problems:problem_detail", pk=problem.pk)

@@ -669,16 +669,18 @@ def problem_create(
     return problem
 
 
-def problem_submit(*, actor, client_uuid, **fields) -> tuple[Problem, bool]:
+def problem_submit(*, actor, client_uuid=None, **fields) -> tuple[Problem, bool]:
     """`problem_create` once per client-made UUID (the offline queue of the problem form):
     a retry or a resubmission after a time-out returns the problem already stored:
-    (problem, created)."""
+    (problem, created). Without a UUID (an older page or client) it is a new problem."""
+    if client_uuid is None:
+        return problem_create(actor=actor, **fields), True
     client_uuid = uuid_lib.UUID(str(client_uuid))
     existing = Problem.objects.filter(client_uuid=client_uuid).first()
     if existing is None:
         try:
-            with transaction.atomic():
-                return problem_create(actor=actor, client_uuid=client_uuid, **fields), True
+            # problem_create's own atomic block: a losing race rolls back to here
+            return problem_create(actor=actor, client_uuid=client_uuid, **fields), True
         except IntegrityError:
             # two copies racing: the other one won
             existing = Problem.objects.filter(client_uuid=client_uuid).first()

@@ -1,8 +1,6 @@
 """Visits and the problem ledger over REST. Every queryset comes from the visits selectors
 (out-of-area objects answer 404) and every write goes through visits.services."""
 
-import uuid
-
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -206,7 +204,7 @@ class ProblemViewSet(
         incoming = ProblemCreateSerializer(data=request.data, context=self.get_serializer_context())
         incoming.is_valid(raise_exception=True)
         fields = dict(incoming.validated_data)
-        client_uuid = fields.pop("client_uuid", None) or uuid.uuid4()
+        client_uuid = fields.pop("client_uuid", None)
         problem, created = problem_submit(actor=request.user, client_uuid=client_uuid, **fields)
         return self._answer(
             problem, code=status.HTTP_201_CREATED if created else status.HTTP_200_OK
