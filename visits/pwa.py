@@ -98,12 +98,13 @@ def precache_manifest() -> list[dict]:
 @require_GET
 def service_worker(request):
     precache = precache_manifest()
-    worker_scripts = {name: static(path) for name, path in WORKER_SCRIPTS.items()}
+    # by revision: the browser's HTTP cache never hands a new worker an old script
+    worker_scripts = {
+        name: f"{static(path)}?v={_revision(path)}" for name, path in WORKER_SCRIPTS.items()
+    }
     # The worker's version: any change to what it precaches or loads makes it a new worker.
     version = hashlib.md5(
-        json.dumps(
-            [precache, [_revision(p) for p in WORKER_SCRIPTS.values()], shell_pages()]
-        ).encode(),
+        json.dumps([precache, worker_scripts, shell_pages()]).encode(),
         usedforsecurity=False,
     ).hexdigest()[:12]
     config = {

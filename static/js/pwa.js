@@ -50,12 +50,14 @@
   // ----- signed in -----
   if (queue) { queue.session.set(user, csrf).catch(function () {}); }
 
-  // A page served from the cache says how old it is, and a cached form offers today.
+  // A page served from the cache (the worker marks the copy it keeps) says how old it is,
+  // and a form kept from an earlier day offers today.
   var renderedAt = Number(body.dataset.renderedAt || 0) * 1000;
+  var offlineCopy = body.dataset.offlineCopy === "1";
   var staleBar = document.querySelector("[data-pwa-stale]");
   function markStale() {
     if (!staleBar || !renderedAt) { return; }
-    var old = Date.now() - renderedAt > 90 * 1000;
+    var old = offlineCopy;
     var offline = navigator.onLine === false;
     if (!old && !offline) { staleBar.hidden = true; return; }
     staleBar.textContent = (offline ? "当前没有网络，" : "") +
@@ -69,7 +71,7 @@
 
   var renderedDay = body.dataset.renderedDay || "";
   var today = localDay(new Date());
-  if (renderedDay && renderedDay < today) {
+  if (offlineCopy && renderedDay && renderedDay < today) {
     document.querySelectorAll('input[type="date"]').forEach(function (input) {
       if (input.max === renderedDay) { input.max = today; }
       if (input.value === renderedDay) { input.value = today; }

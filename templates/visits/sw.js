@@ -18,7 +18,6 @@ precacheAndRoute(CONFIG.precache);
 // ----- the cadre's own pages: network first, kept only for the user who is signed in -----
 const PAGES = CONFIG.pagesCache;
 const USER_KEY = "/__portal-user__";
-const CACHED_AT = "X-Cached-At";
 
 function pathOf(url) {
   return new URL(url, self.location.origin).pathname;
@@ -58,14 +57,16 @@ function shellResponse(response) {
   );
 }
 
-// A copy to keep, stamped with the time it was fetched (the page shows it when offline).
+// The copy kept offline knows it is one (data-offline-copy on its <body>): the page then
+// shows its age and offers today's date (static/js/pwa.js).
 async function stamped(response) {
   const headers = new Headers(response.headers);
-  headers.set(CACHED_AT, String(Date.now()));
   // kept for one user, whose cookies are not a request header the cache can compare
   headers.delete("Vary");
-  const body = await response.clone().blob();
-  return new Response(body, { status: 200, statusText: "OK", headers });
+  headers.delete("Content-Length");
+  const html = await response.clone().text();
+  const marked = html.replace("<body ", '<body data-offline-copy="1" ');
+  return new Response(marked, { status: 200, statusText: "OK", headers });
 }
 
 const shellPlugin = {

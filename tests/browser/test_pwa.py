@@ -107,6 +107,7 @@ def test_the_form_opens_cold_with_no_signal_and_the_visit_arrives_once(
     cold.goto(f"{base}/visits/new/")
     expect(cold.get_by_role("heading", name="记一次下沉")).to_be_visible()
     expect(cold.locator("[data-pwa-stale]")).to_contain_text("当前没有网络")
+    expect(cold.locator("[data-pwa-stale]")).to_contain_text("离线保存的版本")
     expect(cold.get_by_label("日期")).to_have_value(timezone.localdate().isoformat())
     cold.screenshot(path=str(screenshot_dir / "pwa-cold-offline-form.png"), full_page=True)
 
