@@ -158,18 +158,18 @@
   }
 
   // Send the user's waiting entries in order; stop at the first that cannot go now.
-  // -> {uploaded: n, problem: "" | "auth" | "retry"}
+  // -> {uploaded: [the entries sent], problem: "" | "auth" | "retry"}
   function flush(user, csrf) {
     return locked(function () {
       return store.of(user).then(function (entries) {
-        var uploaded = 0;
+        var uploaded = [];
         var waiting = entries.filter(function (e) { return !e.errors; });
         function next(i) {
           if (i >= waiting.length) { return { uploaded: uploaded, problem: "" }; }
           var entry = waiting[i];
           return send(entry, csrf).then(function (r) {
             if (r.kind === "ok") {
-              uploaded += 1;
+              uploaded.push(entry);
               return store.remove(entry.uuid).then(function () { return next(i + 1); });
             }
             if (r.kind === "rejected") {

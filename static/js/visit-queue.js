@@ -28,13 +28,11 @@
   var KINDS = {
     visit: {
       api: status ? status.dataset.api : null,
-      newUrl: status ? status.dataset.newUrl : null,
-      noun: "下沉记录"
+      newUrl: status ? status.dataset.newUrl : null
     },
     problem: {
       api: status ? status.dataset.problemsApi : null,
-      newUrl: status ? status.dataset.problemNewUrl : null,
-      noun: "问题"
+      newUrl: status ? status.dataset.problemNewUrl : null
     }
   };
 
@@ -97,34 +95,13 @@
   var lastProblem = "";
 
   function flush() {
-    if (!status || !KINDS.visit.api) { return Promise.resolve(0); }
+    if (!status) { return Promise.resolve(0); }
     if (flushing) { return flushing; }
-    flushing = locked(function () {
-      return store.mine().then(function (entries) {
-        var uploaded = [];
-        var waiting = entries.filter(function (e) { return !e.errors && KINDS[kindOf(e)].api; });
-        function next(i) {
-          if (i >= waiting.length) { lastProblem = ""; return uploaded; }
-          var entry = waiting[i];
-          return send(entry).then(function (r) {
-            if (r.kind === "ok") {
-              uploaded.push(entry);
-              return store.remove(entry.uuid).then(function () { return next(i + 1); });
-            }
-            if (r.kind === "rejected") {
-              entry.errors = r.errors;
-              return store.put(entry).then(function () { return next(i + 1); });
-            }
-            lastProblem = r.kind;
-            requestSync();
-            return uploaded;
-          });
-        }
-        return next(0);
-      });
-    }).then(function (uploaded) {
-      if (uploaded.length) { showDone(uploadedText(uploaded)); }
-      return uploaded.length;
+    flushing = Q.flush(user, csrfToken()).then(function (result) {
+      lastProblem = result.problem;
+      if (result.problem) { requestSync(); }
+      if (result.uploaded.length) { showDone(uploadedText(result.uploaded)); }
+      return result.uploaded.length;
     }, function () {
       return 0;
     }).finally(function () {

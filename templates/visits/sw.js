@@ -126,7 +126,7 @@ async function replay() {
   }
   const result = await XuchangQueue.flush(who.user, who.csrf);
   const windows = await self.clients.matchAll({ type: "window" });
-  windows.forEach((w) => w.postMessage({ type: "QUEUE_FLUSHED", uploaded: result.uploaded }));
+  windows.forEach((w) => w.postMessage({ type: "QUEUE_FLUSHED", uploaded: result.uploaded.length }));
   if (result.problem === "retry") {
     // rejecting makes the browser try the sync again later, with its own back-off
     throw new Error("the network is still down");
