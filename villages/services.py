@@ -646,6 +646,9 @@ def location_proposal_confirm(*, actor, village: Village) -> Village:
 def location_proposal_reject(*, actor, village: Village) -> LocationProposal:
     """Set the learned coordinate aside; it comes back only with more fixes."""
     _check_location_decider(actor, village)
+    # the village first, as confirm and the learning do: a proposal stored meanwhile
+    # cannot overwrite this decision
+    Village.objects.select_for_update().filter(pk=village.pk).first()
     proposal = _pending(
         LocationProposal.objects.select_for_update()
         .select_related("village")

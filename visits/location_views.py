@@ -35,11 +35,13 @@ def _messages(exc) -> list[str]:
     return list(getattr(exc, "messages", None) or [str(exc)])
 
 
-def _officials_only(request) -> None:
+def _officials_only(request, village_id=None) -> None:
     """村庄位置 is the officials' page: a cadre is refused (403) as on the review pages,
-    and an official's village outside their area is a 404 (the selectors)."""
+    but a village outside the user's area is a 404 for everyone (the selectors)."""
     scope = scope_for_user(request.user)
     if not (scope.is_city or scope.is_official):
+        if village_id is not None:
+            village_get_for_user(user=request.user, village_id=village_id)
         raise PermissionDenied("只有乡镇、县(市、区)和市里的干部可以查看和确认村庄位置。")
 
 
@@ -62,6 +64,7 @@ class LocationListView(LoginRequiredMixin, View):
         return render(request, "visits/location_list.html", context)
 
     def post(self, request):
+        _officials_only(request)
         try:
             n = village_locations_learn_queue(actor=request.user)
         except PermissionDenied:
@@ -93,10 +96,7 @@ def _map_data(village, proposal, fixes) -> dict:
 
 class LocationDetailView(LoginRequiredMixin, View):
     def get(self, request, pk):
-        # a village outside the user's area is a 404 for everyone; inside it, a cadre is
-        # refused the officials' page
-        village_get_for_user(user=request.user, village_id=pk)
-        _officials_only(request)
+        _officials_only(request, village_id=pk)
         village = location_village_get_for_user(user=request.user, village_id=pk)
         proposal = getattr(village, "location_proposal", None)
         fixes = village_fixes_for_user(user=request.user, village=village)
@@ -114,6 +114,7 @@ class LocationDetailView(LoginRequiredMixin, View):
         return render(request, "visits/location_detail.html", context)
 
     def post(self, request, pk):
+        _officials_only(request, village_id=pk)
         village = location_village_get_for_user(user=request.user, village_id=pk)
         action = request.POST.get("action", "")
         try:

@@ -12,7 +12,11 @@
   if (data.county && city && city.geoJSON) {
     var feature = city.geoJSON.features.filter(function (f) { return f.properties.name === data.county; })[0];
     if (feature) {
-      echarts.registerMap("村庄位置-" + data.county, { type: "FeatureCollection", features: [feature] });
+      // a copy, with the file's encoding flag: ECharts decodes a map's coordinates in
+      // place, and only when told they are encoded (as static/js/visit-map.js does)
+      echarts.registerMap("村庄位置-" + data.county, JSON.parse(JSON.stringify({
+        type: "FeatureCollection", features: [feature], UTF8Encoding: city.geoJSON.UTF8Encoding
+      })));
       geo = { map: "村庄位置-" + data.county, roam: true, label: { show: false },
         itemStyle: { areaColor: "#f5f5f5", borderColor: "#9e9e9e" },
         emphasis: { disabled: true } };
